@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Small helpers every module uses: scope-bound cleanup (so each function
+ * has one exit path), checked number and duration parsing (no atoi), and
+ * clock access.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PW_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_INFINITY UINT64_MAX
+
+static inline void pw_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void pw_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void pw_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(pw_freep)
+#define _cleanup_close_ _cleanup_(pw_closep)
+#define _cleanup_fclose_ _cleanup_(pw_fclosep)
+
+/* Hand ownership out of a cleanup-scoped variable. */
+#define TAKE_PTR(p)                          \
+	({                                   \
+		__typeof__(p) _tp_ = (p);    \
+		(p) = NULL;                  \
+		_tp_;                        \
+	})
+#define TAKE_FD(fd)                          \
+	({                                   \
+		int _tf_ = (fd);             \
+		(fd) = -1;                   \
+		_tf_;                        \
+	})
+
+/*
+ * Parse an unsigned decimal number in [min, max]. Leading/trailing
+ * whitespace, signs, empty strings and trailing garbage are rejected.
+ * Returns 0, -EINVAL (not a number) or -ERANGE (outside [min, max]).
+ */
+int pw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/*
+ * Parse a duration such as "90s", "15m", "1h30m", "250ms", "2d" or a bare
+ * number of seconds into microseconds. Returns 0, -EINVAL or -ERANGE.
+ */
+int pw_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Format microseconds the way pw_parse_duration() reads them ("1h30m"). */
+const char *pw_format_duration(char *buf, size_t len, uint64_t usec);
+
+/* Microseconds on the given clock (CLOCK_MONOTONIC, CLOCK_REALTIME). */
+uint64_t pw_now_usec(clockid_t clock);
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+size_t pw_edit_distance(const char *a, const char *b);

@@ -1,0 +1,49 @@
+#!/bin/bash
+# The daemon's command line and life cycle: options, exit codes, READY=1,
+# clean stop on SIGTERM and SIGINT.
+. "$(dirname "$0")/lib.sh"
+
+conf="$PW_TMP/portwatchd.conf"
+cat >"$conf" <<CONF
+database = "$PW_TMP/portwatch.db";
+CONF
+
+# --help and --version exit 0 and say who they are
+"$PORTWATCHD" --help >"$PW_TMP/help" || pw_fail "--help exited $?"
+pw_assert_grep "$PW_TMP/help" '^Usage: portwatchd'
+"$PORTWATCHD" --version >"$PW_TMP/version" || pw_fail "--version exited $?"
+pw_assert_grep "$PW_TMP/version" '^portwatchd [0-9]+\.[0-9]+'
+
+# usage errors exit 2
+st=0; "$PORTWATCHD" --no-such-option 2>"$PW_TMP/err" || st=$?
+pw_assert_eq "$st" 2 "exit status for an unknown option"
+st=0; "$PORTWATCHD" stray-argument 2>"$PW_TMP/err" || st=$?
+pw_assert_eq "$st" 2 "exit status for a stray argument"
+pw_assert_grep "$PW_TMP/err" 'unexpected argument "stray-argument"'
+st=0; "$PORTWATCHD" --log-level loud 2>"$PW_TMP/err" || st=$?
+pw_assert_eq "$st" 2 "exit status for a bad log level"
+
+# a config with a syntax error: exit 2 and file:line
+printf 'a = 1;\nb = ;\n' >"$PW_TMP/broken.conf"
+st=0; "$PORTWATCHD" --check-config --config "$PW_TMP/broken.conf" 2>"$PW_TMP/err" || st=$?
+pw_assert_eq "$st" 2 "exit status for a broken config"
+pw_assert_grep "$PW_TMP/err" "broken\.conf:2: "
+st=0; "$PORTWATCHD" --check-config --config "$PW_TMP/missing.conf" 2>"$PW_TMP/err" || st=$?
+pw_assert_eq "$st" 2 "exit status for a missing config"
+pw_assert_grep "$PW_TMP/err" "missing\.conf"
+
+# a good config checks clean
+"$PORTWATCHD" --check-config --config "$conf" >"$PW_TMP/out" || pw_fail "--check-config failed"
+
+# life cycle: READY=1, logs its start, stops cleanly on SIGTERM and SIGINT
+for sig in TERM INT; do
+	pw_start_daemon --config "$conf"
+	pw_assert_grep "$PW_TMP/daemon.log" 'portwatchd\[notice\]: portwatchd [0-9.]+ started'
+	kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died after READY"
+	pw_stop_daemon "$sig"
+	pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIG$sig"
+	pw_assert_grep "$PW_TMP/daemon.log" 'portwatchd stopped'
+	pw_assert_grep "$PW_TMP/notify.log" '^STOPPING=1'
+done
+
+pw_pass
