@@ -96,3 +96,164 @@ pw_stop_daemon() {
 	PW_DAEMON_STATUS=0
 	wait "$PW_DAEMON_PID" || PW_DAEMON_STATUS=$?
 }
+
+# ======================================================================
+# Private network namespaces: everything that probes port ranges, drops,
+# rejects, delays or loses packets happens in a namespace the test creates
+# here and that is removed on exit, even on failure. Inside it only lo
+# exists (all of 127.0.0.0/8 and ::1), so the only listeners are the test's.
+#
+#   pw_require_netns [nfq]   skip (77) unless root, ip, nft (and with nfq:
+#                            iptables, ip6tables, the pw-nfq-delay helper)
+#   pw_netns_add [TAG]       create pw-$$-TAG with lo up; sets PW_NETNS
+#   pw_netns_del NAME        stop its processes and delete it
+#   pw_netns_exec CMD...     run CMD inside $PW_NETNS
+#   pw_netns_listen ADDR:PORT...      pw-listen inside; sets PW_LISTEN_PID
+#   pw_netns_filter PORTS [DADDR]     drop SYNs to them: "filtered"
+#   pw_netns_unreach PORTS [DADDR [TYPE]]  reject with icmpx TYPE
+#                            (host-unreachable): "unreachable". IPv4 only:
+#                            this kernel's TCP ignores ICMPv6 errors on ::1.
+#   pw_netns_nft RULE...     any other rule for the input chain
+#   pw_netns_delay MS [LOSS% [SEED]]  delay/drop outgoing SYNs via NFQUEUE;
+#                            sets PW_NFQ_PID and PW_NFQ_STATS
+#   pw_netns_delay_stop      release held packets, write PW_NFQ_STATS
+# PORTS is nft syntax: 80, 1000-1999 or "{ 22, 80 }"; DADDR an address or
+# prefix (127.1.0.0/16, ::1). Set PW_NETNS_STRICT=1 (CI as root) to turn
+# the skips of pw_require_netns into failures.
+# ======================================================================
+
+PW_NETNS=
+PW_NFQ_PID=
+PW_NFQ_STATS=
+PW_NFQ_QUEUE=0
+
+pw_netns_skip() {
+	if [ "${PW_NETNS_STRICT:-0}" = 1 ]; then
+		pw_fail "PW_NETNS_STRICT=1 but: $*"
+	fi
+	pw_skip "$*"
+}
+
+pw_require_netns() {
+	local tool
+	[ "$(id -u)" -eq 0 ] || pw_netns_skip "network namespaces need root"
+	for tool in ip nft; do
+		command -v "$tool" >/dev/null || pw_netns_skip "$tool not installed"
+	done
+	if [ "${1:-}" = nfq ]; then
+		for tool in iptables ip6tables; do
+			command -v "$tool" >/dev/null || pw_netns_skip "$tool not installed"
+		done
+		[ -x "$PW_HELPERS/pw-nfq-delay" ] ||
+			pw_netns_skip "pw-nfq-delay not built (libnetfilter-queue-dev missing at configure time)"
+	fi
+}
+
+pw_netns_add() {
+	local name="pw-$$-${1:-ns}"
+	ip netns add "$name" 2>"$PW_TMP/netns.err" ||
+		pw_netns_skip "cannot create a network namespace: $(cat "$PW_TMP/netns.err")"
+	PW_CLEANUP_HOOKS+=("pw_netns_del $name")
+	ip -n "$name" link set lo up || pw_fail "$name: cannot bring lo up"
+	PW_NETNS=$name
+}
+
+pw_netns_exists() {
+	ip netns list | awk -v n="$1" '$1 == n { f = 1 } END { exit !f }'
+}
+
+pw_netns_del() {
+	local name=$1 pids i
+	pw_netns_exists "$name" || return 0
+	# Only our own processes live in our namespace.
+	pids=$(ip netns pids "$name" 2>/dev/null)
+	if [ -n "$pids" ]; then
+		kill $pids 2>/dev/null || true
+		for ((i = 0; i < 40; i++)); do
+			[ -z "$(ip netns pids "$name" 2>/dev/null)" ] && break
+			sleep 0.05
+		done
+		pids=$(ip netns pids "$name" 2>/dev/null)
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	fi
+	ip netns del "$name"
+}
+
+pw_netns_exec() {
+	ip netns exec "$PW_NETNS" "$@"
+}
+
+pw_netns_listen() {
+	local ready="$PW_TMP/listen.$RANDOM.ready"
+	ip netns exec "$PW_NETNS" "$PW_HELPERS/pw-listen" -r "$ready" "$@" &
+	PW_LISTEN_PID=$!
+	PW_PIDS+=("$PW_LISTEN_PID")
+	pw_wait_for 10 test -e "$ready" || pw_fail "listeners $* did not come up in $PW_NETNS"
+}
+
+# The input chain: a SYN dropped or rejected there has left the scanner's
+# socket as it would towards a firewalled host.
+pw_netns_nft() {
+	if ! ip netns exec "$PW_NETNS" nft list chain inet pw input >/dev/null 2>&1; then
+		ip netns exec "$PW_NETNS" nft -f - <<-NFT || pw_netns_skip "nftables does not work here"
+		table inet pw {
+			chain input { type filter hook input priority 0; policy accept; }
+		}
+		NFT
+	fi
+	ip netns exec "$PW_NETNS" nft add rule inet pw input "$@" ||
+		pw_fail "nft rule rejected: $*"
+}
+
+pw_netns_daddr() { # [ADDR]: the nft match for a destination, or nothing
+	case "${1:-}" in
+	"") ;;
+	*:*) printf 'ip6 daddr %s ' "$1" ;;
+	*) printf 'ip daddr %s ' "$1" ;;
+	esac
+}
+
+pw_netns_filter() { # PORTS [DADDR]
+	pw_netns_nft "$(pw_netns_daddr "${2:-}")tcp dport $1 drop"
+}
+
+pw_netns_unreach() { # PORTS [DADDR [TYPE]]
+	pw_netns_nft "$(pw_netns_daddr "${2:-}")tcp dport $1 reject with icmpx type ${3:-host-unreachable}"
+}
+
+# Only SYNs go to the queue: held SYN-ACKs or RSTs on lo are dropped by the
+# kernel, and a delayed SYN already delays the whole handshake once.
+pw_netns_delay() { # DELAY_MS [LOSS_PERCENT [SEED]]
+	local ready="$PW_TMP/nfq.ready" ipt
+	PW_NFQ_STATS="$PW_TMP/nfq.stats"
+	rm -f "$ready" "$PW_NFQ_STATS"
+	ip netns exec "$PW_NETNS" "$PW_HELPERS/pw-nfq-delay" -q "$PW_NFQ_QUEUE" -d "$1" \
+		-l "${2:-0}" -s "${3:-1}" -r "$ready" -S "$PW_NFQ_STATS" 2>"$PW_TMP/nfq.err" &
+	PW_NFQ_PID=$!
+	PW_PIDS+=("$PW_NFQ_PID")
+	if ! pw_wait_for 10 test -e "$ready"; then
+		cat "$PW_TMP/nfq.err" >&2
+		grep -q 'cannot bind queue' "$PW_TMP/nfq.err" &&
+			pw_netns_skip "no NFQUEUE support (nfnetlink_queue)"
+		pw_fail "pw-nfq-delay did not come up"
+	fi
+	for ipt in iptables ip6tables; do
+		ip netns exec "$PW_NETNS" "$ipt" -A OUTPUT -p tcp --tcp-flags SYN,ACK,RST,FIN SYN \
+			-j NFQUEUE --queue-num "$PW_NFQ_QUEUE" 2>"$PW_TMP/nfq.err" ||
+			pw_netns_skip "$ipt NFQUEUE rule refused: $(cat "$PW_TMP/nfq.err")"
+	done
+}
+
+pw_netns_delay_stop() {
+	local ipt
+	for ipt in iptables ip6tables; do
+		ip netns exec "$PW_NETNS" "$ipt" -F OUTPUT
+	done
+	kill "$PW_NFQ_PID" 2>/dev/null || true
+	wait "$PW_NFQ_PID" 2>/dev/null || true
+	PW_NFQ_PID=
+}
+
+pw_nfq_stat() { # NAME: a counter from the stopped delayer's stats file
+	awk -v k="$1" '$1 == k { print $2 }' "$PW_NFQ_STATS"
+}
