@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <arpa/inet.h>
+
+#include "events.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * The MESSAGE_IDs were made once with `systemd-id128 new`; each has an
+ * entry in systemd/portwatch.catalog (tests/test_events.c checks both
+ * ways). Never change one: saved journalctl filters and alerting rules
+ * match on them.
+ */
+static const struct {
+	const char *name;
+	const char *message_id;
+	int priority;
+} event_types[_PW_EVENT_MAX] = {
+	[PW_EVENT_PORT_OPENED] = { "port-opened", "446ac9d40b324de7a24554a65fd48aaa", LOG_WARNING },
+	[PW_EVENT_PORT_CLOSED] = { "port-closed", "d8cee0bfd6cb41ddaadd3d341c9cecef", LOG_NOTICE },
+	[PW_EVENT_PORT_FILTERED] = { "port-filtered", "73d178df424347c4b58491aadb49a2a0", LOG_NOTICE },
+	[PW_EVENT_PORT_UNREACHABLE] = { "port-unreachable", "22e943c07a1b402ebfabc8723b404a5a",
+					LOG_NOTICE },
+	[PW_EVENT_PORT_FLAPPING] = { "port-flapping", "bd44b25d12d6412593ca0babe85d5926", LOG_INFO },
+	[PW_EVENT_ADDRESS_ACCEPTS_ALL] = { "address-accepts-all", "4fca75dc36dc4fca9eaa3c02917512e1",
+					   LOG_WARNING },
+	[PW_EVENT_BASELINE_RECORDED] = { "baseline-recorded", "d5074e0925f9434e823ada683b2b94ff",
+					 LOG_NOTICE },
+	[PW_EVENT_RUN_STARTED] = { "run-started", "c0a07aa21b704695bb7e42c8f24c5a8d", LOG_DEBUG },
+	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf", LOG_INFO },
+	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_WARNING },
+	[PW_EVENT_RUN_FAILED] = { "run-failed", "0623ae75e57047a6a4b1b7d8e345352e", LOG_ERR },
+	[PW_EVENT_RUN_ABORTED] = { "run-aborted", "8e5ff242b50e4966a55a577a575fd5a1", LOG_NOTICE },
+	[PW_EVENT_CONFIG_RELOADED] = { "config-reloaded", "f47a53db0db74cfcae5f7b58c3cb6315",
+				       LOG_NOTICE },
+	[PW_EVENT_CONFIG_REJECTED] = { "config-rejected", "23a8321a1972491abcbc6bf2f12dd052", LOG_ERR },
+	[PW_EVENT_DAEMON_STARTED] = { "daemon-started", "a5206b66734a472db718204b0d0cc6bb", LOG_NOTICE },
+	[PW_EVENT_DAEMON_STOPPED] = { "daemon-stopped", "dbd74b9e2c6348a4bd34b700a25f17ea", LOG_NOTICE },
+	[PW_EVENT_UNEXPECTED_OPEN] = { "unexpected-open", "6565e90585bf43f08e038e804d044e8a",
+				       LOG_WARNING },
+	[PW_EVENT_EXPECTED_CLOSED] = { "expected-closed", "9022ad5317834da2bcd9f758988839f8",
+				       LOG_WARNING },
+};
+
+const char *pw_event_type_to_string(enum pw_event_type t)
+{
+	if ((unsigned)t >= _PW_EVENT_MAX)
+		return NULL;
+	return event_types[t].name;
+}
+
+int pw_event_type_from_string(const char *s)
+{
+	for (size_t i = 0; s && i < PW_ELEMENTSOF(event_types); i++)
+		if (strcmp(s, event_types[i].name) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *pw_event_message_id(enum pw_event_type t)
+{
+	if ((unsigned)t >= _PW_EVENT_MAX)
+		return NULL;
+	return event_types[t].message_id;
+}
+
+int pw_event_priority(enum pw_event_type t)
+{
+	if ((unsigned)t >= _PW_EVENT_MAX)
+		return -EINVAL;
+	return event_types[t].priority;
+}
+
+enum pw_event_type pw_event_type_for_state(enum pw_state s)
+{
+	switch (s) {
+	case PW_STATE_OPEN:
+		return PW_EVENT_PORT_OPENED;
+	case PW_STATE_CLOSED:
+		return PW_EVENT_PORT_CLOSED;
+	case PW_STATE_FILTERED:
+		return PW_EVENT_PORT_FILTERED;
+	case PW_STATE_UNREACHABLE:
+	case _PW_STATE_MAX:
+		break;
+	}
+	return PW_EVENT_PORT_UNREACHABLE;
+}
+
+const char *pw_event_service_name(uint16_t port, char *buf, size_t len)
+{
+	/* The daemon is single-threaded, so the static result is safe here. */
+	struct servent *se = port ? getservbyport(htons(port), "tcp") : NULL;
+
+	if (len > 0)
+		snprintf(buf, len, "%s", se && se->s_name ? se->s_name : "");
+	return buf;
+}
+
+static const char *state_name(bool has, enum pw_state s)
+{
+	return has ? pw_state_to_string(s) ?: "?" : "?";
+}
+
+/* The state a change event reports when the caller left new_state unset. */
+static enum pw_state implied_state(enum pw_event_type t)
+{
+	switch (t) {
+	case PW_EVENT_PORT_OPENED:
+		return PW_STATE_OPEN;
+	case PW_EVENT_PORT_CLOSED:
+		return PW_STATE_CLOSED;
+	case PW_EVENT_PORT_FILTERED:
+		return PW_STATE_FILTERED;
+	case PW_EVENT_PORT_UNREACHABLE:
+	case PW_EVENT_PORT_FLAPPING:
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
+	case PW_EVENT_BASELINE_RECORDED:
+	case PW_EVENT_RUN_STARTED:
+	case PW_EVENT_RUN_COMPLETED:
+	case PW_EVENT_RUN_SKIPPED:
+	case PW_EVENT_RUN_FAILED:
+	case PW_EVENT_RUN_ABORTED:
+	case PW_EVENT_CONFIG_RELOADED:
+	case PW_EVENT_CONFIG_REJECTED:
+	case PW_EVENT_DAEMON_STARTED:
+	case PW_EVENT_DAEMON_STOPPED:
+	case PW_EVENT_UNEXPECTED_OPEN:
+	case PW_EVENT_EXPECTED_CLOSED:
+	case _PW_EVENT_MAX:
+		break;
+	}
+	return PW_STATE_UNREACHABLE;
+}
+
+/* "127.0.0.1:22 (ssh)", "[::1]:8080", or just the address for port 0. */
+static void put_target(FILE *f, const struct pw_event *ev, const char *service)
+{
+	char a[PW_ADDR_STRLEN];
+
+	pw_addr_format(ev->address, a);
+	if (ev->port == 0) {
+		fputs(a, f);
+		return;
+	}
+	fprintf(f, pw_addr_is_v4(ev->address) ? "%s:%u" : "[%s]:%u", a, ev->port);
+	if (service[0])
+		fprintf(f, " (%s)", service);
+}
+
+static void put_job_suffix(FILE *f, const struct pw_event *ev)
+{
+	if (ev->job)
+		fprintf(f, " [job %s]", ev->job);
+}
+
+/* "Run 7 of job web", "Run of job web", "Run 7". */
+static void put_run(FILE *f, const struct pw_event *ev)
+{
+	fputs("Run", f);
+	if (ev->run_id > 0)
+		fprintf(f, " %" PRId64, ev->run_id);
+	if (ev->job)
+		fprintf(f, " of job %s", ev->job);
+}
+
+static void put_state_counts(FILE *f, const struct pw_event_counts *c)
+{
+	fprintf(f, "%" PRIu64 " open, %" PRIu64 " closed, %" PRIu64 " filtered, %" PRIu64 " unreachable",
+		c->open, c->closed, c->filtered, c->unreachable);
+}
+
+static const char *reason_of(const struct pw_event *ev)
+{
+	if (ev->reason)
+		return ev->reason;
+	if (ev->error > 0)
+		return strerror(ev->error);
+	return NULL;
+}
+
+static void put_port_message(FILE *f, const struct pw_event *ev, const char *service)
+{
+	put_target(f, ev, service);
+	switch (ev->type) {
+	case PW_EVENT_PORT_OPENED:
+	case PW_EVENT_PORT_CLOSED:
+	case PW_EVENT_PORT_FILTERED:
+	case PW_EVENT_PORT_UNREACHABLE:
+		fprintf(f, " is now %s",
+			state_name(true, ev->has_new_state ? ev->new_state : implied_state(ev->type)));
+		if (ev->has_old_state)
+			fprintf(f, " (was %s)", state_name(true, ev->old_state));
+		break;
+	case PW_EVENT_PORT_FLAPPING:
+		fprintf(f, " was seen %s but re-probes did not confirm it; still %s",
+			state_name(ev->has_new_state, ev->new_state),
+			state_name(ev->has_old_state, ev->old_state));
+		break;
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
+		fputs(" accepts connections on every probed port", f);
+		if (ev->counts)
+			fprintf(f, " (%" PRIu64 " of %" PRIu64 " open)", ev->counts->open,
+				ev->counts->probes_done);
+		fputs("; its ports are not reported one by one", f);
+		break;
+	case PW_EVENT_UNEXPECTED_OPEN:
+		fputs(" is open but the policy does not expect it", f);
+		break;
+	case PW_EVENT_EXPECTED_CLOSED:
+		fprintf(f, " is %s but the policy expects it open",
+			state_name(ev->has_new_state, ev->new_state));
+		break;
+	case PW_EVENT_BASELINE_RECORDED:
+	case PW_EVENT_RUN_STARTED:
+	case PW_EVENT_RUN_COMPLETED:
+	case PW_EVENT_RUN_SKIPPED:
+	case PW_EVENT_RUN_FAILED:
+	case PW_EVENT_RUN_ABORTED:
+	case PW_EVENT_CONFIG_RELOADED:
+	case PW_EVENT_CONFIG_REJECTED:
+	case PW_EVENT_DAEMON_STARTED:
+	case PW_EVENT_DAEMON_STOPPED:
+	case _PW_EVENT_MAX:
+		break;
+	}
+	put_job_suffix(f, ev);
+}
+
+static void put_run_message(FILE *f, const struct pw_event *ev)
+{
+	const struct pw_event_counts *c = ev->counts;
+	const char *why = reason_of(ev);
+	char d[64];
+
+	switch (ev->type) {
+	case PW_EVENT_BASELINE_RECORDED:
+		fputs("Baseline recorded", f);
+		if (ev->job)
+			fprintf(f, " for job %s", ev->job);
+		if (c) {
+			fputs(": ", f);
+			put_state_counts(f, c);
+		}
+		if (ev->run_id > 0)
+			fprintf(f, " (run %" PRId64 ")", ev->run_id);
+		break;
+	case PW_EVENT_RUN_STARTED:
+		put_run(f, ev);
+		fputs(" started", f);
+		if (c)
+			fprintf(f, ": %" PRIu64 " probes", c->probes_planned);
+		break;
+	case PW_EVENT_RUN_COMPLETED:
+		put_run(f, ev);
+		fputs(" completed", f);
+		if (c) {
+			fprintf(f, " in %s: %" PRIu64 " probes, ",
+				pw_format_duration(d, sizeof(d), c->duration_usec), c->probes_done);
+			put_state_counts(f, c);
+			fprintf(f, ", %" PRIu64 " change%s", c->changes, c->changes == 1 ? "" : "s");
+		}
+		break;
+	case PW_EVENT_RUN_SKIPPED:
+		fputs("Run", f);
+		if (ev->job)
+			fprintf(f, " of job %s", ev->job);
+		fputs(" skipped: ", f);
+		if (ev->run_id > 0)
+			fprintf(f, "run %" PRId64 " is still in progress", ev->run_id);
+		else
+			fputs("the previous run is still in progress", f);
+		break;
+	case PW_EVENT_RUN_FAILED:
+		put_run(f, ev);
+		fprintf(f, " failed: %s", why ?: "unknown error");
+		break;
+	case PW_EVENT_RUN_ABORTED:
+		put_run(f, ev);
+		fputs(" aborted", f);
+		if (c)
+			fprintf(f, " after %" PRIu64 " of %" PRIu64 " probes", c->probes_done,
+				c->probes_planned);
+		if (why)
+			fprintf(f, ": %s", why);
+		break;
+	case PW_EVENT_PORT_OPENED:
+	case PW_EVENT_PORT_CLOSED:
+	case PW_EVENT_PORT_FILTERED:
+	case PW_EVENT_PORT_UNREACHABLE:
+	case PW_EVENT_PORT_FLAPPING:
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
+	case PW_EVENT_CONFIG_RELOADED:
+	case PW_EVENT_CONFIG_REJECTED:
+	case PW_EVENT_DAEMON_STARTED:
+	case PW_EVENT_DAEMON_STOPPED:
+	case PW_EVENT_UNEXPECTED_OPEN:
+	case PW_EVENT_EXPECTED_CLOSED:
+	case _PW_EVENT_MAX:
+		break;
+	}
+}
+
+static void put_jobs(FILE *f, const struct pw_event_jobs *j, bool changes)
+{
+	fprintf(f, "%u job%s", j->total, j->total == 1 ? "" : "s");
+	if (changes)
+		fprintf(f, " (%u added, %u changed, %u removed)", j->added, j->changed, j->removed);
+}
+
+static void put_daemon_message(FILE *f, const struct pw_event *ev)
+{
+	const char *why = reason_of(ev);
+	const char *sep = " (";
+
+	switch (ev->type) {
+	case PW_EVENT_CONFIG_RELOADED:
+		fputs("Configuration reloaded", f);
+		if (ev->config_path)
+			fprintf(f, " from %s", ev->config_path);
+		if (ev->jobs) {
+			fputs(": ", f);
+			put_jobs(f, ev->jobs, true);
+		}
+		break;
+	case PW_EVENT_CONFIG_REJECTED:
+		fputs("Configuration", f);
+		if (ev->config_path)
+			fprintf(f, " %s", ev->config_path);
+		fputs(" rejected, the running configuration stays", f);
+		if (why)
+			fprintf(f, ": %s", why);
+		break;
+	case PW_EVENT_DAEMON_STARTED:
+		fputs("portwatchd " PACKAGE_VERSION " started", f);
+		if (ev->config_path) {
+			fprintf(f, "%sconfig %s", sep, ev->config_path);
+			sep = ", ";
+		}
+		if (ev->database) {
+			fprintf(f, "%sdatabase %s", sep, ev->database);
+			sep = ", ";
+		}
+		if (ev->jobs) {
+			fputs(sep, f);
+			put_jobs(f, ev->jobs, false);
+			sep = ", ";
+		}
+		if (sep[0] == ',')
+			fputc(')', f);
+		break;
+	case PW_EVENT_DAEMON_STOPPED:
+		fputs("portwatchd stopped", f);
+		if (why)
+			fprintf(f, ": %s", why);
+		break;
+	case PW_EVENT_PORT_OPENED:
+	case PW_EVENT_PORT_CLOSED:
+	case PW_EVENT_PORT_FILTERED:
+	case PW_EVENT_PORT_UNREACHABLE:
+	case PW_EVENT_PORT_FLAPPING:
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
+	case PW_EVENT_BASELINE_RECORDED:
+	case PW_EVENT_RUN_STARTED:
+	case PW_EVENT_RUN_COMPLETED:
+	case PW_EVENT_RUN_SKIPPED:
+	case PW_EVENT_RUN_FAILED:
+	case PW_EVENT_RUN_ABORTED:
+	case PW_EVENT_UNEXPECTED_OPEN:
+	case PW_EVENT_EXPECTED_CLOSED:
+	case _PW_EVENT_MAX:
+		break;
+	}
+}
+
+static void put_message(FILE *f, const struct pw_event *ev, const char *service)
+{
+	switch (ev->type) {
+	case PW_EVENT_PORT_OPENED:
+	case PW_EVENT_PORT_CLOSED:
+	case PW_EVENT_PORT_FILTERED:
+	case PW_EVENT_PORT_UNREACHABLE:
+	case PW_EVENT_PORT_FLAPPING:
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
+	case PW_EVENT_UNEXPECTED_OPEN:
+	case PW_EVENT_EXPECTED_CLOSED:
+		if (ev->has_address) {
+			put_port_message(f, ev, service);
+			return;
+		}
+		/* a port event without its port is a caller bug; still say something */
+		fprintf(f, "%s", event_types[ev->type].name);
+		put_job_suffix(f, ev);
+		return;
+	case PW_EVENT_BASELINE_RECORDED:
+	case PW_EVENT_RUN_STARTED:
+	case PW_EVENT_RUN_COMPLETED:
+	case PW_EVENT_RUN_SKIPPED:
+	case PW_EVENT_RUN_FAILED:
+	case PW_EVENT_RUN_ABORTED:
+		put_run_message(f, ev);
+		return;
+	case PW_EVENT_CONFIG_RELOADED:
+	case PW_EVENT_CONFIG_REJECTED:
+	case PW_EVENT_DAEMON_STARTED:
+	case PW_EVENT_DAEMON_STOPPED:
+	case _PW_EVENT_MAX:
+		put_daemon_message(f, ev);
+		return;
+	}
+}
+
+/* A growable NULL-terminated array of "KEY=value" strings. */
+struct field_list {
+	char **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void __attribute__((format(printf, 2, 3))) add_field(struct field_list *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	if (l->oom)
+		return;
+	if (l->n + 2 > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->oom = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		l->oom = true;
+		return;
+	}
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+}
+
+static void add_counts(struct field_list *l, const struct pw_event_counts *c)
+{
+	add_field(l, "PORTWATCH_PROBES_PLANNED=%" PRIu64, c->probes_planned);
+	add_field(l, "PORTWATCH_PROBES_DONE=%" PRIu64, c->probes_done);
+	add_field(l, "PORTWATCH_OPEN=%" PRIu64, c->open);
+	add_field(l, "PORTWATCH_CLOSED=%" PRIu64, c->closed);
+	add_field(l, "PORTWATCH_FILTERED=%" PRIu64, c->filtered);
+	add_field(l, "PORTWATCH_UNREACHABLE=%" PRIu64, c->unreachable);
+	add_field(l, "PORTWATCH_CHANGES=%" PRIu64, c->changes);
+	add_field(l, "PORTWATCH_DURATION_USEC=%" PRIu64, c->duration_usec);
+}
+
+static void add_fields(struct field_list *l, const struct pw_event *ev, const char *service)
+{
+	char a[PW_ADDR_STRLEN];
+	const char *why = reason_of(ev);
+
+	add_field(l, "PORTWATCH_EVENT=%s", event_types[ev->type].name);
+	if (ev->job)
+		add_field(l, "PORTWATCH_JOB=%s", ev->job);
+	if (ev->run_id > 0)
+		add_field(l, "PORTWATCH_RUN_ID=%" PRId64, ev->run_id);
+	if (ev->has_address) {
+		add_field(l, "PORTWATCH_ADDRESS=%s", pw_addr_format(ev->address, a));
+		if (ev->port) {
+			add_field(l, "PORTWATCH_PORT=%u", ev->port);
+			add_field(l, "PORTWATCH_SERVICE=%s", service);
+		}
+	}
+	if (ev->has_old_state)
+		add_field(l, "PORTWATCH_OLD_STATE=%s", state_name(true, ev->old_state));
+	if (ev->has_new_state)
+		add_field(l, "PORTWATCH_NEW_STATE=%s", state_name(true, ev->new_state));
+	if (ev->has_rtt)
+		add_field(l, "PORTWATCH_RTT_USEC=%" PRIu64, ev->rtt_usec);
+	if (ev->counts)
+		add_counts(l, ev->counts);
+	if (ev->type == PW_EVENT_DAEMON_STARTED)
+		add_field(l, "PORTWATCH_VERSION=%s", PACKAGE_VERSION);
+	if (ev->config_path)
+		add_field(l, "PORTWATCH_CONFIG=%s", ev->config_path);
+	if (ev->database)
+		add_field(l, "PORTWATCH_DATABASE=%s", ev->database);
+	if (ev->jobs) {
+		add_field(l, "PORTWATCH_JOBS=%u", ev->jobs->total);
+		if (ev->type == PW_EVENT_CONFIG_RELOADED) {
+			add_field(l, "PORTWATCH_JOBS_ADDED=%u", ev->jobs->added);
+			add_field(l, "PORTWATCH_JOBS_CHANGED=%u", ev->jobs->changed);
+			add_field(l, "PORTWATCH_JOBS_REMOVED=%u", ev->jobs->removed);
+		}
+	}
+	if (why)
+		add_field(l, "PORTWATCH_REASON=%s", why);
+	if (ev->error > 0)
+		add_field(l, "ERRNO=%d", ev->error);
+}
+
+void pw_event_fields_free(char **fields)
+{
+	for (size_t i = 0; fields && fields[i]; i++)
+		free(fields[i]);
+	free(fields);
+}
+
+int pw_event_format(const struct pw_event *ev, char **ret_message, char ***ret_fields)
+{
+	struct field_list l = {};
+	char service[64] = "";
+	char *msg = NULL;
+	size_t msg_len = 0;
+	FILE *f;
+
+	if (!ev || (unsigned)ev->type >= _PW_EVENT_MAX)
+		return -EINVAL;
+	if (ev->has_address && ev->port) {
+		if (ev->service)
+			snprintf(service, sizeof(service), "%s", ev->service);
+		else
+			pw_event_service_name(ev->port, service, sizeof(service));
+	}
+
+	f = open_memstream(&msg, &msg_len);
+	if (!f)
+		return -ENOMEM;
+	put_message(f, ev, service);
+	if (fclose(f) != 0) {
+		free(msg);
+		return -ENOMEM;
+	}
+
+	add_fields(&l, ev, service);
+	if (l.oom) {
+		pw_event_fields_free(l.v);
+		free(msg);
+		return -ENOMEM;
+	}
+	*ret_message = msg;
+	*ret_fields = l.v;
+	return 0;
+}
+
+int pw_event_log(const struct pw_event *ev)
+{
+	_cleanup_free_ char *msg = NULL;
+	char **fields = NULL;
+	int r;
+
+	r = pw_event_format(ev, &msg, &fields);
+	if (r < 0)
+		return r;
+	r = pw_log_full(event_types[ev->type].priority, event_types[ev->type].message_id,
+			(const char *const *)fields, "%s", msg);
+	pw_event_fields_free(fields);
+	return r;
+}

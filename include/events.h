@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Journal events: every port change, run and configuration event the
+ * daemon reports is one entry with a stable MESSAGE_ID (explained in
+ * systemd/portwatch.catalog, shown by `journalctl -x`), a fixed priority
+ * and structured PORTWATCH_* fields. Newly opened ports log at
+ * LOG_WARNING, so `journalctl -p warning -u portwatchd` is an alert feed.
+ *
+ * The MESSAGE_IDs, the event names and the field names are an interface:
+ * operators filter on them. Never change or reuse one; add new ones.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "state.h"
+
+enum pw_event_type {
+	PW_EVENT_PORT_OPENED,        /* a confirmed change to open */
+	PW_EVENT_PORT_CLOSED,        /* ... to closed */
+	PW_EVENT_PORT_FILTERED,      /* ... to filtered */
+	PW_EVENT_PORT_UNREACHABLE,   /* ... to unreachable */
+	PW_EVENT_PORT_FLAPPING,      /* a change that re-probes did not confirm */
+	PW_EVENT_ADDRESS_ACCEPTS_ALL, /* every probed port open: a proxy or tarpit */
+	PW_EVENT_BASELINE_RECORDED,  /* a job's first complete run */
+	PW_EVENT_RUN_STARTED,
+	PW_EVENT_RUN_COMPLETED,
+	PW_EVENT_RUN_SKIPPED,        /* due while the previous run still goes */
+	PW_EVENT_RUN_FAILED,
+	PW_EVENT_RUN_ABORTED,        /* stopped on purpose: shutdown, reload */
+	PW_EVENT_CONFIG_RELOADED,
+	PW_EVENT_CONFIG_REJECTED,    /* reload failed, the old config stays */
+	PW_EVENT_DAEMON_STARTED,
+	PW_EVENT_DAEMON_STOPPED,
+	PW_EVENT_UNEXPECTED_OPEN,    /* policy: open, but not expected */
+	PW_EVENT_EXPECTED_CLOSED,    /* policy: expected open, but is not */
+	_PW_EVENT_MAX,
+};
+
+/* A run's counters; for ADDRESS_ACCEPTS_ALL they count that address only. */
+struct pw_event_counts {
+	uint64_t probes_planned; /* ports x addresses the run covers */
+	uint64_t probes_done;    /* with a final state */
+	uint64_t open, closed, filtered, unreachable;
+	uint64_t changes;        /* confirmed state changes */
+	uint64_t duration_usec;
+};
+
+/* The jobs of a (re)loaded configuration. */
+struct pw_event_jobs {
+	unsigned total, added, changed, removed;
+};
+
+/*
+ * One event. Zero-initialise and fill what applies (designated
+ * initialisers); every unset member is left out of the entry.
+ */
+struct pw_event {
+	enum pw_event_type type;
+	const char *job;         /* NULL: not about a job */
+	int64_t run_id;          /* store's run id, > 0; 0: none */
+
+	/* the port (port events) or the address (ADDRESS_ACCEPTS_ALL) */
+	bool has_address;
+	pw_u128 address;
+	uint16_t port;           /* 0: the address as a whole */
+	const char *service;     /* NULL: looked up in /etc/services */
+	bool has_old_state, has_new_state;
+	enum pw_state old_state, new_state;
+	bool has_rtt;
+	uint64_t rtt_usec;
+
+	const struct pw_event_counts *counts; /* run events; NULL: none */
+
+	/* configuration and daemon events */
+	const char *config_path;
+	const char *database;
+	const struct pw_event_jobs *jobs; /* NULL: none */
+
+	/* why: failure text, abort reason, rejected config's first error */
+	const char *reason;
+	int error;               /* errno (positive), logged as ERRNO=; 0: none */
+};
+
+const char *pw_event_type_to_string(enum pw_event_type t); /* "port-opened"; NULL if invalid */
+int pw_event_type_from_string(const char *s);              /* the type, or -EINVAL */
+const char *pw_event_message_id(enum pw_event_type t);     /* 32 hex digits; NULL if invalid */
+int pw_event_priority(enum pw_event_type t);               /* LOG_*; -EINVAL if invalid */
+
+/* The event reporting a confirmed change to state s (PORT_OPENED, ...). */
+enum pw_event_type pw_event_type_for_state(enum pw_state s);
+
+/* The /etc/services name of a TCP port into buf ("" if none); returns buf. */
+const char *pw_event_service_name(uint16_t port, char *buf, size_t len);
+
+/*
+ * The human MESSAGE and the NULL-terminated "KEY=value" field list of an
+ * event, without logging it. Free with pw_event_fields_free() and free().
+ * Returns 0, -EINVAL (bad type) or -ENOMEM.
+ */
+int pw_event_format(const struct pw_event *ev, char **ret_message, char ***ret_fields);
+void pw_event_fields_free(char **fields);
+
+/* Log one event through pw_log_full() at its priority. Returns 0 or -errno. */
+int pw_event_log(const struct pw_event *ev);
