@@ -35,6 +35,7 @@ struct options {
 	bool check_config;
 	bool foreground;
 	int log_level;
+	int log_target; /* enum pw_log_target; -1: from --foreground */
 };
 
 static void help(FILE *out)
@@ -48,12 +49,30 @@ static void help(FILE *out)
 		"  -t, --check-config     validate the configuration, print the jobs, exit\n"
 		"  -f, --foreground       log readable lines to stderr, not to the journal\n"
 		"  -l, --log-level LEVEL  debug, info, notice, warning or err (default info)\n"
+		"      --log-target T     auto, journal or stderr (default auto, stderr with -f)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
 		"\n"
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
 		"See portwatchd(8).\n",
 		PW_DEFAULT_CONFIG);
+}
+
+/* Long options without a short form. */
+enum {
+	ARG_LOG_TARGET = 0x100,
+};
+
+/* "journal" lets tests and wrappers force journal logging without systemd. */
+static int log_target_from_string(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return PW_LOG_AUTO;
+	if (strcmp(s, "journal") == 0)
+		return PW_LOG_JOURNAL;
+	if (strcmp(s, "stderr") == 0)
+		return PW_LOG_STDERR;
+	return -EINVAL;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -64,6 +83,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "check-config", no_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -88,6 +108,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->log_level = pw_log_level_from_string(optarg);
 			if (o->log_level < 0) {
 				fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case ARG_LOG_TARGET:
+			o->log_target = log_target_from_string(optarg);
+			if (o->log_target < 0) {
+				fprintf(stderr, "portwatchd: --log-target: unknown target \"%s\" "
+						"(auto, journal or stderr)\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -177,11 +205,15 @@ int main(int argc, char **argv)
 	struct options o = {
 		.config_path = PW_DEFAULT_CONFIG,
 		.log_level = LOG_INFO,
+		.log_target = -1,
 	};
 
 	if (parse_options(argc, argv, &o) < 0)
 		return PW_EXIT_USAGE;
-	pw_log_open("portwatchd", o.foreground ? PW_LOG_STDERR : PW_LOG_AUTO, o.log_level);
+	pw_log_open("portwatchd",
+		    o.log_target >= 0 ? (enum pw_log_target)o.log_target :
+		    o.foreground ? PW_LOG_STDERR : PW_LOG_AUTO,
+		    o.log_level);
 
 	if (load_config(o.config_path) < 0)
 		return PW_EXIT_USAGE;
