@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -185,8 +186,9 @@ static int run(const struct options *o)
 		goto out;
 	}
 
-	pw_log_notice("portwatchd %s started (config %s%s%s)", PACKAGE_VERSION, o->config_path,
-		      o->database ? ", database " : "", o->database ?: "");
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STARTED,
+					       .config_path = o->config_path,
+					       .database = o->database });
 	(void)sd_notify(0, "READY=1\nSTATUS=Idle");
 
 	r = sd_event_loop(e);
@@ -194,7 +196,7 @@ static int run(const struct options *o)
 	if (r < 0)
 		pw_log_error("Event loop failed: %s", strerror(-r));
 	else
-		pw_log_notice("portwatchd stopped");
+		(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STOPPED });
 out:
 	sd_event_unref(e);
 	return r < 0 ? PW_EXIT_FAILURE : PW_EXIT_OK;
