@@ -239,21 +239,133 @@ pw_netns_delay() { # DELAY_MS [LOSS_PERCENT [SEED]]
 	fi
 	for ipt in iptables ip6tables; do
 		ip netns exec "$PW_NETNS" "$ipt" -A OUTPUT -p tcp --tcp-flags SYN,ACK,RST,FIN SYN \
-			-j NFQUEUE --queue-num "$PW_NFQ_QUEUE" 2>"$PW_TMP/nfq.err" ||
-			pw_netns_skip "$ipt NFQUEUE rule refused: $(cat "$PW_TMP/nfq.err")"
+			-j NFQUEUE --queue-num "$PW_NFQ_QUEUE" 2>"$PW_TMP/ipt.err" ||
+			pw_netns_skip "$ipt NFQUEUE rule refused: $(cat "$PW_TMP/ipt.err")"
 	done
 }
 
 pw_netns_delay_stop() {
-	local ipt
+	local ipt st
 	for ipt in iptables ip6tables; do
 		ip netns exec "$PW_NETNS" "$ipt" -F OUTPUT
 	done
 	kill "$PW_NFQ_PID" 2>/dev/null || true
-	wait "$PW_NFQ_PID" 2>/dev/null || true
+	st=0
+	wait "$PW_NFQ_PID" 2>/dev/null || st=$?
 	PW_NFQ_PID=
+	if [ "$st" != 0 ]; then
+		cat "$PW_TMP/nfq.err" >&2
+		pw_fail "pw-nfq-delay exited with status $st"
+	fi
 }
 
 pw_nfq_stat() { # NAME: a counter from the stopped delayer's stats file
 	awk -v k="$1" '$1 == k { print $2 }' "$PW_NFQ_STATS"
+}
+
+# ---------------------------------------------------------------- journal
+# A private systemd-journald for tests that read back what was logged. There
+# is no systemd as PID 1 here, and /run is the machine's own, so everything
+# happens in a private mount namespace: a tmpfs over /run (the journal
+# sockets and the volatile journal live there), a journald.conf drop-in with
+# Storage=volatile, and journald started by the test. Nothing outside the
+# namespace sees it; the machine's /run and /var/log/journal stay untouched.
+#
+#   pw_journal_reexec "$@"    first line after sourcing lib.sh: re-runs the
+#                             test inside `unshare -m` (skips if not root)
+#   pw_journal_start          start journald; sets PW_JOURNALD_PID
+#   pw_journal_export ARGS    entries matching journalctl ARGS, -o export
+#   pw_journal_wait SECS ARGS wait until an entry matches ARGS
+#   pw_journal_install_catalog FILE...
+#                             make `journalctl -x` in the namespace use FILEs
+#                             (returns 1 without /var/lib/systemd/catalog)
+
+PW_JOURNAL_DIR=/run/log/journal
+
+pw_journald_path() {
+	local p
+	for p in /lib/systemd/systemd-journald /usr/lib/systemd/systemd-journald; do
+		[ -x "$p" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+pw_journal_reexec() {
+	[ -n "${PW_IN_JOURNAL_NS:-}" ] && return 0
+	pw_require_root
+	pw_journald_path >/dev/null || pw_skip "systemd-journald missing (Debian package systemd)"
+	command -v journalctl >/dev/null || pw_skip "journalctl missing (Debian package systemd)"
+	command -v unshare >/dev/null || pw_skip "unshare missing (Debian package util-linux)"
+	[ -s /etc/machine-id ] || pw_skip "no /etc/machine-id: journald would not know where to write"
+	# This shell's own temp dir and trap are not needed: the re-run makes its own.
+	rm -rf "$PW_TMP"
+	trap - EXIT
+	exec unshare --mount --propagation private env PW_IN_JOURNAL_NS=1 "$BASH" "$0" "$@"
+}
+
+pw_journal_stop() {
+	[ -n "${PW_JOURNALD_PID:-}" ] || return 0
+	kill "$PW_JOURNALD_PID" 2>/dev/null || true
+	wait "$PW_JOURNALD_PID" 2>/dev/null || true
+	PW_JOURNALD_PID=
+}
+
+pw_journal_start() {
+	local journald
+	[ -n "${PW_IN_JOURNAL_NS:-}" ] || pw_fail "pw_journal_start outside pw_journal_reexec's namespace"
+	journald=$(pw_journald_path) || pw_skip "systemd-journald missing"
+	mount -t tmpfs -o mode=0755,size=64m pw-journal /run || pw_fail "cannot mount a tmpfs on /run"
+	mkdir -p /run/systemd/journald.conf.d "$PW_JOURNAL_DIR"
+	cat >/run/systemd/journald.conf.d/50-portwatch-test.conf <<-CONF
+	[Journal]
+	Storage=volatile
+	ReadKMsg=no
+	ForwardToSyslog=no
+	ForwardToKMsg=no
+	ForwardToConsole=no
+	ForwardToWall=no
+	RateLimitBurst=0
+	CONF
+	"$journald" >"$PW_TMP/journald.log" 2>&1 &
+	PW_JOURNALD_PID=$!
+	PW_CLEANUP_HOOKS+=(pw_journal_stop)
+	if ! pw_wait_for 10 test -S /run/systemd/journal/socket; then
+		cat "$PW_TMP/journald.log" >&2
+		pw_fail "systemd-journald did not create its socket"
+	fi
+	# journald logs "Journal started" itself once it can write
+	pw_journal_wait 10 _PID="$PW_JOURNALD_PID" ||
+		{ cat "$PW_TMP/journald.log" >&2; pw_fail "systemd-journald is not writing"; }
+}
+
+pw_journal_export() {
+	journalctl -D "$PW_JOURNAL_DIR" --no-pager -q -o export "$@"
+}
+
+pw_journal_wait() { # SECS MATCH...
+	local secs=$1
+	shift
+	pw_wait_for "$secs" pw_journal_has "$@"
+}
+pw_journal_has() {
+	[ -n "$(journalctl -D "$PW_JOURNAL_DIR" --no-pager -q -o cat -n 1 "$@" 2>/dev/null)" ]
+}
+
+# pw_journal_entry_field FILE FIELD: the values of FIELD in an export-format
+# FILE, one line each (text fields only).
+pw_journal_entry_field() {
+	sed -n "s/^$2=//p" "$1"
+}
+
+pw_journal_install_catalog() { # CATALOG-FILE...
+	local root="$PW_TMP/catalog-root"
+	mkdir -p "$root/usr/lib/systemd/catalog" "$root/var/lib/systemd/catalog"
+	cp "$@" "$root/usr/lib/systemd/catalog/"
+	journalctl --root="$root" --update-catalog || pw_fail "journalctl --update-catalog rejected $*"
+	[ -s "$root/var/lib/systemd/catalog/database" ] || pw_fail "no catalog database was built"
+	# journalctl -x reads /var/lib/systemd/catalog/database: replace it, in
+	# this namespace only (never create anything on the machine's /var).
+	[ -d /var/lib/systemd/catalog ] || return 1
+	mount --bind "$root/var/lib/systemd/catalog" /var/lib/systemd/catalog ||
+		pw_fail "cannot bind-mount the catalog database"
 }
