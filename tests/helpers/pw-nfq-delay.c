@@ -59,6 +59,7 @@ struct delayer {
 	size_t cap, head, len;
 	/* counters */
 	uint64_t seen, dropped, delayed, overruns, verdict_errors;
+	uint64_t max_late_usec; /* worst release after the due time */
 };
 
 static volatile sig_atomic_t stop, dump;
@@ -111,6 +112,10 @@ static void verdict(struct delayer *d, uint32_t id, uint32_t v)
 static void release_due(struct delayer *d, uint64_t now)
 {
 	while (d->len > 0 && d->ring[d->head].due_usec <= now) {
+		uint64_t late = now - d->ring[d->head].due_usec;
+
+		if (now != UINT64_MAX && late > d->max_late_usec)
+			d->max_late_usec = late;
 		verdict(d, d->ring[d->head].id, NF_ACCEPT);
 		d->head = (d->head + 1) % d->cap;
 		d->len--;
@@ -155,10 +160,10 @@ static void write_stats(const struct delayer *d, const char *path)
 		return;
 	}
 	fprintf(f, "seen %llu\ndropped %llu\ndelayed %llu\nheld %zu\noverruns %llu\n"
-		   "verdict_errors %llu\n",
+		   "verdict_errors %llu\nmax_late_usec %llu\n",
 		(unsigned long long)d->seen, (unsigned long long)d->dropped,
 		(unsigned long long)d->delayed, d->len, (unsigned long long)d->overruns,
-		(unsigned long long)d->verdict_errors);
+		(unsigned long long)d->verdict_errors, (unsigned long long)d->max_late_usec);
 	fclose(f);
 }
 
