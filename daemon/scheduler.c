@@ -112,8 +112,9 @@ int pw_scheduler_add(struct pw_scheduler *s, const char *job, uint64_t interval_
 		/* New or overdue: somewhere in the start spread, never all at once. */
 		uint64_t bound = s->spread < interval_usec ? s->spread : interval_usec;
 
-		j->anchor = now;
+		/* the cadence starts at that first run, not at now */
 		j->due = sat_add(now, rnd_upto(s, bound));
+		j->anchor = j->due;
 	}
 	return 0;
 }

@@ -46,6 +46,14 @@ START_TEST(new_job_runs_within_spread)
 	ck_assert_int_eq(poll_kind(s, due, &job), PW_SCHED_RUN);
 	ck_assert_str_eq(job, "web");
 	ck_assert(pw_scheduler_job_running(s, "web"));
+	/* the cadence starts at the first run, not at the add */
+	ck_assert_int_eq(pw_scheduler_finished(s, "web"), 0);
+	{
+		uint64_t first = due;
+
+		ck_assert_int_eq(pw_scheduler_job_due(s, "web", &due), 0);
+		ck_assert_uint_eq(due, first + S(60));
+	}
 	pw_scheduler_free(s);
 }
 END_TEST
