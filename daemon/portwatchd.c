@@ -11,12 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libconfig.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
 
-#include "events.h"
 #include "log.h"
+#include "manager.h"
+#include "pw-config.h"
 #include "util.h"
 
 #ifndef PW_DEFAULT_CONFIG
@@ -36,6 +34,7 @@ struct options {
 	bool check_config;
 	bool foreground;
 	int log_level;
+	bool log_level_set;
 	int log_target; /* enum pw_log_target; -1: from --foreground */
 };
 
@@ -107,6 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			o->log_level = pw_log_level_from_string(optarg);
+			o->log_level_set = true;
 			if (o->log_level < 0) {
 				fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n", optarg);
 				return -EINVAL;
@@ -139,66 +139,84 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Until the full loader runs, at least the syntax is checked with file:line. */
-static int load_config(const char *path)
+static const char *u128_to_string(pw_u128 v, char buf[static 40])
 {
-	config_t cfg;
-	int r = 0;
+	char *p = buf + 39;
 
-	config_init(&cfg);
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			fprintf(stderr, "%s: cannot read file: %s\n", path, strerror(errno));
-		else
-			fprintf(stderr, "%s:%d: %s\n", config_error_file(&cfg) ?: path,
-				config_error_line(&cfg), config_error_text(&cfg));
-		r = -EINVAL;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v > 0);
+	return p;
+}
+
+static void print_errors(const struct pw_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		fprintf(stderr, "%s\n", diag->msgs[i]);
+}
+
+/* --check-config: what each job would do per run, or every error found. */
+static int check_config(const struct options *o)
+{
+	struct pw_diag diag = PW_DIAG_INIT;
+	struct pw_config *c = NULL;
+	int r;
+
+	r = pw_config_load(o->config_path, &c, &diag);
+	if (r >= 0 && o->database)
+		r = pw_config_set_database(c, o->database);
+	if (r < 0) {
+		print_errors(&diag);
+		if (diag.n == 0)
+			fprintf(stderr, "%s: cannot load: %s\n", o->config_path, strerror(-r));
+		pw_diag_done(&diag);
+		return PW_EXIT_USAGE;
 	}
-	config_destroy(&cfg);
-	return r;
+	printf("%s: OK, %zu job(s), database %s\n", o->config_path, c->n_jobs, c->database);
+	for (size_t i = 0; i < c->n_jobs; i++) {
+		const struct pw_job *j = &c->jobs[i];
+		char a[40], p[40], n[40], iv[32], jt[32];
+
+		printf("job \"%s\" (%s:%d)%s: %s address(es) x %s port(s) = %s probes per run",
+		       j->name, j->file, j->line, j->enabled ? "" : " [disabled]",
+		       u128_to_string(pw_iset_count(&j->space.addrs), a),
+		       u128_to_string(pw_iset_count(&j->space.ports), p),
+		       u128_to_string(pw_job_probe_count(j), n));
+		if (j->n_hostnames)
+			printf(", plus %zu host name(s) resolved at each run", j->n_hostnames);
+		printf(", every %s (jitter %s)\n",
+		       pw_format_duration(iv, sizeof(iv), j->interval_usec),
+		       pw_format_duration(jt, sizeof(jt), j->jitter_usec));
+	}
+	pw_diag_done(&diag);
+	pw_config_free(c);
+	return PW_EXIT_OK;
 }
 
 static int run(const struct options *o)
 {
-	sd_event *e = NULL;
-	sigset_t mask;
+	struct pw_diag diag = PW_DIAG_INIT;
+	struct pw_manager *m = NULL;
 	int r;
 
-	/* sd-event signal sources need the signals blocked first. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-
-	r = sd_event_default(&e);
-	if (r < 0) {
-		pw_log_error("Failed to create event loop: %s", strerror(-r));
-		goto out;
+	r = pw_manager_new(&(struct pw_manager_options){ .config_path = o->config_path,
+							 .database = o->database,
+							 .log_level = o->log_level_set ? o->log_level : -1 },
+			   &diag, &m);
+	if (r == -EINVAL && diag.n > 0) {
+		print_errors(&diag);
+		pw_diag_done(&diag);
+		return PW_EXIT_USAGE;
 	}
-	/* A NULL handler makes sd-event exit the loop: a clean stop. */
-	r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_add_signal(e, NULL, SIGINT, NULL, NULL);
-	if (r >= 0)
-		r = sd_event_set_watchdog(e, true);
+	pw_diag_done(&diag);
 	if (r < 0) {
-		pw_log_error("Failed to set up signal handling: %s", strerror(-r));
-		goto out;
+		/* the manager logged what failed */
+		return PW_EXIT_FAILURE;
 	}
-
-	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STARTED,
-					       .config_path = o->config_path,
-					       .database = o->database });
-	(void)sd_notify(0, "READY=1\nSTATUS=Idle");
-
-	r = sd_event_loop(e);
-	(void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
-	if (r < 0)
-		pw_log_error("Event loop failed: %s", strerror(-r));
-	else
-		(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STOPPED });
-out:
-	sd_event_unref(e);
+	r = pw_manager_run(m);
+	pw_manager_free(m);
 	return r < 0 ? PW_EXIT_FAILURE : PW_EXIT_OK;
 }
 
@@ -217,11 +235,7 @@ int main(int argc, char **argv)
 		    o.foreground ? PW_LOG_STDERR : PW_LOG_AUTO,
 		    o.log_level);
 
-	if (load_config(o.config_path) < 0)
-		return PW_EXIT_USAGE;
-	if (o.check_config) {
-		printf("%s: configuration OK\n", o.config_path);
-		return PW_EXIT_OK;
-	}
+	if (o.check_config)
+		return check_config(&o);
 	return run(&o);
 }

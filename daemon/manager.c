@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <systemd/sd-event.h>
+
+#include "engine.h"
+#include "events.h"
+#include "log.h"
+#include "manager.h"
+#include "notify.h"
+#include "scheduler.h"
+#include "store.h"
+#include "targets.h"
+#include "util.h"
+
+/* New and overdue jobs start within this window after (re)start. */
+#define START_SPREAD_USEC (30 * USEC_PER_SEC)
+/* How often queued writes are retried while the database refuses them. */
+#define FLUSH_RETRY_USEC (5 * USEC_PER_SEC)
+/* Retention: rows deleted per step, and how often a step runs. */
+#define PRUNE_BATCH 1000
+#define PRUNE_PERIOD_USEC (60 * USEC_PER_SEC)
+
+struct job_run {
+	struct pw_manager *m;
+	char *name;
+	const struct pw_job *job; /* in m->config; repointed on reload */
+	struct pw_engine *engine;
+	sd_event_source *io, *timer;
+	int64_t run_id;
+	bool baseline;             /* the job had no completed run before */
+	uint64_t start_mono, start_real;
+	struct pw_event_counts counts;
+	uint64_t store_refused;    /* observations refused at the memory bound */
+	struct job_run *next;
+};
+
+struct pw_manager {
+	sd_event *event;
+	char *config_path;
+	char *database_override;
+	int log_level_override; /* -1: the config's log_level rules */
+	struct pw_config *config;
+	struct pw_store *store;
+	struct pw_scheduler *sched;
+	sd_event_source *sched_timer, *flush_timer, *prune_timer;
+	struct job_run *runs; /* runs in progress */
+	unsigned n_runs;
+	/* Worker threads of an engine ask the store for previous states while
+	 * this thread records results: one lock around every store call made
+	 * while a run is active. */
+	pthread_mutex_t store_lock;
+	struct pw_notify notify;
+	bool store_failing; /* a write failed; log again only on recovery */
+	unsigned inflight_budget;
+};
+
+static uint64_t now_real(void)
+{
+	return pw_now_usec(CLOCK_REALTIME);
+}
+
+static uint64_t now_mono(void)
+{
+	return pw_now_usec(CLOCK_MONOTONIC);
+}
+
+/* ------------------------------------------------------------ store */
+
+static void store_report(struct pw_manager *m, int r, const char *what)
+{
+	if (r >= 0 && r != PW_STORE_DEFERRED) {
+		if (m->store_failing && pw_store_pending(m->store) == 0) {
+			pw_log_notice("Database writes succeed again; queued history written");
+			m->store_failing = false;
+		}
+		return;
+	}
+	if (!m->store_failing)
+		pw_log_error("%s: %s; keeping %zu pending writes in memory and retrying every %llus",
+			     what, pw_store_last_error(m->store), pw_store_pending(m->store),
+			     (unsigned long long)(FLUSH_RETRY_USEC / USEC_PER_SEC));
+	m->store_failing = true;
+}
+
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct pw_manager *m = userdata;
+	int r;
+
+	if (pw_store_pending(m->store) > 0) {
+		pthread_mutex_lock(&m->store_lock);
+		r = pw_store_flush(m->store);
+		pthread_mutex_unlock(&m->store_lock);
+		store_report(m, r, "Writing history");
+	}
+	return sd_event_source_set_time(s, usec + FLUSH_RETRY_USEC);
+}
+
+static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct pw_manager *m = userdata;
+	uint64_t keep = m->config->retention_usec, now = now_real();
+
+	/* One small batch per tick: retention never holds up a scan. */
+	if (keep > 0 && now > keep) {
+		int r;
+
+		pthread_mutex_lock(&m->store_lock);
+		r = pw_store_prune(m->store, now - keep, PRUNE_BATCH);
+		pthread_mutex_unlock(&m->store_lock);
+		if (r < 0)
+			pw_log_warning("Pruning history older than retention: %s",
+				       pw_store_last_error(m->store));
+		else if (r > 0)
+			pw_log_debug("Pruned %d rows older than retention", r);
+		if (r == PRUNE_BATCH)
+			return sd_event_source_set_time(s, usec + USEC_PER_SEC);
+	}
+	return sd_event_source_set_time(s, usec + PRUNE_PERIOD_USEC);
+}
+
+/* ------------------------------------------------------------ runs */
+
+static struct job_run *find_run(struct pw_manager *m, const char *name)
+{
+	for (struct job_run *r = m->runs; r; r = r->next)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+static void update_status(struct pw_manager *m, bool force)
+{
+	char buf[256] = "";
+	size_t used = 0;
+	unsigned shown = 0;
+
+	if (!m->runs) {
+		uint64_t next = pw_scheduler_next_deadline(m->sched);
+		char dur[32];
+
+		if (next == UINT64_MAX)
+			(void)pw_notify_status(&m->notify, now_mono(), force, "Idle, no enabled jobs");
+		else
+			(void)pw_notify_status(&m->notify, now_mono(), force, "Idle, next run in %s",
+					       pw_format_duration(dur, sizeof(dur),
+								  next > now_real() ? (next - now_real()) / USEC_PER_SEC * USEC_PER_SEC : 0));
+		return;
+	}
+	for (struct job_run *r = m->runs; r && shown < 4; r = r->next, shown++) {
+		struct pw_engine_stats st;
+		int n;
+
+		pw_engine_get_stats(r->engine, &st);
+		n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%", shown ? ", " : "", r->name,
+			     st.total ? (unsigned long long)(st.done * 100 / st.total) : 0ULL);
+		if (n < 0 || (size_t)n >= sizeof(buf) - used)
+			break;
+		used += (size_t)n;
+	}
+	(void)pw_notify_status(&m->notify, now_mono(), force, "Scanning: %s%s", buf,
+			       m->n_runs > shown ? ", ..." : "");
+}
+
+static void log_port_change(struct job_run *run, const struct pw_probe_result *r,
+			    const struct pw_change *c)
+{
+	struct pw_event ev = {
+		.job = run->name,
+		.run_id = run->run_id,
+		.has_address = true,
+		.address = r->addr,
+		.port = r->port,
+		.has_old_state = c->has_old,
+		.old_state = c->old_state,
+		.has_new_state = true,
+		.new_state = c->new_state,
+		.has_rtt = r->rtt_usec > 0,
+		.rtt_usec = r->rtt_usec,
+	};
+
+	switch (c->kind) {
+	case PW_CHANGE_OPENED:
+	case PW_CHANGE_CLOSED:
+	case PW_CHANGE_FILTERED:
+	case PW_CHANGE_UNREACHABLE:
+		ev.type = pw_event_type_for_state(c->new_state);
+		break;
+	case PW_CHANGE_FLAP:
+		ev.type = PW_EVENT_PORT_FLAPPING;
+		break;
+	case PW_CHANGE_NONE:
+	case PW_CHANGE_BASELINE:
+	case PW_CHANGE_NEW:
+	case _PW_CHANGE_MAX:
+		/* Baselines are summed up once per run; a new closed port is noise. */
+		return;
+	}
+	(void)pw_event_log(&ev);
+}
+
+static void count_state(struct pw_event_counts *c, enum pw_state s)
+{
+	switch (s) {
+	case PW_STATE_OPEN:
+		c->open++;
+		break;
+	case PW_STATE_CLOSED:
+		c->closed++;
+		break;
+	case PW_STATE_FILTERED:
+		c->filtered++;
+		break;
+	case PW_STATE_UNREACHABLE:
+		c->unreachable++;
+		break;
+	case _PW_STATE_MAX:
+		break;
+	}
+}
+
+static void on_result(void *userdata, const struct pw_probe_result *r)
+{
+	struct job_run *run = userdata;
+	struct pw_manager *m = run->m;
+	struct pw_change change = { .kind = PW_CHANGE_NONE };
+	struct pw_store_obs obs;
+	int k;
+
+	if (r->flags & PW_RESULT_ACCEPTS_ALL) {
+		(void)pw_event_log(&(struct pw_event){
+			.type = PW_EVENT_ADDRESS_ACCEPTS_ALL,
+			.job = run->name,
+			.run_id = run->run_id,
+			.has_address = true,
+			.address = r->addr,
+		});
+		return;
+	}
+	run->counts.probes_done++;
+	count_state(&run->counts, r->state);
+
+	obs = (struct pw_store_obs){
+		.addr = r->addr,
+		.port = r->port,
+		/* an unconfirmed flap is recorded as what was seen, flagged */
+		.state = (r->flags & PW_RESULT_UNCONFIRMED) ? r->observed : r->state,
+		.flags = (r->flags & PW_RESULT_UNCONFIRMED) ? PW_OBS_UNCONFIRMED : 0,
+		.rtt_usec = r->rtt_usec,
+		.time_usec = now_real(),
+	};
+	pthread_mutex_lock(&m->store_lock);
+	k = pw_store_observe(m->store, run->run_id, &obs, &change);
+	pthread_mutex_unlock(&m->store_lock);
+	if (k == -ENOBUFS) {
+		/* The change is detected again at the next run once writes succeed. */
+		if (run->store_refused++ == 0)
+			pw_log_error("Job %s: database write queue full (%s); changes are held back until writes succeed",
+				     run->name, pw_store_last_error(m->store));
+		return;
+	}
+	if (k < 0) {
+		pw_log_error("Job %s: recording %s: %s", run->name, "observation",
+			     pw_store_last_error(m->store));
+		return;
+	}
+	store_report(m, k, "Writing history");
+	if (change.kind != PW_CHANGE_NONE && change.kind != PW_CHANGE_BASELINE &&
+	    change.kind != PW_CHANGE_NEW && change.kind != PW_CHANGE_FLAP)
+		run->counts.changes++;
+	log_port_change(run, r, &change);
+}
+
+static int prev_state(void *userdata, pw_u128 addr, uint16_t port)
+{
+	struct job_run *run = userdata;
+	enum pw_state s;
+	int r;
+
+	pthread_mutex_lock(&run->m->store_lock);
+	r = pw_store_get_state(run->m->store, run->run_id, addr, port, &s);
+	pthread_mutex_unlock(&run->m->store_lock);
+	return r < 0 ? r : (int)s;
+}
+
+static void run_free(struct pw_manager *m, struct job_run *run)
+{
+	struct job_run **p;
+
+	for (p = &m->runs; *p; p = &(*p)->next)
+		if (*p == run) {
+			*p = run->next;
+			m->n_runs--;
+			break;
+		}
+	sd_event_source_disable_unref(run->io);
+	sd_event_source_disable_unref(run->timer);
+	pw_engine_free(run->engine);
+	free(run->name);
+	free(run);
+}
+
+/* End a run: record it, log it, hand the job back to the scheduler. */
+static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_status status,
+		       const char *reason, int error)
+{
+	struct pw_engine_stats st;
+	enum pw_event_type type = PW_EVENT_RUN_COMPLETED;
+	int r;
+
+	pw_engine_get_stats(run->engine, &st);
+	run->counts.duration_usec = now_mono() - run->start_mono;
+	pthread_mutex_lock(&m->store_lock);
+	r = pw_store_run_end(m->store, run->run_id, status, now_real());
+	pthread_mutex_unlock(&m->store_lock);
+	store_report(m, r, "Recording the end of a run");
+
+	switch (status) {
+	case PW_RUN_COMPLETED:
+		type = PW_EVENT_RUN_COMPLETED;
+		break;
+	case PW_RUN_ABORTED:
+		type = PW_EVENT_RUN_ABORTED;
+		break;
+	case PW_RUN_FAILED:
+		type = PW_EVENT_RUN_FAILED;
+		break;
+	case PW_RUN_RUNNING:
+	case _PW_RUN_STATUS_MAX:
+		break;
+	}
+	if (status == PW_RUN_COMPLETED && run->baseline)
+		(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_BASELINE_RECORDED,
+						       .job = run->name,
+						       .run_id = run->run_id,
+						       .counts = &run->counts });
+	(void)pw_event_log(&(struct pw_event){ .type = type,
+					       .job = run->name,
+					       .run_id = run->run_id,
+					       .counts = &run->counts,
+					       .reason = reason,
+					       .error = error });
+	(void)pw_scheduler_finished(m->sched, run->name);
+	run_free(m, run);
+}
+
+static void rearm_sched_timer(struct pw_manager *m);
+
+static int run_step(struct job_run *run)
+{
+	struct pw_manager *m = run->m;
+	uint64_t deadline;
+	int r;
+
+	r = pw_engine_process(run->engine, now_mono());
+	if (r == 0) {
+		run_finish(m, run, PW_RUN_COMPLETED, NULL, 0);
+		update_status(m, true);
+		rearm_sched_timer(m);
+		return 0;
+	}
+	if (r < 0) {
+		run_finish(m, run, PW_RUN_FAILED, "the scan engine failed", -r);
+		update_status(m, true);
+		rearm_sched_timer(m);
+		return 0;
+	}
+	deadline = pw_engine_next_deadline(run->engine);
+	if (deadline == UINT64_MAX)
+		r = sd_event_source_set_enabled(run->timer, SD_EVENT_OFF);
+	else {
+		r = sd_event_source_set_time(run->timer, deadline);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(run->timer, SD_EVENT_ONESHOT);
+	}
+	update_status(m, false);
+	return r;
+}
+
+static int on_engine_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	return run_step(userdata);
+}
+
+static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	return run_step(userdata);
+}
+
+/* The probe space of one run: numeric targets plus names resolved now. */
+static int build_space(const struct pw_job *job, struct pw_scan_space *space,
+		       unsigned *ret_unresolved)
+{
+	struct pw_iset resolved = PW_ISET_INIT;
+	int r, failed = 0;
+
+	*space = (struct pw_scan_space){ PW_ISET_INIT, PW_ISET_INIT };
+	r = pw_iset_copy(&space->addrs, &job->space.addrs);
+	if (r >= 0)
+		r = pw_iset_copy(&space->ports, &job->space.ports);
+	if (r >= 0 && job->n_hostnames > 0) {
+		/* Blocking, but names are few and mostly in /etc/hosts; see README. */
+		failed = pw_targets_resolve(job->hostnames, job->n_hostnames, &job->exclude_addrs,
+					    &resolved, NULL);
+		r = failed < 0 ? failed : pw_iset_add_set(&space->addrs, &resolved);
+	}
+	pw_iset_done(&resolved);
+	if (r < 0) {
+		pw_iset_done(&space->addrs);
+		pw_iset_done(&space->ports);
+		return r;
+	}
+	*ret_unresolved = (unsigned)failed;
+	return 0;
+}
+
+static unsigned fair_share(unsigned total, unsigned want, unsigned sharers)
+{
+	unsigned share = total / (sharers ? sharers : 1);
+
+	if (share == 0)
+		share = 1;
+	if (total == 0)
+		return want;
+	return want && want < share ? want : share;
+}
+
+static int run_engine_new(struct job_run *run, const struct pw_scan_space *space)
+{
+	struct pw_manager *m = run->m;
+	const struct pw_job *job = run->job;
+	struct pw_engine_params p = {
+		.space = space,
+		.timing = job->timing,
+		.threads = m->config->workers ? m->config->workers : 1,
+		.canaries = job->accept_all_threshold > 0 ? PW_ENGINE_DEFAULT_CANARIES : 0,
+		.accept_share_pct = (unsigned)(job->accept_all_threshold * 100 + 0.5),
+		.on_result = on_result,
+		.prev_state = prev_state,
+		.userdata = run,
+	};
+
+	/* Jobs running at once share the global caps instead of the first taking all. */
+	p.timing.concurrency = fair_share(m->inflight_budget, job->timing.concurrency, m->n_runs + 1);
+	if (m->config->max_rate)
+		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate, m->n_runs + 1);
+	if (getrandom(&p.key, sizeof(p.key), 0) != sizeof(p.key))
+		p.key = now_mono();
+	return pw_engine_new(&p, &run->engine);
+}
+
+static int run_start(struct pw_manager *m, const struct pw_job *job)
+{
+	_cleanup_free_ struct job_run *run = NULL;
+	struct pw_scan_space space;
+	struct pw_store_run_info last, completed;
+	unsigned unresolved = 0;
+	pw_u128 planned;
+	int r;
+
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return -ENOMEM;
+	run->m = m;
+	run->job = job;
+	run->run_id = 0;
+	run->name = strdup(job->name);
+	if (!run->name)
+		return -ENOMEM;
+
+	r = build_space(job, &space, &unresolved);
+	if (r < 0)
+		goto fail_name;
+	if (unresolved > 0)
+		pw_log_warning("Job %s: %u of %zu host names did not resolve; scanning the rest",
+			       job->name, unresolved, job->n_hostnames);
+	planned = pw_iset_count(&space.addrs) * pw_iset_count(&space.ports);
+
+	pthread_mutex_lock(&m->store_lock);
+	r = pw_store_last_run(m->store, job->name, &last, &completed);
+	run->baseline = r == -ENOENT || (r >= 0 && completed.run_id == 0);
+	r = pw_store_run_begin(m->store, job->name, now_real(), &run->run_id);
+	pthread_mutex_unlock(&m->store_lock);
+	if (r < 0) {
+		pw_log_error("Job %s: cannot start a run: %s", job->name, pw_store_last_error(m->store));
+		goto fail_space;
+	}
+	run->start_mono = now_mono();
+	run->start_real = now_real();
+	run->counts.probes_planned = (uint64_t)planned;
+
+	if (planned == 0) {
+		pw_iset_done(&space.addrs);
+		pw_iset_done(&space.ports);
+		/* Only names that all failed to resolve get here. */
+		r = -EHOSTUNREACH;
+		goto fail_recorded;
+	}
+	r = run_engine_new(run, &space);
+	pw_iset_done(&space.addrs);
+	pw_iset_done(&space.ports);
+	if (r < 0)
+		goto fail_recorded;
+
+	r = sd_event_add_io(m->event, &run->io, pw_engine_get_fd(run->engine), EPOLLIN, on_engine_io,
+			    run);
+	if (r >= 0)
+		r = sd_event_add_time(m->event, &run->timer, CLOCK_MONOTONIC, 0, 0, on_engine_timer,
+				      run);
+	if (r < 0)
+		goto fail_recorded;
+
+	run->next = m->runs;
+	m->runs = run;
+	m->n_runs++;
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_STARTED,
+					       .job = job->name,
+					       .run_id = run->run_id,
+					       .counts = &run->counts });
+	pw_log_debug("Job %s: run %lld uses %u probes in flight, %u thread(s)", job->name,
+		     (long long)run->run_id, pw_engine_concurrency(run->engine),
+		     pw_engine_threads(run->engine));
+	TAKE_PTR(run);
+	return 0;
+
+fail_recorded:
+	/* The run exists in the store: close it as failed so history says why. */
+	pthread_mutex_lock(&m->store_lock);
+	(void)pw_store_run_end(m->store, run->run_id, PW_RUN_FAILED, now_real());
+	pthread_mutex_unlock(&m->store_lock);
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_FAILED,
+					       .job = job->name,
+					       .run_id = run->run_id,
+					       .reason = r == -EHOSTUNREACH ? "no target resolved"
+									    : "could not start the scan",
+					       .error = -r });
+	sd_event_source_disable_unref(run->io);
+	sd_event_source_disable_unref(run->timer);
+	pw_engine_free(run->engine);
+	free(run->name);
+	return r;
+fail_space:
+	pw_iset_done(&space.addrs);
+	pw_iset_done(&space.ports);
+fail_name:
+	free(run->name);
+	return r;
+}
+
+static void run_abort(struct pw_manager *m, struct job_run *run, const char *reason)
+{
+	pw_engine_abort(run->engine);
+	run_finish(m, run, PW_RUN_ABORTED, reason, 0);
+}
+
+/* ------------------------------------------------------------ schedule */
+
+static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct pw_manager *m = userdata;
+	struct pw_sched_action a;
+
+	while (pw_scheduler_poll(m->sched, now_real(), &a) > 0) {
+		const struct pw_job *job = pw_config_find_job(m->config, a.job);
+
+		if (!job)
+			continue;
+		switch (a.kind) {
+		case PW_SCHED_SKIP:
+			(void)pw_event_log(&(struct pw_event){
+				.type = PW_EVENT_RUN_SKIPPED,
+				.job = job->name,
+				.reason = "the previous run is still going",
+			});
+			break;
+		case PW_SCHED_RUN:
+			if (run_start(m, job) < 0)
+				(void)pw_scheduler_finished(m->sched, job->name);
+			break;
+		}
+	}
+	update_status(m, true);
+	rearm_sched_timer(m);
+	return 0;
+}
+
+static void rearm_sched_timer(struct pw_manager *m)
+{
+	uint64_t next = pw_scheduler_next_deadline(m->sched);
+
+	if (next == UINT64_MAX) {
+		(void)sd_event_source_set_enabled(m->sched_timer, SD_EVENT_OFF);
+		return;
+	}
+	(void)sd_event_source_set_time(m->sched_timer, next);
+	(void)sd_event_source_set_enabled(m->sched_timer, SD_EVENT_ONESHOT);
+}
+
+static int schedule_job(struct pw_manager *m, const struct pw_job *job)
+{
+	struct pw_store_run_info last;
+	uint64_t last_start = 0;
+	int r;
+
+	if (!job->enabled)
+		return 0;
+	pthread_mutex_lock(&m->store_lock);
+	r = pw_store_last_run(m->store, job->name, &last, NULL);
+	pthread_mutex_unlock(&m->store_lock);
+	if (r >= 0)
+		last_start = last.started_usec;
+	r = pw_scheduler_add(m->sched, job->name, job->interval_usec, job->jitter_usec, last_start,
+			     now_real());
+	if (r < 0)
+		pw_log_error("Job %s: cannot schedule: %s", job->name, strerror(-r));
+	return r;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void stop_all(struct pw_manager *m, const char *reason)
+{
+	while (m->runs)
+		run_abort(m, m->runs, reason);
+}
+
+static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct pw_manager *m = userdata;
+
+	(void)pw_notify_stopping();
+	stop_all(m, "the daemon is stopping");
+	return sd_event_exit(m->event, 0);
+}
+
+static void log_rejected(struct pw_manager *m, const struct pw_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		pw_log_error("%s", diag->msgs[i]);
+	(void)pw_event_log(&(struct pw_event){
+		.type = PW_EVENT_CONFIG_REJECTED,
+		.config_path = m->config_path,
+		.reason = diag->n ? diag->msgs[0] : "cannot load the configuration",
+	});
+}
+
+static int reload(struct pw_manager *m)
+{
+	struct pw_diag diag = PW_DIAG_INIT;
+	struct pw_config *nc = NULL, *old = m->config;
+	struct pw_event_jobs counts = { 0 };
+	int r;
+
+	(void)pw_notify_reloading(now_mono());
+	r = pw_config_load(m->config_path, &nc, &diag);
+	if (r >= 0 && m->database_override)
+		r = pw_config_set_database(nc, m->database_override);
+	if (r < 0) {
+		log_rejected(m, &diag);
+		pw_diag_done(&diag);
+		pw_config_free(nc);
+		(void)pw_notify_ready("Configuration rejected, old one kept");
+		return 0;
+	}
+	pw_diag_done(&diag);
+	if (strcmp(nc->database, old->database) != 0)
+		pw_log_warning("Database path changed to %s; it takes effect at restart, still using %s",
+			       nc->database, old->database);
+
+	/* Jobs that disappeared or changed stop; unchanged ones keep running. */
+	for (size_t i = 0; i < old->n_jobs; i++) {
+		const struct pw_job *oj = &old->jobs[i];
+		const struct pw_job *nj = pw_config_find_job(nc, oj->name);
+		struct job_run *run = find_run(m, oj->name);
+
+		if (nj && pw_job_equal(oj, nj)) {
+			if (run)
+				run->job = nj;
+			continue;
+		}
+		if (nj)
+			counts.changed++;
+		else
+			counts.removed++;
+		if (run)
+			run_abort(m, run, nj ? "its configuration changed" : "it was removed");
+		(void)pw_scheduler_remove(m->sched, oj->name);
+	}
+	m->config = nc;
+	for (size_t i = 0; i < nc->n_jobs; i++) {
+		const struct pw_job *nj = &nc->jobs[i];
+		const struct pw_job *oj = pw_config_find_job(old, nj->name);
+
+		if (!oj)
+			counts.added++;
+		if (oj && pw_job_equal(oj, nj))
+			continue;
+		(void)schedule_job(m, nj);
+	}
+	counts.total = (unsigned)nc->n_jobs;
+	if (m->log_level_override < 0)
+		pw_log_set_max_priority(nc->log_level);
+	pw_config_free(old);
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_CONFIG_RELOADED,
+					       .config_path = m->config_path,
+					       .jobs = &counts });
+	rearm_sched_timer(m);
+	(void)pw_notify_ready("Configuration reloaded");
+	update_status(m, true);
+	return 0;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	return reload(userdata);
+}
+
+static int on_run_now(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct pw_manager *m = userdata;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < m->config->n_jobs; i++)
+		if (m->config->jobs[i].enabled &&
+		    pw_scheduler_run_now(m->sched, m->config->jobs[i].name, now_real()) >= 0)
+			n++;
+	pw_log_info("SIGUSR1: running %u job(s) now", n);
+	rearm_sched_timer(m);
+	return 0;
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+static unsigned inflight_budget(const struct pw_config *c)
+{
+	struct rlimit rl;
+	rlim_t usable;
+
+	if (c->max_inflight)
+		return c->max_inflight;
+	/* Sockets are fds: leave room for the database, journal and hooks. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
+		return 1024;
+	usable = rl.rlim_max > 256 ? rl.rlim_max - 256 : rl.rlim_max / 2;
+	return (unsigned)(usable * 3 / 4);
+}
+
+static int open_store(struct pw_manager *m)
+{
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = pw_store_open(m->config->database, 0, &m->store, &err);
+	if (r < 0) {
+		pw_log_error("Cannot open the database: %s", err ? err : strerror(-r));
+		return r;
+	}
+	r = pw_store_recover_runs(m->store);
+	if (r > 0)
+		pw_log_notice("Closed %d run(s) left running by an earlier stop as aborted", r);
+	else if (r < 0)
+		pw_log_warning("Closing runs left by an earlier stop: %s", pw_store_last_error(m->store));
+	return 0;
+}
+
+static int setup_loop(struct pw_manager *m)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	/* sd-event signal sources need the signals blocked first. */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	r = sd_event_new(&m->event);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGTERM, on_stop, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGINT, on_stop, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGUSR1, on_run_now, m);
+	if (r >= 0)
+		r = sd_event_set_watchdog(m->event, true);
+	if (r >= 0)
+		r = sd_event_add_time(m->event, &m->sched_timer, CLOCK_REALTIME, UINT64_MAX, 0,
+				      on_sched_timer, m);
+	if (r >= 0)
+		r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC,
+					       FLUSH_RETRY_USEC, 0, on_flush_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC,
+					       10 * USEC_PER_SEC, 0, on_prune_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->prune_timer, SD_EVENT_ON);
+	return r;
+}
+
+int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
+		   struct pw_manager **ret)
+{
+	struct pw_manager *m;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->store_lock, NULL);
+	m->notify = (struct pw_notify)PW_NOTIFY_INIT;
+	m->config_path = strdup(o->config_path);
+	m->database_override = o->database ? strdup(o->database) : NULL;
+	if (!m->config_path || (o->database && !m->database_override)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = pw_config_load(o->config_path, &m->config, diag);
+	if (r >= 0 && o->database)
+		r = pw_config_set_database(m->config, o->database);
+	if (r < 0)
+		goto fail;
+	m->log_level_override = o->log_level;
+	if (o->log_level < 0)
+		pw_log_set_max_priority(m->config->log_level);
+	m->inflight_budget = inflight_budget(m->config);
+
+	r = open_store(m);
+	if (r < 0)
+		goto fail;
+	r = pw_scheduler_new(now_mono() ^ (uint64_t)getpid(), START_SPREAD_USEC, &m->sched);
+	if (r < 0)
+		goto fail;
+	r = setup_loop(m);
+	if (r < 0) {
+		pw_log_error("Cannot set up the event loop: %s", strerror(-r));
+		goto fail;
+	}
+	for (size_t i = 0; i < m->config->n_jobs; i++)
+		(void)schedule_job(m, &m->config->jobs[i]);
+	*ret = m;
+	return 0;
+fail:
+	pw_manager_free(m);
+	return r;
+}
+
+int pw_manager_run(struct pw_manager *m)
+{
+	unsigned enabled = 0;
+	int r;
+
+	for (size_t i = 0; i < m->config->n_jobs; i++)
+		enabled += m->config->jobs[i].enabled;
+	(void)pw_event_log(&(struct pw_event){
+		.type = PW_EVENT_DAEMON_STARTED,
+		.config_path = m->config_path,
+		.database = m->config->database,
+		.jobs = &(struct pw_event_jobs){ .total = (unsigned)m->config->n_jobs },
+	});
+	pw_log_info("%u of %zu job(s) enabled; up to %u probes in flight in all", enabled,
+		    m->config->n_jobs, m->inflight_budget);
+	rearm_sched_timer(m);
+	(void)pw_notify_ready("Idle");
+	update_status(m, true);
+
+	r = sd_event_loop(m->event);
+	stop_all(m, "the daemon is stopping");
+	pthread_mutex_lock(&m->store_lock);
+	if (pw_store_flush(m->store) < 0)
+		pw_log_error("Writing the last history at stop: %s", pw_store_last_error(m->store));
+	pthread_mutex_unlock(&m->store_lock);
+	if (r < 0)
+		pw_log_error("Event loop failed: %s", strerror(-r));
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STOPPED });
+	return r < 0 ? r : 0;
+}
+
+struct pw_manager *pw_manager_free(struct pw_manager *m)
+{
+	if (!m)
+		return NULL;
+	while (m->runs)
+		run_free(m, m->runs);
+	sd_event_source_disable_unref(m->sched_timer);
+	sd_event_source_disable_unref(m->flush_timer);
+	sd_event_source_disable_unref(m->prune_timer);
+	sd_event_unref(m->event);
+	pw_scheduler_free(m->sched);
+	pw_store_close(m->store);
+	pw_config_free(m->config);
+	pthread_mutex_destroy(&m->store_lock);
+	free(m->config_path);
+	free(m->database_override);
+	free(m);
+	return NULL;
+}
