@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Port-state history in SQLite. The schema lives in sql/NNN-*.sql, is
+ * compiled into the binary and applied with PRAGMA user_version
+ * migrations, one transaction each.
+ *
+ * One process writes (the daemon); any number read (sqlite3, the CLI):
+ * WAL mode, busy_timeout, synchronous=NORMAL, foreign keys on.
+ *
+ * Write path. The store keeps, per job, an in-memory map (address, port)
+ * -> current state, loaded from the "ports" table when the job's first run
+ * begins (about 80 bytes per port). pw_store_observe() decides at once
+ * whether an observation is a change (rules in change.h) and tells the
+ * caller, so the daemon can log it; the writes are queued and written in
+ * one transaction per batch: at pw_store_flush(), at pw_store_run_end(),
+ * and automatically every `batch_size` observations. The daemon should
+ * also call pw_store_flush() from a timer (every few seconds) so that a
+ * slow run's changes reach the database promptly.
+ *
+ * An unchanged observation costs no SQL: it updates last-seen in memory.
+ * The row's last_seen_usec/last_run_id/rtt_usec are rewritten only when the
+ * copy on disk is `seen_interval` old (default 15 minutes,
+ * pw_store_set_seen_interval()), and all of them at pw_store_close(). So
+ * on disk last_seen is exact after a clean stop and at most seen_interval
+ * behind otherwise; state, last_change, events and run counters are always
+ * exact as of the last batch.
+ *
+ * Durability. A batch is one transaction holding the events, the port rows
+ * and the run's counters, so a kill -9 at any moment loses at most the
+ * batch in flight and never leaves a run whose counters disagree with its
+ * events. With synchronous=NORMAL in WAL mode a power loss may also lose
+ * the last committed batches, never consistency. A run left "running" by a
+ * crash is closed as "aborted" by pw_store_recover_runs().
+ *
+ * Failures. A failed write (disk full, read-only file, locked beyond the
+ * busy timeout, corrupt database) rolls the batch back, returns -errno and
+ * keeps everything queued; the next flush retries it. Memory is bounded:
+ * queued port rows cost nothing beyond the per-job map (a flag and a 4-byte
+ * index each), and
+ * queued events are limited to `max_pending` (default
+ * PW_STORE_DEFAULT_MAX_PENDING). At that bound pw_store_observe() refuses
+ * an observation that would add an event with -ENOBUFS and leaves the
+ * port's state untouched, so the same change is detected again (and
+ * recorded) at the next observation once writes succeed: a change is
+ * delayed, never silently dropped. Unchanged observations are still
+ * accepted at the bound.
+ *
+ * Errors: every function returning int gives >= 0 or -errno; after a
+ * failure pw_store_last_error() says "PATH: what failed: SQLite's message".
+ *
+ * Time values are microseconds since the epoch (CLOCK_REALTIME), passed by
+ * the caller so tests drive the store exactly.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "change.h"
+#include "state.h"
+
+struct pw_store;
+
+/* pw_store_open() flags */
+#define PW_STORE_READONLY (1u << 0) /* the CLI: no migrations, no writes */
+
+#define PW_STORE_DEFAULT_BATCH         16384
+#define PW_STORE_DEFAULT_MAX_PENDING   262144 /* queued events, ~64 bytes each */
+#define PW_STORE_DEFAULT_BUSY_TIMEOUT_MS 5000
+
+enum pw_run_status {
+	PW_RUN_RUNNING,
+	PW_RUN_COMPLETED, /* every probe answered or timed out: may be the baseline */
+	PW_RUN_ABORTED,   /* stopped early: daemon stop, reload, crash */
+	PW_RUN_FAILED,    /* could not run (e.g. no sockets) */
+	_PW_RUN_STATUS_MAX,
+};
+
+const char *pw_run_status_to_string(enum pw_run_status s);
+int pw_run_status_from_string(const char *s);
+
+/*
+ * Open (creating if needed, unless read-only) and migrate. Errors:
+ * -EPROTONOSUPPORT for a schema newer than this build knows, -ESTALE for an
+ * older schema opened read-only, -EBADMSG for a file that is not a
+ * (portwatch) SQLite database, -ENOENT/-EACCES/-EROFS from the file system.
+ * On failure *ret_store is untouched, but if ret_error is not NULL it gets a
+ * malloc()ed message (path and SQLite's text) the caller frees.
+ * path may be ":memory:" for tests.
+ */
+int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store,
+		  char **ret_error);
+
+/* Flushes (errors are lost: call pw_store_flush() first to see them). */
+struct pw_store *pw_store_close(struct pw_store *s);
+
+/* The message for the last failure, or "" if none. */
+const char *pw_store_last_error(const struct pw_store *s);
+
+/* Schema version of this build and of the open database. */
+unsigned pw_store_schema_version(void);
+unsigned pw_store_db_version(const struct pw_store *s);
+
+/* How stale an unchanged port's last_seen may get on disk (0: write with
+ * every batch). */
+#define PW_STORE_DEFAULT_SEEN_INTERVAL (UINT64_C(15) * 60 * 1000000)
+void pw_store_set_seen_interval(struct pw_store *s, uint64_t usec);
+
+/* Tune batching (0 keeps the current value). */
+void pw_store_set_batch(struct pw_store *s, size_t batch_size, size_t max_pending);
+
+/* How long a write waits for another connection's lock (default 5 s). */
+void pw_store_set_busy_timeout(struct pw_store *s, unsigned msec);
+
+/*
+ * Close runs left "running" by a crash as "aborted", ended at their last
+ * written observation. The daemon calls this once after opening. Returns
+ * the number of runs closed.
+ */
+int pw_store_recover_runs(struct pw_store *s);
+
+/*
+ * Start a run of a job (created on first use). Run ids are allocated in
+ * memory and the row is written with the next batch, so beginning a run
+ * works while the disk is full; it reads the job's port states if they are
+ * not cached yet, which can fail. *ret_run_id > 0.
+ */
+int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec,
+		       int64_t *ret_run_id);
+
+struct pw_store_obs {
+	pw_u128 addr;
+	uint16_t port;
+	enum pw_state state;
+	unsigned flags;    /* PW_OBS_UNCONFIRMED */
+	uint32_t rtt_usec; /* 0 = none (no answer) */
+	uint64_t time_usec;
+};
+
+/*
+ * Record one observation of a running run. Returns 0, or
+ * PW_STORE_DEFERRED (> 0) when the observation is kept but the automatic
+ * flush it triggered failed (see pw_store_last_error(); the next flush
+ * retries). *ret_change (may be NULL) says what was recorded:
+ * kind == PW_CHANGE_NONE for an unchanged port. Errors: -ESRCH unknown or
+ * ended run, -EINVAL bad state, -EROFS read-only store, -ENOBUFS at the
+ * memory bound (nothing recorded, see above).
+ */
+#define PW_STORE_DEFERRED 1
+int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs,
+		     struct pw_change *ret_change);
+
+/* The current state of a port in the run's job: 0 or -ENOENT (never seen). */
+int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
+		       enum pw_state *ret_state);
+
+/*
+ * End a run and flush. The run is ended in memory even if the flush fails
+ * (the row is written by a later flush). A first COMPLETED run becomes the
+ * job's baseline. -ESRCH for an unknown or already ended run.
+ */
+int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status status,
+		     uint64_t now_usec);
+
+/* Write everything queued, in one transaction. */
+int pw_store_flush(struct pw_store *s);
+
+/* Number of queued events and dirty port rows not yet written. */
+size_t pw_store_pending(const struct pw_store *s);
+
+struct pw_store_port {
+	pw_u128 addr;
+	uint16_t port;
+	enum pw_state state;
+	uint64_t first_seen_usec, last_seen_usec, last_change_usec;
+};
+
+typedef int (*pw_store_port_cb_t)(const struct pw_store_port *p, void *userdata);
+
+/*
+ * Call cb for every known port of a job (any order), including what is
+ * still queued. A negative return from cb stops and is returned. An
+ * unknown job has no ports (returns 0).
+ */
+int pw_store_load_states(struct pw_store *s, const char *job, pw_store_port_cb_t cb,
+			 void *userdata);
+
+struct pw_store_run_info {
+	int64_t run_id;
+	enum pw_run_status status;
+	uint64_t started_usec;
+	uint64_t ended_usec; /* 0 while running */
+};
+
+/*
+ * The job's most recent run, and its most recent completed run, for the
+ * scheduler after a restart. ret_last_completed may be NULL; its run_id is
+ * 0 if there is none. -ENOENT if the job never ran.
+ */
+int pw_store_last_run(struct pw_store *s, const char *job, struct pw_store_run_info *ret_last,
+		      struct pw_store_run_info *ret_last_completed);
+
+/* Per-address RTT estimate (RFC 6298 SRTT/RTTVAR) saved across restarts. */
+struct pw_store_rtt {
+	pw_u128 addr;
+	uint64_t srtt_usec, rttvar_usec;
+};
+
+typedef int (*pw_store_rtt_cb_t)(const struct pw_store_rtt *r, void *userdata);
+
+/* Save n estimates of a job in one transaction (flushes first). */
+int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v,
+		      size_t n, uint64_t now_usec);
+int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
+		      void *userdata);
+
+/*
+ * Retention: delete at most max_rows events older than older_than_usec,
+ * then runs that ended before it and have no events left (never a job's
+ * latest run, never a running one). Current port states and jobs are kept.
+ * One short transaction; returns the number of rows deleted: call again
+ * (from a timer, between scans) while it returns max_rows.
+ */
+int pw_store_prune(struct pw_store *s, uint64_t older_than_usec, unsigned max_rows);
+
+/*
+ * The embedded migrations, in order: version i + 1 is
+ * pw_store_migrations[i]. Generated from sql/NNN-*.sql at build time.
+ */
+struct pw_store_migration {
+	unsigned version;
+	const char *name;
+	const char *sql;
+};
+
+extern const struct pw_store_migration pw_store_migrations[];
+extern const unsigned pw_store_n_migrations;

@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check-main.h"
+#include "store.h"
+#include "util.h"
+
+/* 2026-11-25 13:00:00 UTC */
+#define T0 (UINT64_C(1795611600) * USEC_PER_SEC)
+#define SEC(n) (T0 + (uint64_t)(n) * USEC_PER_SEC)
+
+static char dir[] = "/tmp/pw-test-store.XXXXXX";
+static char db_path[256];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/pw-test-store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db_path, sizeof(db_path), "%s/portwatch.db", dir);
+}
+
+static void teardown(void)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[300];
+
+	for (size_t i = 0; i < PW_ELEMENTSOF(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", db_path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static struct pw_store *open_store(unsigned flags)
+{
+	struct pw_store *s = NULL;
+	char *err = NULL;
+	int r = pw_store_open(db_path, flags, &s, &err);
+
+	ck_assert_msg(r == 0, "open: %d %s", r, err ? err : "");
+	free(err);
+	return s;
+}
+
+static pw_u128 v4(const char *s)
+{
+	pw_u128 a;
+
+	ck_assert_int_eq(pw_addr_parse(s, &a), 0);
+	return a;
+}
+
+static int observe(struct pw_store *s, int64_t run, const char *addr, uint16_t port,
+		   enum pw_state st, unsigned flags, uint64_t t, struct pw_change *c)
+{
+	struct pw_store_obs o = {
+		.addr = v4(addr),
+		.port = port,
+		.state = st,
+		.flags = flags,
+		.rtt_usec = st == PW_STATE_OPEN ? 250 : 0,
+		.time_usec = t,
+	};
+
+	return pw_store_observe(s, run, &o, c);
+}
+
+/* Observe and check the change kind and importance. */
+static void expect(struct pw_store *s, int64_t run, const char *addr, uint16_t port,
+		   enum pw_state st, unsigned flags, uint64_t t, enum pw_change_kind kind, bool major)
+{
+	struct pw_change c;
+	int r = observe(s, run, addr, port, st, flags, t, &c);
+
+	ck_assert_msg(r == 0, "observe %s:%u: %d %s", addr, port, r, pw_store_last_error(s));
+	ck_assert_msg(c.kind == kind, "%s:%u: kind %s, want %s", addr, port,
+		      pw_change_kind_to_string(c.kind) ?: "none",
+		      pw_change_kind_to_string(kind) ?: "none");
+	ck_assert_msg(c.major == major, "%s:%u: major %d", addr, port, c.major);
+}
+
+static int64_t begin(struct pw_store *s, const char *job, uint64_t t)
+{
+	int64_t run = 0;
+	int r = pw_store_run_begin(s, job, t, &run);
+
+	ck_assert_msg(r == 0, "run_begin: %d %s", r, pw_store_last_error(s));
+	ck_assert_int_gt(run, 0);
+	return run;
+}
+
+static void end(struct pw_store *s, int64_t run, enum pw_run_status st, uint64_t t)
+{
+	int r = pw_store_run_end(s, run, st, t);
+
+	ck_assert_msg(r == 0, "run_end: %d %s", r, pw_store_last_error(s));
+}
+
+/* A second, independent connection: what sqlite3 would see. */
+static sqlite3 *raw_open(void)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 NULL),
+			 SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
+}
+
+static int64_t raw_int(const char *sql)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* First column of the first row as text, "" if NULL, "<none>" if no row. */
+static char *raw_text(const char *sql)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *st;
+	char *v;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+	else
+		v = strdup("<none>");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+#define assert_sql_int(sql, want) ck_assert_int_eq(raw_int(sql), (want))
+#define assert_sql_str(sql, want)                    \
+	do {                                         \
+		_cleanup_free_ char *_v = raw_text(sql); \
+		ck_assert_str_eq(_v, (want));        \
+	} while (0)
+
+/* A job with a completed baseline run: 127.0.0.1:22,80 open (baseline
+ * events), 443 closed, 8080 filtered (rows only). Returns the store. */
+static struct pw_store *with_baseline(void)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin(s, "web", SEC(0));
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 443, PW_STATE_CLOSED, 0, SEC(2), PW_CHANGE_NEW, false);
+	expect(s, run, "127.0.0.1", 8080, PW_STATE_FILTERED, 0, SEC(3), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(4));
+	return s;
+}
+
+START_TEST(open_creates_schema)
+{
+	struct pw_store *s = open_store(0);
+
+	ck_assert_uint_eq(pw_store_db_version(s), pw_store_schema_version());
+	ck_assert_uint_ge(pw_store_schema_version(), 2);
+	for (unsigned i = 0; i < pw_store_n_migrations; i++)
+		ck_assert_uint_eq(pw_store_migrations[i].version, i + 1);
+	assert_sql_int("PRAGMA user_version", (int64_t)pw_store_schema_version());
+	assert_sql_str("PRAGMA journal_mode", "wal");
+	assert_sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+		       " AND name IN ('open_ports', 'recent_changes', 'port_timeline',"
+		       " 'run_summary', 'event_log', 'port_states', 'flaps', 'job_status',"
+		       " 'major_changes')",
+		       9);
+	pw_store_close(s);
+	/* reopening an up-to-date database changes nothing */
+	s = open_store(0);
+	ck_assert_uint_eq(pw_store_db_version(s), pw_store_schema_version());
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(baseline_first_completed_run)
+{
+	struct pw_store *s = with_baseline();
+
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'baseline'", 2);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind != 'baseline'", 0);
+	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_str("SELECT state || ' ' || first_seen FROM port_states WHERE port = 8080",
+		       "filtered 2026-11-25 13:00:03");
+	assert_sql_int("SELECT baseline_run_id FROM jobs WHERE name = 'web'", 1);
+	assert_sql_str("SELECT status FROM runs WHERE id = 1", "completed");
+	assert_sql_int("SELECT probes FROM runs WHERE id = 1", 4);
+	assert_sql_int("SELECT n_open FROM runs WHERE id = 1", 2);
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 1", 0);
+	assert_sql_str("SELECT baseline FROM run_summary WHERE run_id = 1", "yes");
+	assert_sql_str("SELECT group_concat(address || ':' || port, ' ') FROM open_ports",
+		       "127.0.0.1:22 127.0.0.1:80");
+	assert_sql_str("SELECT open_since FROM open_ports WHERE port = 22", "2026-11-25 13:00:01");
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(aborted_first_run_is_no_baseline)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin(s, "web", SEC(0));
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(1), PW_CHANGE_NEW, false);
+	expect(s, run, "127.0.0.1", 23, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	end(s, run, PW_RUN_ABORTED, SEC(2));
+	assert_sql_int("SELECT baseline_run_id IS NULL FROM jobs", 1);
+
+	/* still no baseline: a difference is not "opened" */
+	run = begin(s, "web", SEC(10));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 23, PW_STATE_CLOSED, 0, SEC(11), PW_CHANGE_BASELINE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	assert_sql_int("SELECT baseline_run_id FROM jobs", run);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'opened'", 0);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'baseline'", 3);
+
+	/* now it has one */
+	run = begin(s, "web", SEC(20));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(21), PW_CHANGE_CLOSED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(22));
+	/* a second job has its own baseline */
+	run = begin(s, "db", SEC(30));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(31), PW_CHANGE_BASELINE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(32));
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(open_to_closed_and_back)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+	enum pw_state st;
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(102), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(103), PW_CHANGE_OPENED, true);
+	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 80, &st), 0);
+	ck_assert_int_eq(st, PW_STATE_CLOSED);
+	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 81, &st), -ENOENT);
+	end(s, run, PW_RUN_COMPLETED, SEC(104));
+
+	assert_sql_str("SELECT old_state || '>' || new_state || ' ' || major FROM events"
+		       " WHERE kind = 'closed'",
+		       "open>closed 1");
+	assert_sql_str("SELECT old_state || '>' || new_state FROM events WHERE kind = 'opened'",
+		       "closed>open");
+	assert_sql_str("SELECT state FROM ports WHERE port = 80", "closed");
+	assert_sql_int("SELECT last_change_usec FROM ports WHERE port = 80", (int64_t)SEC(102));
+	/* unchanged: last_change stays; last_seen is written lazily */
+	assert_sql_int("SELECT last_change_usec FROM ports WHERE port = 22", (int64_t)SEC(1));
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(1));
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 80", (int64_t)SEC(102));
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 2);
+	assert_sql_int("SELECT count(*) FROM recent_changes", 2);
+	assert_sql_str("SELECT kind || ' ' || time FROM recent_changes LIMIT 1",
+		       "opened 2026-11-25 13:01:43");
+	assert_sql_str("SELECT group_concat(port, ' ') FROM open_ports", "22 443");
+	pw_store_close(s);
+	/* a clean close writes it exactly */
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(101));
+	assert_sql_int("SELECT last_change_usec FROM ports WHERE port = 22", (int64_t)SEC(1));
+}
+END_TEST
+
+START_TEST(filtered_only_when_confirmed)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+	enum pw_state st;
+
+	/* timeout that the re-probes did not confirm: a flap, state stays open */
+	expect(s, run, "127.0.0.1", 22, PW_STATE_FILTERED, PW_OBS_UNCONFIRMED, SEC(101),
+	       PW_CHANGE_FLAP, false);
+	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 22, &st), 0);
+	ck_assert_int_eq(st, PW_STATE_OPEN);
+	/* minor change among not-open states */
+	expect(s, run, "127.0.0.1", 443, PW_STATE_FILTERED, 0, SEC(102), PW_CHANGE_FILTERED, false);
+	expect(s, run, "127.0.0.1", 8080, PW_STATE_CLOSED, 0, SEC(102), PW_CHANGE_CLOSED, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(103));
+	assert_sql_str("SELECT state FROM ports WHERE port = 22", "open");
+	assert_sql_int("SELECT last_change_usec FROM ports WHERE port = 22", (int64_t)SEC(1));
+	assert_sql_str("SELECT state || '>' || seen FROM flaps", "open>filtered");
+	assert_sql_int("SELECT n_flaps FROM runs WHERE id = 2", 1);
+	assert_sql_int("SELECT count(*) FROM recent_changes WHERE importance = 'minor'", 2);
+	assert_sql_int("SELECT count(*) FROM major_changes", 0);
+
+	/* confirmed the next time: a major "filtered" change */
+	run = begin(s, "web", SEC(200));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_FILTERED, 0, SEC(201), PW_CHANGE_FILTERED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(202));
+	assert_sql_str("SELECT state FROM ports WHERE port = 22", "filtered");
+	assert_sql_str("SELECT kind || ' ' || old_state || '>' || new_state FROM major_changes",
+		       "filtered open>filtered");
+	assert_sql_str("SELECT group_concat(kind, ',') FROM port_timeline WHERE port = 22",
+		       "baseline,flap,filtered");
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(aborted_run_closes_nothing)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+	struct pw_store_run_info last, done;
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_ABORTED, SEC(102));
+	assert_sql_int("SELECT count(*) FROM events WHERE run_id = 2", 0);
+	assert_sql_str("SELECT group_concat(port, ' ') FROM open_ports", "22 80");
+	assert_sql_str("SELECT status || ' ' || probes FROM runs WHERE id = 2", "aborted 1");
+	/* port 80 not probed: last seen in run 1 (22 is, once written) */
+	assert_sql_int("SELECT last_run_id FROM ports WHERE port = 80", 1);
+	assert_sql_int("SELECT last_run_id FROM ports WHERE port = 22", 1);
+
+	ck_assert_int_eq(pw_store_last_run(s, "web", &last, &done), 0);
+	ck_assert_int_eq(last.run_id, 2);
+	ck_assert_int_eq(last.status, PW_RUN_ABORTED);
+	ck_assert_uint_eq(last.started_usec, SEC(100));
+	ck_assert_uint_eq(last.ended_usec, SEC(102));
+	ck_assert_int_eq(done.run_id, 1);
+	ck_assert_uint_eq(done.ended_usec, SEC(4));
+	ck_assert_int_eq(pw_store_last_run(s, "nope", &last, NULL), -ENOENT);
+	pw_store_close(s);
+	assert_sql_int("SELECT last_run_id FROM ports WHERE port = 80", 1);
+	assert_sql_int("SELECT last_run_id FROM ports WHERE port = 22", 2);
+}
+END_TEST
+
+START_TEST(new_ports_after_baseline)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+
+	expect(s, run, "::1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_OPENED, true);
+	expect(s, run, "127.0.0.1", 9000, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(102));
+	assert_sql_int("SELECT count(*) FROM events WHERE port = 9000", 0);
+	assert_sql_str("SELECT state FROM ports WHERE port = 9000", "closed");
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 1);
+	assert_sql_str("SELECT coalesce(old_state, 'NULL') || '>' || new_state FROM events"
+		       " WHERE kind = 'opened'",
+		       "NULL>open");
+	assert_sql_str("SELECT address FROM ports WHERE port = 22 ORDER BY addr LIMIT 1", "::1");
+	/* sorted numerically by the blob: ::1 before ::ffff:127.0.0.1 */
+	assert_sql_str("SELECT group_concat(address, ' ') FROM open_ports", "::1 127.0.0.1 127.0.0.1");
+	assert_sql_int("SELECT length(addr) FROM ports WHERE address = '::1'", 16);
+	pw_store_close(s);
+}
+END_TEST
+
+static int count_cb(const struct pw_store_port *p, void *userdata)
+{
+	unsigned *n = userdata;
+
+	if (p->port == 80) {
+		ck_assert_int_eq(p->state, PW_STATE_OPEN);
+		ck_assert_uint_eq(p->first_seen_usec, SEC(1));
+		ck_assert(p->addr == v4("127.0.0.1"));
+	}
+	(*n)++;
+	return 0;
+}
+
+static int stop_cb(const struct pw_store_port *p, void *userdata)
+{
+	return -ECANCELED;
+}
+
+START_TEST(state_survives_restart)
+{
+	struct pw_store *s = with_baseline();
+	unsigned n = 0;
+	int64_t run;
+
+	pw_store_close(s);
+	s = open_store(0);
+	ck_assert_int_eq(pw_store_load_states(s, "web", count_cb, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(pw_store_load_states(s, "web", stop_cb, NULL), -ECANCELED);
+	n = 0;
+	ck_assert_int_eq(pw_store_load_states(s, "unknown", count_cb, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	/* the new run ids continue, the baseline is remembered */
+	run = begin(s, "web", SEC(100));
+	ck_assert_int_eq(run, 2);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(102));
+	pw_store_close(s);
+	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_int("SELECT count(*) FROM events", 3);
+}
+END_TEST
+
+START_TEST(migrates_from_previous_version)
+{
+	unsigned n = pw_store_n_migrations;
+	sqlite3 *db = raw_open();
+	struct pw_store *s;
+	char sql[64];
+	int64_t run;
+
+	/* a database as the previous release left it, with history */
+	for (unsigned i = 0; i + 1 < n; i++) {
+		raw_exec(db, pw_store_migrations[i].sql);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", i + 1);
+		raw_exec(db, sql);
+	}
+	raw_exec(db, "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
+		     "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
+		     " last_seen_usec, last_change_usec, last_run_id, rtt_usec) VALUES (1, x'00000000000000000000ffff7f000001', 22,"
+		     " '127.0.0.1', 'open', 1795611600000000, 1795611600000000,"
+		     " 1795611600000000, 1, NULL);");
+	sqlite3_close(db);
+
+	s = open_store(0);
+	ck_assert_uint_eq(pw_store_db_version(s), n);
+	run = begin(s, "web", SEC(10));
+	ck_assert_int_eq(run, 2);
+	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(11), PW_CHANGE_CLOSED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	pw_store_close(s);
+	assert_sql_int("PRAGMA user_version", n);
+	assert_sql_str("SELECT kind FROM recent_changes", "closed");
+	assert_sql_int("SELECT count(*) FROM run_summary", 2);
+}
+END_TEST
+
+START_TEST(refuses_newer_schema)
+{
+	struct pw_store *s = open_store(0), *s2 = NULL;
+	char sql[64], *err = NULL;
+	sqlite3 *db;
+
+	pw_store_close(s);
+	db = raw_open();
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", pw_store_schema_version() + 1);
+	raw_exec(db, sql);
+	sqlite3_close(db);
+	ck_assert_int_eq(pw_store_open(db_path, 0, &s2, &err), -EPROTONOSUPPORT);
+	ck_assert_ptr_null(s2);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, db_path) && strstr(err, "newer than this portwatch"), "%s", err);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(pw_store_open(db_path, PW_STORE_READONLY, &s2, &err), -EPROTONOSUPPORT);
+	free(err);
+	/* untouched */
+	assert_sql_int("PRAGMA user_version", pw_store_schema_version() + 1);
+}
+END_TEST
+
+START_TEST(readonly_open)
+{
+	struct pw_store *s = with_baseline(), *ro;
+	int64_t run = 0;
+	unsigned n = 0;
+	struct pw_store_run_info last;
+	char *err = NULL;
+	sqlite3 *db;
+
+	ro = open_store(PW_STORE_READONLY);
+	ck_assert_int_eq(pw_store_run_begin(ro, "web", SEC(50), &run), -EROFS);
+	ck_assert_int_eq(run, 0);
+	ck_assert_int_eq(pw_store_prune(ro, SEC(50), 10), -EROFS);
+	ck_assert_int_eq(pw_store_load_states(ro, "web", count_cb, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(pw_store_last_run(ro, "web", &last, NULL), 0);
+	ck_assert_int_eq(last.run_id, 1);
+	/* the reader sees what the writer commits, while both are open */
+	run = begin(s, "web", SEC(100));
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	ck_assert_int_eq(pw_store_last_run(ro, "web", &last, NULL), 0);
+	ck_assert_int_eq(last.run_id, 2);
+	ck_assert_int_eq(last.status, PW_RUN_RUNNING);
+	pw_store_close(ro);
+	pw_store_close(s);
+
+	/* read-only cannot upgrade: an old schema is refused */
+	db = raw_open();
+	raw_exec(db, "PRAGMA user_version = 1");
+	sqlite3_close(db);
+	ck_assert_int_eq(pw_store_open(db_path, PW_STORE_READONLY, &ro, &err), -ESTALE);
+	ck_assert_msg(strstr(err, "older than this portwatch"), "%s", err);
+	free(err);
+	err = NULL;
+	/* and a missing file is not created */
+	teardown();
+	setup();
+	ck_assert_int_lt(pw_store_open(db_path, PW_STORE_READONLY, &ro, &err), 0);
+	ck_assert_msg(strstr(err, db_path), "%s", err);
+	free(err);
+	ck_assert_int_eq(access(db_path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(garbage_file)
+{
+	struct pw_store *s = NULL;
+	char *err = NULL;
+	FILE *f = fopen(db_path, "we");
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database, it is a text file\n", f);
+	fclose(f);
+	ck_assert_int_eq(pw_store_open(db_path, 0, &s, &err), -EBADMSG);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, db_path) && strstr(err, "not a database"), "%s", err);
+	free(err);
+	err = NULL;
+	ck_assert_int_eq(pw_store_open(db_path, PW_STORE_READONLY, &s, &err), -EBADMSG);
+	free(err);
+}
+END_TEST
+
+START_TEST(foreign_database)
+{
+	sqlite3 *db = raw_open();
+	struct pw_store *s = NULL;
+	char *err = NULL;
+
+	raw_exec(db, "CREATE TABLE photos (id INTEGER PRIMARY KEY)");
+	sqlite3_close(db);
+	ck_assert_int_eq(pw_store_open(db_path, 0, &s, &err), -EBADMSG);
+	ck_assert_msg(strstr(err, "not a portwatch database"), "%s", err);
+	free(err);
+	assert_sql_int("SELECT count(*) FROM sqlite_master", 1);
+}
+END_TEST
+
+START_TEST(memory_database)
+{
+	struct pw_store *s = NULL;
+	int64_t run = 0;
+
+	ck_assert_int_eq(pw_store_open(":memory:", 0, &s, NULL), 0);
+	ck_assert_int_eq(pw_store_run_begin(s, "m", SEC(0), &run), 0);
+	expect(s, run, "127.0.0.1", 1, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 1, PW_STATE_OPEN, 0, SEC(2), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(2));
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(batches_not_per_probe)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run;
+
+	pw_store_set_batch(s, 4, 0);
+	pw_store_set_seen_interval(s, 0);
+	run = begin(s, "web", SEC(100));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 443, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_NONE, false);
+	/* nothing written yet: not even the run */
+	assert_sql_int("SELECT count(*) FROM runs", 1);
+	assert_sql_int("SELECT count(*) FROM events", 2);
+	ck_assert_uint_eq(pw_store_pending(s), 4);
+	/* the fourth observation fills the batch */
+	expect(s, run, "127.0.0.1", 8080, PW_STATE_FILTERED, 0, SEC(102), PW_CHANGE_NONE, false);
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	assert_sql_int("SELECT count(*) FROM events", 3);
+	assert_sql_str("SELECT status || ' ' || probes || ' ' || n_changes FROM runs WHERE id = 2",
+		       "running 4 1");
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 8080", (int64_t)SEC(102));
+	assert_sql_str("SELECT started FROM run_summary WHERE run_id = 2", "2026-11-25 13:01:40");
+	end(s, run, PW_RUN_COMPLETED, SEC(103));
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(failed_write_is_kept_and_retried)
+{
+	struct pw_store *s = with_baseline();
+	sqlite3 *locker = raw_open();
+	int64_t run;
+
+	pw_store_set_busy_timeout(s, 50);
+	pw_store_set_batch(s, 2, 0);
+	run = begin(s, "web", SEC(100));
+	raw_exec(locker, "BEGIN IMMEDIATE");
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	/* the automatic flush fails: the observation is kept */
+	ck_assert_int_eq(observe(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), NULL),
+			 PW_STORE_DEFERRED);
+	ck_assert_int_eq(pw_store_flush(s), -EBUSY);
+	ck_assert_msg(strstr(pw_store_last_error(s), db_path) &&
+			      strstr(pw_store_last_error(s), "locked"),
+		      "%s", pw_store_last_error(s));
+	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_COMPLETED, SEC(102)), -EBUSY);
+	ck_assert_uint_eq(pw_store_pending(s), 2);
+	/* ended in memory: a second end is refused, observations too */
+	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_COMPLETED, SEC(102)), -ESRCH);
+	ck_assert_int_eq(observe(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(103), NULL), -ESRCH);
+	raw_exec(locker, "COMMIT");
+	sqlite3_close(locker);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	assert_sql_str("SELECT kind FROM recent_changes", "closed");
+	assert_sql_str("SELECT status || ' ' || probes FROM runs WHERE id = 2", "completed 2");
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(memory_bound_delays_changes)
+{
+	struct pw_store *s = with_baseline();
+	sqlite3 *locker = raw_open();
+	struct pw_change c = { .kind = PW_CHANGE_FLAP };
+	enum pw_state st;
+	int64_t run;
+
+	pw_store_set_busy_timeout(s, 20);
+	pw_store_set_batch(s, 1000, 1);
+	run = begin(s, "web", SEC(100));
+	raw_exec(locker, "BEGIN IMMEDIATE");
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	ck_assert_int_eq(pw_store_flush(s), -EBUSY);
+	/* at the bound: a second change is refused and not applied */
+	ck_assert_int_eq(observe(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(102), &c),
+			 -ENOBUFS);
+	ck_assert_int_eq(c.kind, PW_CHANGE_FLAP); /* untouched */
+	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 22, &st), 0);
+	ck_assert_int_eq(st, PW_STATE_OPEN);
+	/* unchanged observations are still taken */
+	expect(s, run, "127.0.0.1", 443, PW_STATE_CLOSED, 0, SEC(102), PW_CHANGE_NONE, false);
+	raw_exec(locker, "COMMIT");
+	sqlite3_close(locker);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	/* the refused change is detected again once there is room */
+	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(103), PW_CHANGE_CLOSED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(104));
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'closed'", 2);
+	assert_sql_int("SELECT probes FROM runs WHERE id = 2", 3);
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(recover_crashed_runs)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(105), PW_CHANGE_CLOSED, true);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	/* a kill -9 here: simulate by dropping the store's memory without end */
+	ck_assert_int_eq(pw_store_recover_runs(s), 0); /* our own run is not touched */
+	pw_store_close(s);
+	assert_sql_str("SELECT status FROM runs WHERE id = 2", "running");
+	s = open_store(0);
+	ck_assert_int_eq(pw_store_recover_runs(s), 1);
+	assert_sql_str("SELECT status || ' ' || ended FROM run_summary WHERE run_id = 2",
+		       "aborted 2026-11-25 13:01:45");
+	ck_assert_int_eq(pw_store_recover_runs(s), 0);
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(retention_prunes_in_batches)
+{
+	struct pw_store *s = with_baseline(); /* run 1, 2 events at SEC(1) */
+	struct pw_store_run_info last;
+	int64_t run;
+	int n;
+
+	for (int i = 1; i <= 3; i++) {
+		run = begin(s, "web", SEC(1000 * i));
+		expect(s, run, "127.0.0.1", 80, i % 2 ? PW_STATE_CLOSED : PW_STATE_OPEN, 0,
+		       SEC(1000 * i + 1), i % 2 ? PW_CHANGE_CLOSED : PW_CHANGE_OPENED, true);
+		end(s, run, PW_RUN_COMPLETED, SEC(1000 * i + 2));
+	}
+	/* older than SEC(1500): run 1's 2 events, run 2's 1, then runs 1 and 2 */
+	n = pw_store_prune(s, SEC(1500), 2);
+	ck_assert_int_eq(n, 2);
+	assert_sql_int("SELECT count(*) FROM events", 3);
+	n = pw_store_prune(s, SEC(1500), 2);
+	ck_assert_int_eq(n, 2); /* 1 event + run 1 */
+	n = pw_store_prune(s, SEC(1500), 2);
+	ck_assert_int_eq(n, 1); /* run 2 */
+	ck_assert_int_eq(pw_store_prune(s, SEC(1500), 2), 0);
+	assert_sql_str("SELECT group_concat(id, ' ') FROM runs", "3 4");
+	assert_sql_int("SELECT count(*) FROM events", 2);
+	/* current states are kept, the baseline is still known */
+	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_int("SELECT baseline_run_id FROM jobs", 1);
+	/* everything old: the latest run of the job stays */
+	ck_assert_int_eq(pw_store_prune(s, SEC(10000), 100), 3);
+	assert_sql_str("SELECT group_concat(id, ' ') FROM runs", "4");
+	ck_assert_int_eq(pw_store_last_run(s, "web", &last, NULL), 0);
+	ck_assert_int_eq(last.run_id, 4);
+	ck_assert_int_eq(pw_store_prune(s, SEC(10000), 0), -EINVAL);
+	/* and a new run does not re-baseline */
+	run = begin(s, "web", SEC(20000));
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(20001), PW_CHANGE_OPENED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(20002));
+	pw_store_close(s);
+}
+END_TEST
+
+static int rtt_cb(const struct pw_store_rtt *r, void *userdata)
+{
+	uint64_t *sum = userdata;
+
+	*sum += r->srtt_usec * 10 + r->rttvar_usec + (r->addr == v4("::1") ? 1000000 : 0);
+	return 0;
+}
+
+START_TEST(rtt_round_trip)
+{
+	struct pw_store *s = open_store(0);
+	struct pw_store_rtt v[] = {
+		{ .addr = v4("127.0.0.1"), .srtt_usec = 100, .rttvar_usec = 5 },
+		{ .addr = v4("::1"), .srtt_usec = 200, .rttvar_usec = 7 },
+	};
+	uint64_t sum = 0;
+
+	ck_assert_int_eq(pw_store_load_rtt(s, "web", rtt_cb, &sum), 0);
+	ck_assert_uint_eq(sum, 0);
+	ck_assert_int_eq(pw_store_save_rtt(s, "web", v, 2, SEC(1)), 0);
+	v[0].srtt_usec = 300;
+	ck_assert_int_eq(pw_store_save_rtt(s, "web", v, 1, SEC(2)), 0);
+	pw_store_close(s);
+	s = open_store(0);
+	ck_assert_int_eq(pw_store_load_rtt(s, "web", rtt_cb, &sum), 0);
+	ck_assert_uint_eq(sum, 3000 + 5 + 2000 + 7 + 1000000);
+	assert_sql_str("SELECT group_concat(address, ' ') FROM rtt ORDER BY addr", "::1 127.0.0.1");
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	struct pw_store *s = with_baseline();
+	struct pw_store_obs o = { .addr = v4("127.0.0.1"), .port = 1, .state = _PW_STATE_MAX };
+	int64_t run;
+
+	ck_assert_int_eq(pw_store_observe(s, 99, &o, NULL), -ESRCH);
+	ck_assert_int_eq(pw_store_run_end(s, 99, PW_RUN_COMPLETED, 0), -ESRCH);
+	ck_assert_int_eq(pw_store_run_begin(s, "", 0, &run), -EINVAL);
+	run = begin(s, "web", SEC(10));
+	ck_assert_int_eq(pw_store_observe(s, run, &o, NULL), -EINVAL);
+	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_RUNNING, 0), -EINVAL);
+	ck_assert_str_eq(pw_run_status_to_string(PW_RUN_ABORTED), "aborted");
+	ck_assert_int_eq(pw_run_status_from_string("failed"), PW_RUN_FAILED);
+	ck_assert_int_eq(pw_run_status_from_string("done"), -EINVAL);
+	end(s, run, PW_RUN_FAILED, SEC(11));
+	assert_sql_str("SELECT status FROM runs WHERE id = 2", "failed");
+	pw_store_close(s);
+	ck_assert_ptr_null(pw_store_close(NULL));
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, open_creates_schema);
+	tcase_add_test(tc, baseline_first_completed_run);
+	tcase_add_test(tc, aborted_first_run_is_no_baseline);
+	tcase_add_test(tc, open_to_closed_and_back);
+	tcase_add_test(tc, filtered_only_when_confirmed);
+	tcase_add_test(tc, aborted_run_closes_nothing);
+	tcase_add_test(tc, new_ports_after_baseline);
+	tcase_add_test(tc, state_survives_restart);
+	tcase_add_test(tc, migrates_from_previous_version);
+	tcase_add_test(tc, refuses_newer_schema);
+	tcase_add_test(tc, readonly_open);
+	tcase_add_test(tc, garbage_file);
+	tcase_add_test(tc, foreign_database);
+	tcase_add_test(tc, memory_database);
+	tcase_add_test(tc, batches_not_per_probe);
+	tcase_add_test(tc, failed_write_is_kept_and_retried);
+	tcase_add_test(tc, memory_bound_delays_changes);
+	tcase_add_test(tc, recover_crashed_runs);
+	tcase_add_test(tc, retention_prunes_in_batches);
+	tcase_add_test(tc, rtt_round_trip);
+	tcase_add_test(tc, bad_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+PW_CHECK_MAIN(store_suite)
