@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * portwatch: the command-line tool. main() dispatches on a verb table; each
+ * verb parses its own options. Adding a verb is one table row and one
+ * function.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "engine.h"
+#include "iset.h"
+#include "scan.h"
+#include "state.h"
+#include "util.h"
+
+struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* ------------------------------------------------------------------ spec parsing */
+
+/*
+ * Interim parsers for the common target and port forms, until the config
+ * module's pw_target_parse() and pw_ports_parse() are in the tree.
+ */
+static int parse_v4_or_v6(const char *s, pw_u128 *ret, bool *ret_v4)
+{
+	int r = pw_addr_parse(s, ret);
+
+	if (r < 0)
+		return r;
+	*ret_v4 = pw_addr_is_v4(*ret);
+	return 0;
+}
+
+static int add_target(const char *spec, struct pw_iset *set)
+{
+	char buf[128];
+	char *slash, *dash;
+	pw_u128 lo, hi;
+	bool v4, v4b;
+	uint64_t plen;
+	int r;
+
+	if (strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, spec);
+	if (strcmp(buf, "localhost") == 0) {
+		r = pw_iset_add(set, pw_addr_from_v4(0x7f000001), pw_addr_from_v4(0x7f000001));
+		return r < 0 ? r : pw_iset_add(set, 1, 1);
+	}
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		r = parse_v4_or_v6(buf, &lo, &v4);
+		if (r < 0)
+			return r;
+		r = pw_parse_u64(slash + 1, 0, v4 ? 32 : 128, &plen);
+		if (r < 0)
+			return r;
+		if (v4)
+			plen += 96;
+		hi = plen == 0 ? PW_U128_MAX : lo | ((((pw_u128)1) << (128 - plen)) - 1);
+		if (plen == 128)
+			hi = lo;
+		lo = plen == 0 ? 0 : lo & ~((plen == 128 ? 0 : (((pw_u128)1) << (128 - plen)) - 1));
+		return pw_iset_add(set, lo, hi);
+	}
+	dash = strchr(buf, '-');
+	if (dash) {
+		*dash = '\0';
+		r = parse_v4_or_v6(buf, &lo, &v4);
+		if (r < 0)
+			return r;
+		r = parse_v4_or_v6(dash + 1, &hi, &v4b);
+		if (r < 0 || v4 != v4b || hi < lo)
+			return r < 0 ? r : -ERANGE;
+		return pw_iset_add(set, lo, hi);
+	}
+	r = parse_v4_or_v6(buf, &lo, &v4);
+	if (r < 0)
+		return r;
+	return pw_iset_add(set, lo, lo);
+}
+
+static int add_ports(const char *spec, struct pw_iset *set)
+{
+	char buf[32];
+	char *dash;
+	uint64_t lo, hi;
+	int r;
+
+	if (strcmp(spec, "all") == 0 || strcmp(spec, "-") == 0)
+		return pw_iset_add(set, 1, 65535);
+	if (strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, spec);
+	dash = strchr(buf, '-');
+	if (dash) {
+		*dash = '\0';
+		r = pw_parse_u64(buf, 1, 65535, &lo);
+		if (r >= 0)
+			r = pw_parse_u64(dash + 1, 1, 65535, &hi);
+		if (r < 0)
+			return r;
+		if (hi < lo)
+			return -ERANGE;
+		return pw_iset_add(set, lo, hi);
+	}
+	r = pw_parse_u64(buf, 1, 65535, &lo);
+	return r < 0 ? r : pw_iset_add(set, lo, lo);
+}
+
+/* Comma-separated list of specs; on error *ret_bad is the offending spec. */
+static int add_list(const char *list, int (*add)(const char *, struct pw_iset *), struct pw_iset *set,
+		    char **ret_bad)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL, *tok;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int r = add(tok, set);
+
+		if (r < 0) {
+			*ret_bad = strdup(tok);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ scan */
+
+/* A fresh probe order per run, unless --seed pins it. */
+static int getrandom_key(uint64_t *ret)
+{
+	uint64_t k;
+
+	if (getrandom(&k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k))
+		return -errno;
+	*ret = k;
+	return 0;
+}
+
+struct open_port {
+	pw_u128 addr;
+	uint16_t port;
+	uint32_t rtt;
+};
+
+struct scan_out {
+	const struct pw_scan_space *space;
+	pw_u128 nports;
+	bool all;
+	/* --all: 4 bits per probe, indexed like the space, so the listing
+	 * comes out sorted without storing addresses */
+	uint8_t *states;
+	struct open_port *open;
+	size_t nopen, opencap;
+	pw_u128 *wild;
+	size_t nwild, wildcap;
+	int err;
+};
+
+/* Position of v within the set (v must be in it). */
+static pw_u128 iset_rank(const struct pw_iset *s, pw_u128 v)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ranges[mid].hi < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return s->before[lo] + (v - s->ranges[lo].lo);
+}
+
+static void on_result(void *userdata, const struct pw_probe_result *r)
+{
+	struct scan_out *o = userdata;
+
+	if (r->flags & PW_RESULT_ACCEPTS_ALL) {
+		if (o->nwild == o->wildcap) {
+			size_t n = o->wildcap ? o->wildcap * 2 : 8;
+			pw_u128 *w = realloc(o->wild, n * sizeof(*w));
+
+			if (!w) {
+				o->err = -ENOMEM;
+				return;
+			}
+			o->wild = w;
+			o->wildcap = n;
+		}
+		o->wild[o->nwild++] = r->addr;
+		return;
+	}
+	if (o->states) {
+		pw_u128 v = iset_rank(&o->space->addrs, r->addr) * o->nports +
+			    iset_rank(&o->space->ports, r->port);
+
+		o->states[v / 2] |= (uint8_t)((r->state + 1) << (4 * (v % 2)));
+	}
+	if (r->state == PW_STATE_OPEN) {
+		if (o->nopen == o->opencap) {
+			size_t n = o->opencap ? o->opencap * 2 : 64;
+			struct open_port *p = realloc(o->open, n * sizeof(*p));
+
+			if (!p) {
+				o->err = -ENOMEM;
+				return;
+			}
+			o->open = p;
+			o->opencap = n;
+		}
+		o->open[o->nopen++] = (struct open_port){ r->addr, r->port, r->rtt_usec };
+	}
+}
+
+static int cmp_open(const void *a, const void *b)
+{
+	const struct open_port *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+static int cmp_u128(const void *a, const void *b)
+{
+	pw_u128 x = *(const pw_u128 *)a, y = *(const pw_u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct open_port *find_open(const struct scan_out *o, pw_u128 addr, uint16_t port)
+{
+	struct open_port key = { addr, port, 0 };
+
+	return o->nopen ? bsearch(&key, o->open, o->nopen, sizeof(*o->open), cmp_open) : NULL;
+}
+
+struct scan_opts {
+	struct pw_scan_timing timing;
+	unsigned threads;
+	uint64_t key;
+	uint64_t shard_i, shard_n;
+	unsigned canaries;
+	bool json, all, fail_open, no_services, progress;
+};
+
+static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr, uint16_t port,
+		       enum pw_state st, bool *first)
+{
+	char abuf[PW_ADDR_STRLEN];
+	const char *svc = so->no_services ? NULL : pw_cli_service_name(port);
+	const struct open_port *op = st == PW_STATE_OPEN ? find_open(o, addr, port) : NULL;
+
+	pw_addr_format(addr, abuf);
+	if (!so->json) {
+		printf("%-15s %5u  %-11s %s\n", abuf, port, pw_state_to_string(st), svc ?: "");
+		return;
+	}
+	printf("%s\n    {\"address\": \"%s\", \"port\": %u, \"state\": \"%s\"", *first ? "" : ",", abuf, port,
+	       pw_state_to_string(st));
+	if (svc) {
+		printf(", \"service\": ");
+		pw_cli_json_string(stdout, svc);
+	}
+	if (op)
+		printf(", \"rtt_usec\": %u", op->rtt);
+	printf("}");
+	*first = false;
+}
+
+static void print_results(const struct scan_opts *so, struct scan_out *o, const struct pw_engine_stats *st,
+			  double secs, bool interrupted)
+{
+	char abuf[PW_ADDR_STRLEN];
+	bool first = true;
+	pw_u128 naddrs = pw_iset_count(&o->space->addrs);
+
+	qsort(o->open, o->nopen, sizeof(*o->open), cmp_open);
+	qsort(o->wild, o->nwild, sizeof(*o->wild), cmp_u128);
+
+	if (so->json)
+		printf("{\n  \"ports\": [");
+	else
+		printf("%-15s %5s  %-11s %s\n", "ADDRESS", "PORT", "STATE", "SERVICE");
+	if (o->states) {
+		pw_u128 total = naddrs * o->nports;
+
+		for (pw_u128 v = 0; v < total; v++) {
+			unsigned s = (o->states[v / 2] >> (4 * (v % 2))) & 0xf;
+			pw_u128 addr;
+
+			if (s == 0)
+				continue;
+			addr = pw_iset_pick(&o->space->addrs, v / o->nports);
+			print_port(so, o, addr, (uint16_t)pw_iset_pick(&o->space->ports, v % o->nports),
+				   (enum pw_state)(s - 1), &first);
+		}
+	} else {
+		for (size_t i = 0; i < o->nopen; i++)
+			print_port(so, o, o->open[i].addr, o->open[i].port, PW_STATE_OPEN, &first);
+	}
+	if (so->json) {
+		printf("\n  ],\n  \"accepts_all\": [");
+		for (size_t i = 0; i < o->nwild; i++)
+			printf("%s\"%s\"", i ? ", " : "", pw_addr_format(o->wild[i], abuf));
+		printf("],\n  \"summary\": {\"addresses\": %llu, \"ports\": %llu, \"probes\": %llu, "
+		       "\"done\": %llu, \"open\": %llu, \"closed\": %llu, \"filtered\": %llu, "
+		       "\"unreachable\": %llu, \"accepts_all\": %zu, \"seconds\": %.3f, "
+		       "\"connects\": %llu, \"self_connects\": %llu, \"scanner_errors\": %llu, "
+		       "\"complete\": %s}\n}\n",
+		       (unsigned long long)naddrs, (unsigned long long)o->nports,
+		       (unsigned long long)st->total, (unsigned long long)st->done,
+		       (unsigned long long)st->open, (unsigned long long)st->closed,
+		       (unsigned long long)st->filtered, (unsigned long long)st->unreachable, o->nwild,
+		       secs, (unsigned long long)st->connects, (unsigned long long)st->self_connects,
+		       (unsigned long long)st->scanner_errors, interrupted ? "false" : "true");
+		return;
+	}
+	for (size_t i = 0; i < o->nwild; i++)
+		printf("%-15s %5s  %-11s %s\n", pw_addr_format(o->wild[i], abuf), "*", "accepts-all",
+		       "(every port accepts: wildcard or tarpit; its open ports are not listed)");
+	printf("%s %llu address%s x %llu port%s in %.2f s: %llu open, %llu closed, %llu filtered, "
+	       "%llu unreachable%s%s\n",
+	       interrupted ? "Interrupted after" : "Scanned", (unsigned long long)naddrs,
+	       naddrs == 1 ? "" : "es", (unsigned long long)o->nports, o->nports == 1 ? "" : "s", secs,
+	       (unsigned long long)st->open, (unsigned long long)st->closed,
+	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable,
+	       o->nwild ? ", addresses accepting everything: " : "", o->nwild ? "see above" : "");
+}
+
+static void scan_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: portwatch scan [OPTION]... TARGET...\n"
+		"Probe TCP ports once with connect() and print the open ones.\n"
+		"\n"
+		"TARGET is an address, CIDR prefix or range (127.0.0.1, 127.0.0.0/24,\n"
+		"127.0.0.1-127.0.0.9, ::1); several may be given, or comma-separated.\n"
+		"\n"
+		"  -p, --ports LIST         ports: 22,80,8000-8100 or all (default 1-1024)\n"
+		"  -a, --all                list every probed port with its state\n"
+		"  -j, --json               print JSON instead of a table\n"
+		"      --fail-open          exit 3 when any port is open\n"
+		"  -t, --timeout DURATION   initial probe timeout (default 1s)\n"
+		"      --min-timeout DUR    lower clamp of the adaptive timeout (default 100ms)\n"
+		"      --max-timeout DUR    upper clamp of the adaptive timeout (default 3s)\n"
+		"  -r, --retries N          extra attempts for an unanswered probe (default 2)\n"
+		"  -R, --rate N             at most N connects per second (default unlimited)\n"
+		"  -c, --concurrency N      probes in flight (default: from the open-file limit)\n"
+		"      --host-concurrency N probes in flight per address (default no cap)\n"
+		"  -T, --threads N          worker threads (default one per CPU)\n"
+		"      --shard I/N          scan only shard I of N (1-based) of the space\n"
+		"      --seed N             key of the probe order (default random)\n"
+		"      --no-guard           report every open port even on hosts that accept all\n"
+		"      --no-services        do not look up service names\n"
+		"  -h, --help               show this help\n"
+		"\n"
+		"Output: a table \"ADDRESS PORT STATE SERVICE\" (open ports; every port with\n"
+		"--all), then one summary line starting with \"Scanned\". Progress goes to\n"
+		"stderr when it is a terminal.\n"
+		"Exit status: 0 ok, 1 failure or interrupted, 2 usage, 3 open port with --fail-open.\n");
+}
+
+enum {
+	OPT_FAIL_OPEN = 0x100,
+	OPT_MIN_TIMEOUT,
+	OPT_MAX_TIMEOUT,
+	OPT_HOST_CONC,
+	OPT_SHARD,
+	OPT_SEED,
+	OPT_NO_GUARD,
+	OPT_NO_SERVICES,
+};
+
+static int parse_uint_opt(const char *name, const char *arg, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	int r = pw_parse_u64(arg, min, max, ret);
+
+	if (r < 0)
+		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a number in %llu..%llu\n", name, arg,
+			(unsigned long long)min, (unsigned long long)max);
+	return r;
+}
+
+static int parse_dur_opt(const char *name, const char *arg, uint64_t *ret)
+{
+	int r = pw_parse_duration(arg, ret);
+
+	if (r >= 0 && *ret == 0)
+		r = -ERANGE;
+	if (r < 0)
+		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a duration (e.g. 500ms, 2s)\n", name,
+			arg);
+	return r;
+}
+
+static int parse_shard(const char *arg, uint64_t *ret_i, uint64_t *ret_n)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	char *slash = copy ? strchr(copy, '/') : NULL;
+	uint64_t i, n;
+
+	if (!slash || (*slash = '\0', pw_parse_u64(copy, 1, UINT32_MAX, &i) < 0) ||
+	    pw_parse_u64(slash + 1, 1, UINT32_MAX, &n) < 0 || i > n) {
+		fprintf(stderr, "portwatch scan: --shard: \"%s\" is not I/N with 1 <= I <= N\n", arg);
+		return -EINVAL;
+	}
+	*ret_i = i - 1;
+	*ret_n = n;
+	return 0;
+}
+
+static int parse_scan_options(int argc, char **argv, struct scan_opts *so, const char **ret_ports)
+{
+	static const struct option longopts[] = {
+		{ "ports", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "fail-open", no_argument, NULL, OPT_FAIL_OPEN },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "min-timeout", required_argument, NULL, OPT_MIN_TIMEOUT },
+		{ "max-timeout", required_argument, NULL, OPT_MAX_TIMEOUT },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "host-concurrency", required_argument, NULL, OPT_HOST_CONC },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "no-guard", no_argument, NULL, OPT_NO_GUARD },
+		{ "no-services", no_argument, NULL, OPT_NO_SERVICES },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:ajt:r:R:c:T:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			*ret_ports = optarg;
+			break;
+		case 'a':
+			so->all = true;
+			break;
+		case 'j':
+			so->json = true;
+			break;
+		case OPT_FAIL_OPEN:
+			so->fail_open = true;
+			break;
+		case 't':
+			if (parse_dur_opt("--timeout", optarg, &so->timing.initial_timeout_usec) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MIN_TIMEOUT:
+			if (parse_dur_opt("--min-timeout", optarg, &so->timing.min_timeout_usec) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_TIMEOUT:
+			if (parse_dur_opt("--max-timeout", optarg, &so->timing.max_timeout_usec) < 0)
+				return -EINVAL;
+			break;
+		case 'r':
+			if (parse_uint_opt("--retries", optarg, 0, 100, &v) < 0)
+				return -EINVAL;
+			so->timing.retries = (unsigned)v;
+			break;
+		case 'R':
+			if (parse_uint_opt("--rate", optarg, 1, 100000000, &v) < 0)
+				return -EINVAL;
+			so->timing.rate = (unsigned)v;
+			break;
+		case 'c':
+			if (parse_uint_opt("--concurrency", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			so->timing.concurrency = (unsigned)v;
+			break;
+		case OPT_HOST_CONC:
+			if (parse_uint_opt("--host-concurrency", optarg, 1, 1000000, &v) < 0)
+				return -EINVAL;
+			so->timing.host_concurrency = (unsigned)v;
+			break;
+		case 'T':
+			if (parse_uint_opt("--threads", optarg, 1, 256, &v) < 0)
+				return -EINVAL;
+			so->threads = (unsigned)v;
+			break;
+		case OPT_SHARD:
+			if (parse_shard(optarg, &so->shard_i, &so->shard_n) < 0)
+				return -EINVAL;
+			break;
+		case OPT_SEED:
+			if (parse_uint_opt("--seed", optarg, 0, UINT64_MAX, &so->key) < 0)
+				return -EINVAL;
+			break;
+		case OPT_NO_GUARD:
+			so->canaries = 0;
+			break;
+		case OPT_NO_SERVICES:
+			so->no_services = true;
+			break;
+		case 'h':
+			scan_help(stdout);
+			exit(PW_CLI_EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'portwatch scan --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (so->timing.min_timeout_usec > so->timing.max_timeout_usec) {
+		fprintf(stderr, "portwatch scan: --min-timeout is above --max-timeout\n");
+		return -EINVAL;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "portwatch scan: no target given\nTry 'portwatch scan --help'.\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void progress(const struct pw_engine_stats *st, bool final)
+{
+	double pct = st->total ? 100.0 * (double)st->done / (double)st->total : 100.0;
+
+	fprintf(stderr, "\r\033[K%llu/%llu probes (%.1f%%), %llu open, %u in flight%s",
+		(unsigned long long)st->done, (unsigned long long)st->total, pct,
+		(unsigned long long)st->open, st->inflight, final ? "\r\033[K" : "");
+	fflush(stderr);
+}
+
+/* The CLI's loop: the engine's fd, its deadline, SIGINT/SIGTERM, progress ticks. */
+static int drive(struct pw_engine *e, bool show_progress, bool *ret_interrupted)
+{
+	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC), sfd = -1;
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t next_tick = 0;
+	sigset_t mask;
+	int r;
+
+	if (ep < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return -errno;
+	ev.data.fd = sfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		return -errno;
+	ev.data.fd = pw_engine_get_fd(e);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		return -errno;
+
+	for (;;) {
+		uint64_t now = pw_now_usec(CLOCK_MONOTONIC), dl;
+		struct epoll_event evs[2];
+		struct timespec ts, *tsp = NULL;
+		int n;
+
+		r = pw_engine_process(e, now);
+		if (r <= 0)
+			break;
+		dl = pw_engine_next_deadline(e);
+		if (show_progress) {
+			if (now >= next_tick) {
+				struct pw_engine_stats st;
+
+				pw_engine_get_stats(e, &st);
+				progress(&st, false);
+				next_tick = now + 200 * USEC_PER_MSEC;
+			}
+			if (next_tick < dl)
+				dl = next_tick;
+		}
+		if (dl != UINT64_MAX) {
+			uint64_t d = dl > now ? dl - now : 0;
+
+			ts = (struct timespec){ .tv_sec = (time_t)(d / USEC_PER_SEC),
+						.tv_nsec = (long)(d % USEC_PER_SEC) * 1000 };
+			tsp = &ts;
+		}
+		n = epoll_pwait2(ep, evs, 2, tsp, NULL);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd) {
+				pw_engine_abort(e);
+				*ret_interrupted = true;
+			}
+		}
+	}
+	if (show_progress) {
+		struct pw_engine_stats st;
+
+		pw_engine_get_stats(e, &st);
+		progress(&st, true);
+	}
+	return r;
+}
+
+static int verb_scan(int argc, char **argv)
+{
+	struct scan_opts so = {
+		.timing = {
+			.initial_timeout_usec = USEC_PER_SEC,
+			.min_timeout_usec = 100 * USEC_PER_MSEC,
+			.max_timeout_usec = 3 * USEC_PER_SEC,
+			.retries = 2,
+		},
+		.canaries = PW_ENGINE_DEFAULT_CANARIES,
+	};
+	struct pw_scan_space space = { PW_ISET_INIT, PW_ISET_INIT };
+	struct scan_out out = { .space = &space };
+	struct pw_engine *e = NULL;
+	struct pw_engine_stats st;
+	const char *ports = "1-1024";
+	_cleanup_free_ char *bad = NULL;
+	bool interrupted = false;
+	uint64_t t0;
+	long ncpu;
+	int r, ret = PW_CLI_EXIT_FAILURE;
+
+	if (getrandom_key(&so.key) < 0)
+		so.key = pw_now_usec(CLOCK_REALTIME) ^ (uint64_t)getpid();
+	if (parse_scan_options(argc, argv, &so, &ports) < 0)
+		return PW_CLI_EXIT_USAGE;
+	for (int i = optind; i < argc; i++) {
+		r = add_list(argv[i], add_target, &space.addrs, &bad);
+		if (r < 0) {
+			fprintf(stderr, "portwatch scan: invalid target \"%s\": %s\n", bad ?: argv[i],
+				r == -ERANGE ? "range out of order or prefix out of range" :
+					       "not an address, prefix or range");
+			ret = PW_CLI_EXIT_USAGE;
+			goto out;
+		}
+	}
+	r = add_list(ports, add_ports, &space.ports, &bad);
+	if (r < 0) {
+		fprintf(stderr, "portwatch scan: invalid port spec \"%s\": %s\n", bad ?: ports,
+			r == -ERANGE ? "ports are 1-65535, ranges low-high" : "not a port or range");
+		ret = PW_CLI_EXIT_USAGE;
+		goto out;
+	}
+	out.nports = pw_iset_count(&space.ports);
+	if (so.all) {
+		pw_u128 total = pw_iset_count(&space.addrs) * out.nports;
+
+		if (total > ((pw_u128)1 << 32)) {
+			fprintf(stderr, "portwatch scan: --all over more than 2^32 probes is too much output\n");
+			ret = PW_CLI_EXIT_USAGE;
+			goto out;
+		}
+		out.states = calloc((size_t)(total / 2 + 1), 1);
+		if (!out.states) {
+			fprintf(stderr, "portwatch scan: out of memory\n");
+			goto out;
+		}
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	so.progress = isatty(STDERR_FILENO);
+
+	r = pw_engine_new(&(struct pw_engine_params){
+				  .space = &space,
+				  .timing = so.timing,
+				  .key = so.key,
+				  .shard_i = so.shard_i,
+				  .shard_n = so.shard_n,
+				  .threads = so.threads ? so.threads : (ncpu > 0 ? (unsigned)ncpu : 1),
+				  .canaries = so.canaries,
+				  .accept_share_pct = PW_ENGINE_DEFAULT_ACCEPT_SHARE,
+				  .on_result = on_result,
+				  .userdata = &out,
+			  },
+			  &e);
+	if (r < 0) {
+		fprintf(stderr, "portwatch scan: cannot start the scan: %s\n",
+			r == -ERANGE ? "the probe space is too large" : strerror(-r));
+		goto out;
+	}
+	t0 = pw_now_usec(CLOCK_MONOTONIC);
+	r = drive(e, so.progress, &interrupted);
+	pw_engine_get_stats(e, &st);
+	if (r < 0) {
+		fprintf(stderr, "portwatch scan: scan failed after %llu of %llu probes: %s\n",
+			(unsigned long long)st.done, (unsigned long long)st.total, strerror(-r));
+		goto out;
+	}
+	if (out.err < 0) {
+		fprintf(stderr, "portwatch scan: out of memory collecting results\n");
+		goto out;
+	}
+	print_results(&so, &out, &st, (double)(pw_now_usec(CLOCK_MONOTONIC) - t0) / 1e6, interrupted);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "portwatch scan: writing the results failed\n");
+		goto out;
+	}
+	if (interrupted)
+		ret = PW_CLI_EXIT_FAILURE;
+	else if (so.fail_open && (st.open > 0 || out.nwild > 0))
+		ret = PW_CLI_EXIT_OPEN;
+	else
+		ret = PW_CLI_EXIT_OK;
+out:
+	pw_engine_free(e);
+	pw_iset_done(&space.addrs);
+	pw_iset_done(&space.ports);
+	free(out.states);
+	free(out.open);
+	free(out.wild);
+	pw_cli_services_free();
+	return ret;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static const struct verb verbs[] = {
+	{ "scan", verb_scan, "probe TCP ports once and print the results" },
+};
+
+static void help(FILE *out)
+{
+	fprintf(out,
+		"Usage: portwatch [--help] [--version] VERB [ARG]...\n"
+		"Query portwatchd's port history, or scan ports once.\n"
+		"\n"
+		"Verbs:\n");
+	for (size_t i = 0; i < PW_ELEMENTSOF(verbs); i++)
+		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(out,
+		"\n"
+		"'portwatch VERB --help' describes a verb. See portwatch(1).\n"
+		"Exit status: 0 ok, 1 failure, 2 usage, 3 open port found (scan --fail-open).\n");
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	const struct verb *best = NULL;
+	size_t best_d = SIZE_MAX;
+
+	for (size_t i = 0; i < PW_ELEMENTSOF(verbs); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	for (size_t i = 0; i < PW_ELEMENTSOF(verbs); i++) {
+		size_t d = pw_edit_distance(verbs[i].name, name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = &verbs[i];
+		}
+	}
+	if (best && best_d <= 2)
+		fprintf(stderr, "portwatch: unknown verb \"%s\"; did you mean \"%s\"?\n", name, best->name);
+	else
+		fprintf(stderr, "portwatch: unknown verb \"%s\"\nTry 'portwatch --help'.\n", name);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct verb *v;
+
+	if (argc < 2) {
+		help(stderr);
+		return PW_CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		help(stdout);
+		return PW_CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("portwatch %s\n", PACKAGE_VERSION);
+		return PW_CLI_EXIT_OK;
+	}
+	if (argv[1][0] == '-') {
+		fprintf(stderr, "portwatch: unknown option \"%s\"\nTry 'portwatch --help'.\n", argv[1]);
+		return PW_CLI_EXIT_USAGE;
+	}
+	v = find_verb(argv[1]);
+	if (!v)
+		return PW_CLI_EXIT_USAGE;
+	/* the verb sees itself as argv[0], like a program of its own */
+	optind = 1;
+	return v->run(argc - 1, argv + 1);
+}

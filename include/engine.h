@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The scan engine: non-blocking connect() probes over a probe space
+ * (scan.h), one result per (address, port) through a callback.
+ *
+ * It owns one epoll fd. A daemon registers that fd in its event loop as
+ * one I/O source plus one timer at pw_engine_next_deadline(), and calls
+ * pw_engine_process() when either fires; the CLI and tests use
+ * pw_engine_run_blocking(). Every callback runs in the thread that calls
+ * pw_engine_process(), also in threaded mode.
+ *
+ * Order: index i of [0, addresses x ports) maps through a keyed
+ * permutation (perm.h) to one (address, port), so memory is O(probes in
+ * flight), load spreads over hosts, and a run can stop and resume at
+ * pw_engine_position(). A shard i of n takes the indices = i (mod n).
+ *
+ * Never a false state: scanner-side errors (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM, EADDRNOTAVAIL, EAGAIN) back off and retry, and a loopback
+ * connect that met itself or another of our own probes is re-probed.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "scan.h"
+#include "state.h"
+
+struct pw_engine;
+
+enum {
+	/* state is the previous state, which stands: re-probes did not
+	 * confirm the change seen first (that one is in observed) */
+	PW_RESULT_UNCONFIRMED = 1 << 0,
+	/* a change from the previous state, confirmed by re-probes */
+	PW_RESULT_CONFIRMED = 1 << 1,
+	/* the address accepted the canary ports and a share of the probed
+	 * ones: port is 0, state OPEN; reported instead of its open ports */
+	PW_RESULT_ACCEPTS_ALL = 1 << 2,
+};
+
+struct pw_probe_result {
+	pw_u128 addr;
+	uint16_t port;          /* 0 with PW_RESULT_ACCEPTS_ALL */
+	enum pw_state state;    /* the state that counts */
+	enum pw_state observed; /* == state unless PW_RESULT_UNCONFIRMED */
+	uint32_t rtt_usec;      /* of the deciding attempt; 0 for filtered */
+	unsigned attempts;      /* connect()s spent, re-probes included */
+	unsigned flags;         /* PW_RESULT_* */
+};
+
+typedef void (*pw_engine_result_cb_t)(void *userdata, const struct pw_probe_result *r);
+
+/*
+ * The state the store remembers for (addr, port): an enum pw_state, or
+ * -ENOENT if none (no confirmation then). In threaded mode it is called
+ * from the worker threads, so it must be thread-safe.
+ */
+typedef int (*pw_engine_prev_state_cb_t)(void *userdata, pw_u128 addr, uint16_t port);
+
+struct pw_engine_params {
+	const struct pw_scan_space *space; /* copied; may be freed after new() */
+	struct pw_scan_timing timing;
+	uint64_t key;        /* permutation key: same key, same order */
+	uint64_t shard_i, shard_n; /* this run takes indices = shard_i (mod shard_n); n 0 = 1 */
+	pw_u128 start_index; /* resume: skip indices below (from pw_engine_position()) */
+	unsigned threads;    /* worker threads; 0 or 1 = run in the caller's thread */
+	/* Wildcard/tarpit guard: after an address's first open port, probe
+	 * `canaries` random high ports (0 = guard off); if all of them and at
+	 * least accept_share_pct % of the address's ports so far (canaries
+	 * included) accepted, report PW_RESULT_ACCEPTS_ALL once, not its ports. */
+	unsigned canaries;
+	unsigned accept_share_pct;
+	pw_engine_result_cb_t on_result;
+	pw_engine_prev_state_cb_t prev_state; /* may be NULL */
+	void *userdata;
+};
+
+/* Defaults for fields left 0 where 0 is not meaningful. */
+#define PW_ENGINE_DEFAULT_CANARIES 3
+#define PW_ENGINE_DEFAULT_ACCEPT_SHARE 90
+
+struct pw_engine_stats {
+	pw_u128 total;       /* probes in this run (shard applied, start skipped) */
+	pw_u128 done;        /* (address, port) results settled */
+	uint64_t open, closed, filtered, unreachable;
+	uint64_t unconfirmed, accepts_all;
+	uint64_t suppressed;     /* open ports not reported: address accepts all */
+	uint64_t connects;       /* connect() calls, retries and canaries included */
+	uint64_t scanner_errors; /* EMFILE & co: backed off and retried */
+	uint64_t self_connects;  /* loopback connects that met our own socket */
+	unsigned inflight;       /* sockets open now */
+};
+
+/*
+ * Create an engine and raise RLIMIT_NOFILE's soft limit to the hard one.
+ * Returns 0, -EINVAL (bad params: no callback, empty space, shard_i >=
+ * shard_n, min > max timeout), -ERANGE (space too large to permute),
+ * -ENOMEM, or -errno from epoll/eventfd/pthread.
+ */
+int pw_engine_new(const struct pw_engine_params *p, struct pw_engine **ret);
+
+/* Closes every socket, joins worker threads, frees. Accepts NULL; returns NULL. */
+struct pw_engine *pw_engine_free(struct pw_engine *e);
+
+/* The fd to poll for EPOLLIN. */
+int pw_engine_get_fd(const struct pw_engine *e);
+
+/* CLOCK_MONOTONIC usec at which to call process() even without I/O; UINT64_MAX = none. */
+uint64_t pw_engine_next_deadline(struct pw_engine *e);
+
+/*
+ * Handle ready sockets and expired timers, start probes within the caps
+ * and the rate, deliver results. Never blocks. Returns > 0 while the run
+ * goes on, 0 when it is finished (or aborted), -errno when it failed (a
+ * scanner-side error that never went away); results so far stay valid.
+ */
+int pw_engine_process(struct pw_engine *e, uint64_t now);
+
+/* Drive the engine to the end in the calling thread. Returns 0 or -errno. */
+int pw_engine_run_blocking(struct pw_engine *e);
+
+/*
+ * Stop: close every socket now, deliver no more results. Safe from inside
+ * the result callback and from another thread's signal-free context only
+ * via the loop that owns the engine. After it, process() returns 0.
+ */
+void pw_engine_abort(struct pw_engine *e);
+
+/*
+ * Every index below the returned one has its result delivered (or is
+ * outside this shard): pass it as start_index to resume.
+ */
+pw_u128 pw_engine_position(struct pw_engine *e);
+
+void pw_engine_get_stats(struct pw_engine *e, struct pw_engine_stats *ret);
+
+/* What the engine chose, for the caller's log. */
+unsigned pw_engine_concurrency(const struct pw_engine *e); /* in-flight cap, all threads */
+unsigned pw_engine_threads(const struct pw_engine *e);
+uint64_t pw_engine_nofile_limit(const struct pw_engine *e); /* RLIMIT_NOFILE soft limit now */

@@ -1,0 +1,864 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine against real sockets. Outside a namespace only loopback ports
+ * this test opened itself are probed; every scan of a port range runs in a
+ * private network namespace (unshare(CLONE_NEWNET) in check's forked test
+ * process, as root), where only the test's own listeners exist.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "check-main.h"
+#include "engine.h"
+#include "perm.h"
+#include "util.h"
+
+#define LO4 pw_addr_from_v4(0x7f000001)
+#define LO6 ((pw_u128)1)
+
+struct collect {
+	struct pw_probe_result *r;
+	size_t n, cap;
+	struct pw_engine *e;
+	size_t abort_after;            /* abort from inside the callback */
+	unsigned inflight_at_abort;
+	int prev_state;                /* what prev_state() answers, or -ENOENT */
+	int close_on_prev;             /* fd the prev_state() callback closes */
+};
+
+static void collect_cb(void *u, const struct pw_probe_result *r)
+{
+	struct collect *c = u;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->r = realloc(c->r, c->cap * sizeof(*c->r));
+		ck_assert_ptr_nonnull(c->r);
+	}
+	c->r[c->n++] = *r;
+	if (c->abort_after && c->n == c->abort_after) {
+		struct pw_engine_stats st;
+
+		pw_engine_get_stats(c->e, &st);
+		c->inflight_at_abort = st.inflight;
+		pw_engine_abort(c->e);
+	}
+}
+
+static int prev_cb(void *u, pw_u128 addr, uint16_t port)
+{
+	struct collect *c = u;
+
+	if (c->close_on_prev >= 0) {
+		/* the port goes away right after the first probe saw it */
+		close(c->close_on_prev);
+		c->close_on_prev = -1;
+	}
+	return c->prev_state;
+}
+
+static const struct pw_scan_timing fast_timing = {
+	.initial_timeout_usec = 300 * USEC_PER_MSEC,
+	.min_timeout_usec = 50 * USEC_PER_MSEC,
+	.max_timeout_usec = 500 * USEC_PER_MSEC,
+	.retries = 1,
+};
+
+static struct pw_engine_params params(const struct pw_scan_space *space, struct collect *c)
+{
+	return (struct pw_engine_params){
+		.space = space,
+		.timing = fast_timing,
+		.key = 12345,
+		.on_result = collect_cb,
+		.userdata = c,
+	};
+}
+
+static int run(struct pw_engine_params *p, struct collect *c, struct pw_engine_stats *st)
+{
+	struct pw_engine *e;
+	int r;
+
+	ck_assert_int_eq(pw_engine_new(p, &e), 0);
+	c->e = e;
+	r = pw_engine_run_blocking(e);
+	if (st)
+		pw_engine_get_stats(e, st);
+	pw_engine_free(e);
+	c->e = NULL;
+	return r;
+}
+
+/* The result for (addr, port); fails on a duplicate. */
+static const struct pw_probe_result *find(const struct collect *c, pw_u128 addr, uint16_t port)
+{
+	const struct pw_probe_result *hit = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->r[i].addr == addr && c->r[i].port == port && !(c->r[i].flags & PW_RESULT_ACCEPTS_ALL)) {
+			ck_assert_msg(!hit, "port %u reported twice", port);
+			hit = &c->r[i];
+		}
+	}
+	return hit;
+}
+
+static size_t count_state(const struct collect *c, enum pw_state st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->r[i].state == st && !(c->r[i].flags & PW_RESULT_ACCEPTS_ALL);
+	return n;
+}
+
+/* A socket on addr:port (0 = any free port); listening or merely bound. */
+static int sock_on(int family, uint16_t port, bool listening, uint16_t *ret_port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	pw_u128 a;
+
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	len = pw_addr_to_sockaddr(family == AF_INET ? LO4 : LO6, port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (listening && listen(fd, 4096) < 0)) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	len = sizeof(ss);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	ck_assert_int_eq(pw_addr_from_sockaddr((struct sockaddr *)&ss, &a, ret_port), 0);
+	return fd;
+}
+
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+/*
+ * A private network namespace with only lo up, for this forked test
+ * process. False (the test is skipped) when not root or when check does
+ * not fork (CK_FORK=no would leave the whole runner in the namespace).
+ */
+static bool enter_netns(void)
+{
+	struct ifreq ifr = { 0 };
+	const char *fork_env = getenv("CK_FORK");
+	int fd;
+
+	if (geteuid() != 0 || (fork_env && strcmp(fork_env, "no") == 0)) {
+		fprintf(stderr, "skipped: needs root and forked check tests for a network namespace\n");
+		return false;
+	}
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	strcpy(ifr.ifr_name, "lo");
+	ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	ck_assert_int_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+	return true;
+}
+
+static void space_init(struct pw_scan_space *s, pw_u128 addr, uint16_t lo, uint16_t hi)
+{
+	*s = (struct pw_scan_space){ PW_ISET_INIT, PW_ISET_INIT };
+	ck_assert_int_eq(pw_iset_add(&s->addrs, addr, addr), 0);
+	ck_assert_int_eq(pw_iset_add(&s->ports, lo, hi), 0);
+}
+
+static void space_done(struct pw_scan_space *s)
+{
+	pw_iset_done(&s->addrs);
+	pw_iset_done(&s->ports);
+}
+
+/* ------------------------------------------------------------------ loopback, no namespace */
+
+static void open_closed(int family, pw_u128 addr, unsigned threads)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { .prev_state = -ENOENT, .close_on_prev = -1 };
+	struct pw_engine_params p = params(&s, &c);
+	const struct pw_probe_result *r;
+	uint16_t po, pc;
+	int lfd = sock_on(family, 0, true, &po), cfd;
+
+	if (lfd == -EAFNOSUPPORT || lfd == -EADDRNOTAVAIL) {
+		fprintf(stderr, "skipped: no IPv6 loopback\n");
+		return;
+	}
+	ck_assert_int_ge(lfd, 0);
+	cfd = sock_on(family, 0, false, &pc); /* bound, not listening: RST */
+	ck_assert_int_ge(cfd, 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, addr, addr), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, po, po), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, pc, pc), 0);
+	p.threads = threads;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+
+	ck_assert_uint_eq(c.n, 2);
+	r = find(&c, addr, po);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->state, PW_STATE_OPEN);
+	ck_assert_int_eq(r->observed, PW_STATE_OPEN);
+	ck_assert_uint_ge(r->attempts, 1);
+	r = find(&c, addr, pc);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->state, PW_STATE_CLOSED);
+	close(lfd);
+	close(cfd);
+	space_done(&s);
+	free(c.r);
+}
+
+START_TEST(open_closed_v4)
+{
+	open_closed(AF_INET, LO4, 1);
+}
+END_TEST
+
+START_TEST(open_closed_v6)
+{
+	open_closed(AF_INET6, LO6, 1);
+}
+END_TEST
+
+START_TEST(open_closed_threaded)
+{
+	open_closed(AF_INET, LO4, 2);
+}
+END_TEST
+
+START_TEST(rejects_bad_params)
+{
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine *e = NULL;
+
+	space_init(&s, LO4, 1, 1);
+	p = params(&s, &c);
+	p.on_result = NULL;
+	ck_assert_int_eq(pw_engine_new(&p, &e), -EINVAL);
+	p = params(&s, &c);
+	p.shard_i = 3;
+	p.shard_n = 3;
+	ck_assert_int_eq(pw_engine_new(&p, &e), -EINVAL);
+	p = params(&s, &c);
+	p.timing.min_timeout_usec = 2 * p.timing.max_timeout_usec;
+	ck_assert_int_eq(pw_engine_new(&p, &e), -EINVAL);
+	pw_iset_done(&s.ports);
+	p = params(&s, &c);
+	ck_assert_int_eq(pw_engine_new(&p, &e), -EINVAL); /* no ports */
+	ck_assert_ptr_null(e);
+	space_done(&s);
+}
+END_TEST
+
+/* A /8 x all ports space starts at once: memory is O(in flight). */
+START_TEST(huge_space_starts_small)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { 0 };
+	struct pw_engine_params p = params(&s, &c);
+	struct pw_engine_stats st;
+	struct pw_engine *e;
+
+	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x0a000000), pw_addr_from_v4(0x0affffff)), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 65535), 0);
+	p.timing.concurrency = 64;
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	/* not processed: nothing is sent, only the bookkeeping is checked */
+	pw_engine_get_stats(e, &st);
+	ck_assert(st.total == (pw_u128)(1 << 24) * 65535);
+	ck_assert(pw_engine_position(e) == 0);
+	ck_assert_uint_eq(pw_engine_concurrency(e), 64);
+	ck_assert_uint_eq(pw_engine_threads(e), 1);
+	ck_assert_uint_ge(pw_engine_nofile_limit(e), 64);
+	pw_engine_free(e);
+	space_done(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ in a namespace */
+
+/* Listeners on the given ports of 127.0.0.1 (fds returned in fds). */
+static void listen_many(const uint16_t *ports, size_t n, int *fds)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint16_t got;
+
+		fds[i] = sock_on(AF_INET, ports[i], true, &got);
+		ck_assert_int_ge(fds[i], 0);
+	}
+}
+
+/* Exactly the listed ports open, every other one closed. */
+static void assert_exact(const struct collect *c, const struct pw_scan_space *s, const uint16_t *open,
+			 size_t nopen)
+{
+	pw_u128 total = pw_iset_count(&s->addrs) * pw_iset_count(&s->ports);
+
+	ck_assert_uint_eq(c->n, (size_t)total);
+	ck_assert_uint_eq(count_state(c, PW_STATE_OPEN), nopen);
+	for (size_t i = 0; i < nopen; i++) {
+		const struct pw_probe_result *r = find(c, LO4, open[i]);
+
+		ck_assert_msg(r && r->state == PW_STATE_OPEN, "port %u not open", open[i]);
+	}
+	ck_assert_uint_eq(count_state(c, PW_STATE_CLOSED), (size_t)total - nopen);
+}
+
+static void full_range(unsigned threads)
+{
+	static const uint16_t open[] = { 1, 22, 1000, 32768, 40000, 50001, 60999, 65535 };
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+	int fds[PW_ELEMENTSOF(open)];
+
+	if (!enter_netns())
+		return;
+	listen_many(open, PW_ELEMENTSOF(open), fds);
+	space_init(&s, LO4, 1, 65535);
+	p = params(&s, &c);
+	p.threads = threads;
+	p.canaries = PW_ENGINE_DEFAULT_CANARIES;
+	ck_assert_int_eq(run(&p, &c, &st), 0);
+	assert_exact(&c, &s, open, PW_ELEMENTSOF(open));
+	ck_assert(st.done == 65535);
+	ck_assert_uint_eq(st.open, PW_ELEMENTSOF(open));
+	ck_assert_uint_eq(st.accepts_all, 0);
+	ck_assert_uint_eq(st.inflight, 0);
+	space_done(&s);
+	free(c.r);
+}
+
+START_TEST(full_range_single)
+{
+	full_range(1);
+}
+END_TEST
+
+START_TEST(full_range_threads)
+{
+	full_range(2);
+}
+END_TEST
+
+/*
+ * The whole ephemeral range, twice: a connect to a port in it can be
+ * given that very port as its source and connect to itself, or meet
+ * another probe's socket. Neither may come out as open.
+ */
+START_TEST(ephemeral_range_no_phantoms)
+{
+	static const uint16_t open[] = { 40001, 55555 };
+	unsigned lo = 32768, hi = 60999;
+	FILE *f;
+	int fds[2];
+	uint64_t self = 0;
+
+	if (!enter_netns())
+		return;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%u %u", &lo, &hi), 2);
+	fclose(f);
+	ck_assert(lo <= 40001 && hi >= 55555);
+	listen_many(open, 2, fds);
+	for (int round = 0; round < 2; round++) {
+		struct pw_scan_space s;
+		struct collect c = { 0 };
+		struct pw_engine_params p;
+		struct pw_engine_stats st;
+
+		space_init(&s, LO4, (uint16_t)lo, (uint16_t)hi);
+		p = params(&s, &c);
+		p.key = (uint64_t)round;
+		ck_assert_int_eq(run(&p, &c, &st), 0);
+		assert_exact(&c, &s, open, 2);
+		self += st.self_connects;
+		space_done(&s);
+		free(c.r);
+	}
+	fprintf(stderr, "ephemeral range %u-%u: %llu self-connects caught\n", lo, hi,
+		(unsigned long long)self);
+}
+END_TEST
+
+/* Few file descriptors, many probes wanted: EMFILE must never become a state. */
+START_TEST(emfile_no_false_states)
+{
+	static const uint16_t open[] = { 7, 80, 443, 1999 };
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+	struct rlimit rl;
+	int fds[4];
+
+	if (!enter_netns())
+		return;
+	listen_many(open, 4, fds);
+	/* room for the engine's epoll fd and a handful of sockets */
+	rl.rlim_cur = rl.rlim_max = count_fds() + 6;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	space_init(&s, LO4, 1, 2000);
+	p = params(&s, &c);
+	p.timing.concurrency = 300;
+	ck_assert_int_eq(run(&p, &c, &st), 0);
+	assert_exact(&c, &s, open, 4);
+	ck_assert_uint_gt(st.scanner_errors, 0);
+	ck_assert_uint_eq(st.filtered, 0);
+	ck_assert_uint_eq(st.unreachable, 0);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+static void abort_midway(unsigned threads)
+{
+	struct pw_scan_space s;
+	struct collect c = { .abort_after = 5000 };
+	struct pw_engine_params p;
+	struct pw_engine *e;
+	unsigned before;
+	pw_u128 pos;
+	int r;
+
+	if (!enter_netns())
+		return;
+	space_init(&s, LO4, 1, 65535);
+	p = params(&s, &c);
+	p.threads = threads;
+	before = count_fds();
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	c.e = e;
+	r = pw_engine_run_blocking(e);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(c.n, 5000);
+	if (threads <= 1)
+		ck_assert_uint_gt(c.inflight_at_abort, 0); /* sockets were open */
+	/* no socket left: only the engine's epoll fds (and eventfds) remain */
+	ck_assert_uint_le(count_fds(), before + (threads > 1 ? 2 + 2 * threads : 1));
+	ck_assert_int_eq(pw_engine_process(e, pw_now_usec(CLOCK_MONOTONIC)), 0);
+	pos = pw_engine_position(e);
+	ck_assert(pos <= 5000);
+	pw_engine_free(e);
+	ck_assert_uint_eq(count_fds(), before);
+	space_done(&s);
+	free(c.r);
+}
+
+START_TEST(abort_leaks_nothing)
+{
+	abort_midway(1);
+}
+END_TEST
+
+START_TEST(abort_leaks_nothing_threaded)
+{
+	abort_midway(2);
+}
+END_TEST
+
+/* Stop halfway, resume at the position: together every port exactly once or more, none missing. */
+START_TEST(resume_from_position)
+{
+	static const uint16_t open[] = { 5, 3000, 9999 };
+	struct pw_scan_space s;
+	struct collect a = { .abort_after = 4000 }, b = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine *e;
+	struct pw_perm perm;
+	uint8_t *seen;
+	int fds[3];
+	pw_u128 pos;
+
+	if (!enter_netns())
+		return;
+	listen_many(open, 3, fds);
+	space_init(&s, LO4, 1, 10000);
+	p = params(&s, &a);
+	p.timing.concurrency = 64; /* so that the order is almost kept */
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	a.e = e;
+	ck_assert_int_eq(pw_engine_run_blocking(e), 0);
+	pos = pw_engine_position(e);
+	pw_engine_free(e);
+	ck_assert_msg(pos > 0 && pos <= 4000, "position %llu", (unsigned long long)pos);
+	/* the position's promise: every index below it was delivered */
+	ck_assert_int_eq(pw_perm_init(&perm, 10000, p.key), 0);
+	seen = calloc(10001, 1);
+	for (size_t i = 0; i < a.n; i++)
+		seen[a.r[i].port] = 1;
+	for (pw_u128 i = 0; i < pos; i++)
+		ck_assert(seen[pw_perm_shuffle(&perm, i) + 1]);
+
+	p = params(&s, &b);
+	p.start_index = pos;
+	ck_assert_int_eq(run(&p, &b, NULL), 0);
+	ck_assert(b.n == 10000 - pos);
+	for (size_t i = 0; i < b.n; i++)
+		seen[b.r[i].port] = 1;
+	for (unsigned port = 1; port <= 10000; port++)
+		ck_assert_msg(seen[port], "port %u never reported", port);
+	for (size_t i = 0; i < 3; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < a.n; k++)
+			found |= a.r[k].port == open[i] && a.r[k].state == PW_STATE_OPEN;
+		for (size_t k = 0; k < b.n; k++)
+			found |= b.r[k].port == open[i] && b.r[k].state == PW_STATE_OPEN;
+		ck_assert(found);
+	}
+	free(seen);
+	space_done(&s);
+	free(a.r);
+	free(b.r);
+}
+END_TEST
+
+/* Shards 1..3 of 3 partition the space: no overlap, nothing missing. */
+START_TEST(shards_partition)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	uint8_t seen[4][301] = { { 0 } };
+
+	if (!enter_netns())
+		return;
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4 + 2), 0); /* 127.0.0.1-3 */
+	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 100), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct collect c = { 0 };
+		struct pw_engine_params p = params(&s, &c);
+
+		p.shard_i = i;
+		p.shard_n = 3;
+		ck_assert_int_eq(run(&p, &c, NULL), 0);
+		ck_assert_uint_eq(c.n, 100);
+		for (size_t k = 0; k < c.n; k++) {
+			unsigned a = (unsigned)(c.r[k].addr - LO4);
+
+			ck_assert_uint_lt(a, 3);
+			ck_assert(!seen[a][c.r[k].port]);
+			seen[a][c.r[k].port] = 1;
+		}
+		free(c.r);
+	}
+	for (unsigned a = 0; a < 3; a++)
+		for (unsigned port = 1; port <= 100; port++)
+			ck_assert(seen[a][port]);
+	space_done(&s);
+}
+END_TEST
+
+static bool nft(const char *rules)
+{
+	FILE *f = popen("nft -f - 2>&1", "w");
+
+	if (!f)
+		return false;
+	fputs(rules, f);
+	return pclose(f) == 0;
+}
+
+/* Dropped SYNs: filtered after all retries; rejected: unreachable. */
+START_TEST(filtered_and_unreachable)
+{
+	static const uint16_t open[] = { 80 };
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	int fds[1];
+
+	if (!enter_netns())
+		return;
+	if (!nft("table inet pwtest {\n"
+		 " chain out { type filter hook output priority 0;\n"
+		 "  tcp dport 100-109 drop\n"
+		 "  tcp dport 200-204 reject with icmpx host-unreachable\n"
+		 " }\n"
+		 "}\n")) {
+		fprintf(stderr, "skipped: nft not usable\n");
+		return;
+	}
+	listen_many(open, 1, fds);
+	space_init(&s, LO4, 80, 80);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 100, 109), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 200, 204), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 300, 304), 0);
+	p = params(&s, &c);
+	p.timing.initial_timeout_usec = 100 * USEC_PER_MSEC;
+	p.timing.retries = 2;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	ck_assert_uint_eq(c.n, 21);
+	ck_assert_int_eq(find(&c, LO4, 80)->state, PW_STATE_OPEN);
+	for (uint16_t port = 100; port <= 109; port++) {
+		const struct pw_probe_result *r = find(&c, LO4, port);
+
+		ck_assert_int_eq(r->state, PW_STATE_FILTERED);
+		ck_assert_uint_eq(r->attempts, 3);
+	}
+	for (uint16_t port = 200; port <= 204; port++)
+		ck_assert_int_eq(find(&c, LO4, port)->state, PW_STATE_UNREACHABLE);
+	for (uint16_t port = 300; port <= 304; port++)
+		ck_assert_int_eq(find(&c, LO4, port)->state, PW_STATE_CLOSED);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/*
+ * 127.0.0.9 accepts on every port (nft redirects it all to one listener):
+ * one "accepts everything" result instead of 2000 open ports, while the
+ * real listener on 127.0.0.1 is reported as usual.
+ */
+START_TEST(wildcard_guard)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+	char rules[512];
+	uint16_t lport;
+	int lfd;
+	size_t wild = 0;
+
+	if (!enter_netns())
+		return;
+	lfd = sock_on(AF_INET, 0, true, &lport);
+	ck_assert_int_ge(lfd, 0);
+	snprintf(rules, sizeof(rules),
+		 "table ip pwtest {\n"
+		 " chain out { type nat hook output priority -100;\n"
+		 "  ip daddr 127.0.0.9 tcp dport 1-65535 redirect to :%u\n"
+		 " }\n"
+		 "}\n",
+		 lport);
+	if (!nft(rules)) {
+		fprintf(stderr, "skipped: nft nat not usable\n");
+		return;
+	}
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4), 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f000009), pw_addr_from_v4(0x7f000009)), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 2000), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, lport, lport), 0);
+	p = params(&s, &c);
+	p.canaries = 3;
+	p.accept_share_pct = 90;
+	ck_assert_int_eq(run(&p, &c, &st), 0);
+	for (size_t i = 0; i < c.n; i++) {
+		if (c.r[i].flags & PW_RESULT_ACCEPTS_ALL) {
+			ck_assert(c.r[i].addr == pw_addr_from_v4(0x7f000009));
+			ck_assert_uint_eq(c.r[i].port, 0);
+			wild++;
+		} else if (c.r[i].addr == pw_addr_from_v4(0x7f000009)) {
+			ck_assert_msg(c.r[i].state != PW_STATE_OPEN, "open port %u on the wildcard address (flags %u)",
+				      c.r[i].port, c.r[i].flags);
+		}
+	}
+	ck_assert_uint_eq(wild, 1);
+	ck_assert_uint_eq(st.suppressed, 2001);
+	/* 127.0.0.1: exactly its one listener */
+	ck_assert_int_eq(find(&c, LO4, lport)->state, PW_STATE_OPEN);
+	ck_assert_uint_eq(count_state(&c, PW_STATE_OPEN), 1);
+	close(lfd);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/* The store says closed, the port is open and stays so: confirmed change. */
+START_TEST(confirm_change)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { .prev_state = PW_STATE_CLOSED, .close_on_prev = -1 };
+	struct pw_engine_params p = params(&s, &c);
+	const struct pw_probe_result *r;
+	uint16_t port;
+	int lfd = sock_on(AF_INET, 0, true, &port);
+
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, port, port), 0);
+	p.prev_state = prev_cb;
+	p.timing.confirm_count = 2;
+	p.timing.confirm_spacing_usec = 10 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	ck_assert_uint_eq(c.n, 1);
+	r = &c.r[0];
+	ck_assert_int_eq(r->state, PW_STATE_OPEN);
+	ck_assert_uint_eq(r->flags, PW_RESULT_CONFIRMED);
+	/* one probe and two re-probes, plus one look more if the port is in
+	 * the ephemeral range (see ephemeral_range_no_phantoms) */
+	ck_assert_uint_ge(r->attempts, 3);
+	ck_assert_uint_le(r->attempts, 4);
+	close(lfd);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/* The port was open once and closes before the re-probe: a flap, not a change. */
+START_TEST(unconfirmed_flap)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { .prev_state = PW_STATE_CLOSED };
+	struct pw_engine_params p = params(&s, &c);
+	const struct pw_probe_result *r;
+	uint16_t port;
+	int lfd = sock_on(AF_INET, 0, true, &port);
+
+	ck_assert_int_ge(lfd, 0);
+	c.close_on_prev = lfd;
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, port, port), 0);
+	p.prev_state = prev_cb;
+	p.timing.confirm_count = 2;
+	p.timing.confirm_spacing_usec = 10 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	ck_assert_uint_eq(c.n, 1);
+	r = &c.r[0];
+	ck_assert_int_eq(r->state, PW_STATE_CLOSED); /* the old state stands */
+	ck_assert_int_eq(r->observed, PW_STATE_OPEN);
+	ck_assert_uint_eq(r->flags, PW_RESULT_UNCONFIRMED);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/* A rate of 200/s over 60 probes takes about 0.3 s, not less. */
+START_TEST(rate_is_kept)
+{
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	uint64_t t0, dt;
+
+	if (!enter_netns())
+		return;
+	space_init(&s, LO4, 1000, 1059);
+	p = params(&s, &c);
+	p.timing.rate = 200;
+	t0 = pw_now_usec(CLOCK_MONOTONIC);
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	dt = pw_now_usec(CLOCK_MONOTONIC) - t0;
+	ck_assert_uint_eq(c.n, 60);
+	/* 60 tokens at 200/s with a burst of 2: at least 290 ms */
+	ck_assert_uint_ge(dt, 280 * USEC_PER_MSEC);
+	ck_assert_uint_le(dt, 1500 * USEC_PER_MSEC);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/* With a per-address cap of 2, never more than 2 sockets at once. */
+START_TEST(host_cap_is_kept)
+{
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine *e;
+	unsigned peak = 0;
+	int r;
+
+	if (!enter_netns())
+		return;
+	if (!nft("table inet pwtest {\n"
+		 " chain out { type filter hook output priority 0;\n"
+		 "  tcp dport 1-20 drop\n"
+		 " }\n"
+		 "}\n")) {
+		fprintf(stderr, "skipped: nft not usable\n");
+		return;
+	}
+	space_init(&s, LO4, 1, 20);
+	p = params(&s, &c);
+	p.timing.host_concurrency = 2;
+	p.timing.retries = 0;
+	p.timing.initial_timeout_usec = 20 * USEC_PER_MSEC;
+	p.timing.min_timeout_usec = 20 * USEC_PER_MSEC;
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	c.e = e;
+	do {
+		struct pw_engine_stats st;
+
+		r = pw_engine_process(e, pw_now_usec(CLOCK_MONOTONIC));
+		pw_engine_get_stats(e, &st);
+		if (st.inflight > peak)
+			peak = st.inflight;
+		usleep(2000);
+	} while (r > 0);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(peak, 2);
+	ck_assert_uint_eq(c.n, 20);
+	ck_assert_uint_eq(count_state(&c, PW_STATE_FILTERED), 20);
+	pw_engine_free(e);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("loopback");
+	TCase *ns = tcase_create("netns");
+
+	tcase_add_test(tc, open_closed_v4);
+	tcase_add_test(tc, open_closed_v6);
+	tcase_add_test(tc, open_closed_threaded);
+	tcase_add_test(tc, rejects_bad_params);
+	tcase_add_test(tc, huge_space_starts_small);
+	tcase_add_test(tc, confirm_change);
+	tcase_add_test(tc, unconfirmed_flap);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(ns, 60);
+	tcase_add_test(ns, full_range_single);
+	tcase_add_test(ns, full_range_threads);
+	tcase_add_test(ns, ephemeral_range_no_phantoms);
+	tcase_add_test(ns, emfile_no_false_states);
+	tcase_add_test(ns, abort_leaks_nothing);
+	tcase_add_test(ns, abort_leaks_nothing_threaded);
+	tcase_add_test(ns, resume_from_position);
+	tcase_add_test(ns, shards_partition);
+	tcase_add_test(ns, filtered_and_unreachable);
+	tcase_add_test(ns, wildcard_guard);
+	tcase_add_test(ns, rate_is_kept);
+	tcase_add_test(ns, host_cap_is_kept);
+	suite_add_tcase(s, ns);
+	return s;
+}
+
+PW_CHECK_MAIN(engine_suite)
