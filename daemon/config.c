@@ -191,6 +191,8 @@ struct ctx {
 	unsigned errors;
 	bool oom;
 	bool defaults_ok;
+	dev_t main_dev; /* an include_dir of "." must not read the main file twice */
+	ino_t main_ino;
 };
 
 static int setting_line(const config_setting_t *s)
@@ -1341,6 +1343,13 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 		error_at(c, NULL, "cannot read file: %s", strerror(errno));
 		close(fd);
 		return false;
+	}
+	if (is_main) {
+		c->main_dev = st.st_dev;
+		c->main_ino = st.st_ino;
+	} else if (st.st_dev == c->main_dev && st.st_ino == c->main_ino) {
+		close(fd);
+		return true;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		error_at(c, NULL, "cannot read file: %s",

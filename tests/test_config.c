@@ -407,6 +407,18 @@ START_TEST(include_dir_relative_to_main_file)
 }
 END_TEST
 
+START_TEST(main_file_in_its_own_dropin_dir)
+{
+	struct pw_config *c;
+
+	put("b.conf", "jobs = ( { name = \"b\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n");
+	c = load_ok(put("a.conf", "include_dir = \".\";\nmax_rate = 1;\n"));
+	ck_assert_uint_eq(c->n_jobs, 1);
+	ck_assert_str_eq(c->jobs[0].name, "b");
+	pw_config_free(c);
+}
+END_TEST
+
 START_TEST(missing_dropin_dir)
 {
 	const char *want[1];
@@ -641,6 +653,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, dropins_in_name_order);
 	tcase_add_test(tc, include_dir_relative_to_main_file);
 	tcase_add_test(tc, missing_dropin_dir);
+	tcase_add_test(tc, main_file_in_its_own_dropin_dir);
 	tcase_add_test(tc, dropin_errors_and_duplicates_across_files);
 	tcase_add_test(tc, unreadable_and_missing_main_file);
 	tcase_add_test(tc, no_half_apply);
