@@ -37,6 +37,7 @@ pw_assert_grep "$PW_TMP/err" "missing\.conf"
 
 # life cycle: READY=1, logs its start, stops cleanly on SIGTERM and SIGINT
 for sig in TERM INT; do
+	: >"$PW_TMP/daemon.log"
 	pw_start_daemon --config "$conf"
 	pw_assert_grep "$PW_TMP/daemon.log" 'portwatchd\[notice\]: portwatchd [0-9.]+ started'
 	kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died after READY"

@@ -78,10 +78,14 @@ pw_unlisten() {
 # $PW_TMP/notify.log.
 pw_start_daemon() {
 	local sock="$PW_TMP/notify.sock"
+	: >"$PW_TMP/notify.log"
 	"$PW_HELPERS/pw-notify" "$sock" 600 >"$PW_TMP/notify.log" &
 	PW_PIDS+=("$!")
 	pw_wait_for 10 test -S "$sock" || pw_fail "notify socket did not appear"
-	NOTIFY_SOCKET="$sock" "$PORTWATCHD" --foreground "$@" 2>"$PW_TMP/daemon.log" &
+	local wrap=()
+	# PW_DAEMON_NETNS=NAME runs the daemon inside that network namespace.
+	[ -n "${PW_DAEMON_NETNS:-}" ] && wrap=(ip netns exec "$PW_DAEMON_NETNS")
+	NOTIFY_SOCKET="$sock" "${wrap[@]}" "$PORTWATCHD" --foreground "$@" 2>>"$PW_TMP/daemon.log" &
 	PW_DAEMON_PID=$!
 	PW_PIDS+=("$PW_DAEMON_PID")
 	if ! pw_wait_for 30 grep -q '^READY=1' "$PW_TMP/notify.log"; then

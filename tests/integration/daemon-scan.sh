@@ -1,0 +1,107 @@
+#!/bin/bash
+# The real daemon end to end, inside a private network namespace: baseline,
+# a port opened, a port closed (IPv4 and IPv6), reload adding a job, a
+# broken reload keeping the old config, SIGUSR1 run-now, SIGTERM mid-scan
+# (run recorded as aborted, no false "closed"), restart (no immediate
+# rescan, history intact). Checks stderr events and the database through
+# the sqlite3 CLI.
+. "$(dirname "$0")/lib.sh"
+pw_require_netns
+command -v sqlite3 >/dev/null || pw_skip "needs the sqlite3 CLI"
+
+pw_netns_add daemon
+export PW_DAEMON_NETNS=$PW_NETNS
+db="$PW_TMP/history.db"
+conf="$PW_TMP/portwatchd.conf"
+mkdir -p "$PW_TMP/conf.d"
+
+write_conf() { # extra job blocks on stdin
+	cat >"$conf" <<CONF
+database = "$db";
+include_dir = "$PW_TMP/conf.d";
+defaults = { jitter = "0s"; timeout = "200ms"; confirm = 1; confirm_spacing = "100ms"; };
+jobs = (
+	{ name = "a"; targets = [ "127.0.0.1", "::1" ]; ports = [ "2001-2010" ]; interval = "${A_INTERVAL:-2s}"; }
+$(cat)
+);
+CONF
+}
+q() { sqlite3 -batch -noheader "$db" "$@"; }
+log_has() { grep -qE -- "$1" "$PW_TMP/daemon.log"; }
+wait_log() { # PATTERN WHAT
+	pw_wait_for "${3:-20}" log_has "$1" || { cat "$PW_TMP/daemon.log" >&2; pw_fail "$2"; }
+}
+runs_above() { [ "$(count_runs "$1")" -gt "$2" ]; } # JOB N: polled by pw_wait_for
+reloads_at_least() { [ "$(grep -c 'reloaded' "$PW_TMP/daemon.log")" -ge "$1" ]; }
+count_runs() { q "SELECT count(*) FROM runs JOIN jobs ON jobs.id = runs.job_id WHERE jobs.name = '$1' AND runs.status = '${2:-completed}';"; }
+
+# -- baseline: one open port on each family
+pw_netns_listen 127.0.0.1:2001 '[::1]:2001'
+first=$PW_LISTEN_PID
+write_conf </dev/null
+pw_start_daemon --config "$conf" --log-level debug
+wait_log 'Baseline recorded for job a' "no baseline"
+pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'baseline' AND new_state = 'open';")" 2 "baseline open ports"
+pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened';")" 0 "no 'opened' events in the baseline"
+
+# -- a port opens: warning-priority event, recorded once
+pw_netns_listen 127.0.0.1:2002
+wait_log '\[warning\]: 127\.0\.0\.1:2002 .*is now open \(was closed\)' "port 2002 opening was not logged at warning"
+pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened' AND port = 2002 AND address = '127.0.0.1';")" 1 "opened event for 2002"
+
+# -- ports close, on both families
+pw_unlisten "$first"
+wait_log '127\.0\.0\.1:2001 .*is now closed \(was open\)' "IPv4 close not logged"
+wait_log '::1\]?:2001 .*is now closed \(was open\)' "IPv6 close not logged"
+pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'closed' AND port = 2001;")" 2 "closed events for 2001"
+pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'closed' AND port <> 2001;")" 0 "no other closed events"
+
+# -- reload adding a job
+write_conf <<'JOB'
+	, { name = "b"; targets = [ "127.0.0.2" ]; ports = [ "2002" ]; interval = "2s"; }
+JOB
+kill -HUP "$PW_DAEMON_PID"
+wait_log 'reloaded' "reload not logged"
+pw_assert_grep "$PW_TMP/notify.log" '^RELOADING=1'
+wait_log 'Baseline recorded for job b' "the added job did not run"
+
+# -- a broken reload is rejected, the old config keeps running
+runs_before=$(count_runs a)
+printf 'jobs = ( { name = "a"; ports = [ "70000" ]; } );\n' >"$PW_TMP/conf.d/90-broken.conf"
+kill -HUP "$PW_DAEMON_PID"
+wait_log '90-broken\.conf:1: ' "the broken file's error (file:line) was not logged"
+wait_log 'rejected' "rejection not logged"
+rm "$PW_TMP/conf.d/90-broken.conf"
+pw_wait_for 10 runs_above a "$runs_before" || { cat "$PW_TMP/daemon.log" >&2; pw_fail "job a stopped running after a rejected reload"; }
+kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died on a broken reload"
+
+# -- SIGUSR1 runs a job now; a slow job is aborted by SIGTERM mid-scan
+A_INTERVAL=1h write_conf <<'JOB'
+	, { name = "slow"; targets = [ "127.0.0.1" ]; ports = [ "3000-3999" ]; interval = "1h"; rate = 50; }
+JOB
+kill -HUP "$PW_DAEMON_PID"
+pw_wait_for 20 reloads_at_least 2 || pw_fail "second reload not logged"
+sleep 1
+runs_before=$(count_runs a)
+kill -USR1 "$PW_DAEMON_PID"
+pw_wait_for 10 runs_above a "$runs_before" || pw_fail "SIGUSR1 did not run job a now"
+pw_wait_for 40 log_has 'Run [0-9]+ of job slow started' || pw_fail "job slow did not start"
+sleep 2
+events_before=$(q "SELECT count(*) FROM events;")
+pw_stop_daemon TERM
+pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM mid-scan"
+pw_assert_eq "$(count_runs slow aborted)" 1 "slow run recorded as aborted"
+pw_assert_eq "$(q "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id WHERE j.name = 'slow' AND e.kind <> 'baseline';")" 0 "aborted run produced non-baseline events"
+pw_assert_eq "$(q "SELECT count(*) FROM runs WHERE status = 'running';")" 0 "runs left running"
+pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity_check"
+pw_assert_grep "$PW_TMP/notify.log" '^STOPPING=1'
+
+# -- restart: history intact, job a not rescanned at once (1h interval)
+runs_a=$(count_runs a)
+pw_start_daemon --config "$conf" --log-level debug
+sleep 3
+pw_assert_eq "$(count_runs a)" "$runs_a" "job a rescanned immediately after restart"
+pw_assert_eq "$(q "SELECT count(*) FROM events;")" "$events_before" "history changed across restart"
+pw_stop_daemon TERM
+pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status of the restarted daemon"
+pw_pass
