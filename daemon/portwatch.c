@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,8 +23,10 @@
 #include "cli.h"
 #include "engine.h"
 #include "iset.h"
+#include "ports.h"
 #include "scan.h"
 #include "state.h"
+#include "targets.h"
 #include "util.h"
 
 struct verb {
@@ -34,116 +37,97 @@ struct verb {
 
 /* ------------------------------------------------------------------ spec parsing */
 
-/*
- * Interim parsers for the common target and port forms, until the config
- * module's pw_target_parse() and pw_ports_parse() are in the tree.
- */
-static int parse_v4_or_v6(const char *s, pw_u128 *ret, bool *ret_v4)
-{
-	int r = pw_addr_parse(s, ret);
-
-	if (r < 0)
-		return r;
-	*ret_v4 = pw_addr_is_v4(*ret);
-	return 0;
-}
-
-static int add_target(const char *spec, struct pw_iset *set)
-{
-	char buf[128];
-	char *slash, *dash;
-	pw_u128 lo, hi;
-	bool v4, v4b;
-	uint64_t plen;
-	int r;
-
-	if (strlen(spec) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, spec);
-	if (strcmp(buf, "localhost") == 0) {
-		r = pw_iset_add(set, pw_addr_from_v4(0x7f000001), pw_addr_from_v4(0x7f000001));
-		return r < 0 ? r : pw_iset_add(set, 1, 1);
-	}
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		r = parse_v4_or_v6(buf, &lo, &v4);
-		if (r < 0)
-			return r;
-		r = pw_parse_u64(slash + 1, 0, v4 ? 32 : 128, &plen);
-		if (r < 0)
-			return r;
-		if (v4)
-			plen += 96;
-		hi = plen == 0 ? PW_U128_MAX : lo | ((((pw_u128)1) << (128 - plen)) - 1);
-		if (plen == 128)
-			hi = lo;
-		lo = plen == 0 ? 0 : lo & ~((plen == 128 ? 0 : (((pw_u128)1) << (128 - plen)) - 1));
-		return pw_iset_add(set, lo, hi);
-	}
-	dash = strchr(buf, '-');
-	if (dash) {
-		*dash = '\0';
-		r = parse_v4_or_v6(buf, &lo, &v4);
-		if (r < 0)
-			return r;
-		r = parse_v4_or_v6(dash + 1, &hi, &v4b);
-		if (r < 0 || v4 != v4b || hi < lo)
-			return r < 0 ? r : -ERANGE;
-		return pw_iset_add(set, lo, hi);
-	}
-	r = parse_v4_or_v6(buf, &lo, &v4);
-	if (r < 0)
-		return r;
-	return pw_iset_add(set, lo, lo);
-}
-
-static int add_ports(const char *spec, struct pw_iset *set)
-{
-	char buf[32];
-	char *dash;
-	uint64_t lo, hi;
-	int r;
-
-	if (strcmp(spec, "all") == 0 || strcmp(spec, "-") == 0)
-		return pw_iset_add(set, 1, 65535);
-	if (strlen(spec) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, spec);
-	dash = strchr(buf, '-');
-	if (dash) {
-		*dash = '\0';
-		r = pw_parse_u64(buf, 1, 65535, &lo);
-		if (r >= 0)
-			r = pw_parse_u64(dash + 1, 1, 65535, &hi);
-		if (r < 0)
-			return r;
-		if (hi < lo)
-			return -ERANGE;
-		return pw_iset_add(set, lo, hi);
-	}
-	r = pw_parse_u64(buf, 1, 65535, &lo);
-	return r < 0 ? r : pw_iset_add(set, lo, lo);
-}
-
-/* Comma-separated list of specs; on error *ret_bad is the offending spec. */
-static int add_list(const char *list, int (*add)(const char *, struct pw_iset *), struct pw_iset *set,
-		    char **ret_bad)
+/* Split a comma-separated list and hand each spec to fn. */
+static int for_each_spec(const char *list, int (*fn)(const char *spec, void *userdata), void *userdata)
 {
 	_cleanup_free_ char *copy = strdup(list);
 	char *save = NULL, *tok;
 
 	if (!copy)
 		return -ENOMEM;
+	if (!*copy)
+		return fn("", userdata);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int r = add(tok, set);
+		int r = fn(tok, userdata);
 
-		if (r < 0) {
-			*ret_bad = strdup(tok);
+		if (r < 0)
 			return r;
-		}
 	}
 	return 0;
+}
+
+struct target_acc {
+	struct pw_iset *addrs;
+	char **names;
+	size_t n_names;
+};
+
+static int add_target(const char *spec, void *userdata)
+{
+	struct target_acc *t = userdata;
+	enum pw_target_kind kind;
+	const char *why = NULL;
+	char **names;
+	int r = pw_target_parse(spec, t->addrs, &kind, &why);
+
+	if (r < 0) {
+		fprintf(stderr, "portwatch scan: invalid target \"%s\": %s\n", spec,
+			why ?: strerror(-r));
+		return r;
+	}
+	switch (kind) {
+	case PW_TARGET_ADDRESSES:
+		return 0;
+	case PW_TARGET_HOSTNAME:
+		names = realloc(t->names, (t->n_names + 1) * sizeof(*names));
+		if (!names)
+			return -ENOMEM;
+		t->names = names;
+		t->names[t->n_names] = strdup(spec);
+		if (!t->names[t->n_names])
+			return -ENOMEM;
+		t->n_names++;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int add_port(const char *spec, void *userdata)
+{
+	const char *why = NULL;
+	int r = pw_ports_parse(spec, userdata, &why);
+
+	if (r < 0)
+		fprintf(stderr, "portwatch scan: invalid port spec \"%s\": %s\n", spec, why ?: strerror(-r));
+	return r;
+}
+
+/* Names resolve at scan time (A and AAAA), each failure reported by name. */
+static int resolve_names(struct target_acc *t)
+{
+	struct pw_iset resolved = PW_ISET_INIT;
+	_cleanup_free_ int *errs = NULL;
+	int r;
+
+	if (t->n_names == 0)
+		return 0;
+	errs = calloc(t->n_names, sizeof(*errs));
+	if (!errs)
+		return -ENOMEM;
+	r = pw_targets_resolve(t->names, t->n_names, NULL, &resolved, errs);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < t->n_names; i++)
+		if (errs[i])
+			fprintf(stderr, "portwatch scan: cannot resolve \"%s\": %s\n", t->names[i],
+				gai_strerror(errs[i]));
+	if (r > 0) {
+		pw_iset_done(&resolved);
+		return -ENOENT;
+	}
+	r = pw_iset_add_set(t->addrs, &resolved);
+	pw_iset_done(&resolved);
+	return r;
 }
 
 /* ------------------------------------------------------------------ scan */
@@ -299,8 +283,10 @@ static void print_results(const struct scan_opts *so, struct scan_out *o, const 
 	bool first = true;
 	pw_u128 naddrs = pw_iset_count(&o->space->addrs);
 
-	qsort(o->open, o->nopen, sizeof(*o->open), cmp_open);
-	qsort(o->wild, o->nwild, sizeof(*o->wild), cmp_u128);
+	if (o->nopen)
+		qsort(o->open, o->nopen, sizeof(*o->open), cmp_open);
+	if (o->nwild)
+		qsort(o->wild, o->nwild, sizeof(*o->wild), cmp_u128);
 
 	if (so->json)
 		printf("{\n  \"ports\": [");
@@ -358,10 +344,12 @@ static void scan_help(FILE *out)
 		"Usage: portwatch scan [OPTION]... TARGET...\n"
 		"Probe TCP ports once with connect() and print the open ones.\n"
 		"\n"
-		"TARGET is an address, CIDR prefix or range (127.0.0.1, 127.0.0.0/24,\n"
-		"127.0.0.1-127.0.0.9, ::1); several may be given, or comma-separated.\n"
+		"TARGET is an address, CIDR prefix, range or hostname (127.0.0.1,\n"
+		"127.0.0.0/24, 127.0.0.1-40, ::1, localhost); several may be given, or\n"
+		"comma-separated.\n"
 		"\n"
-		"  -p, --ports LIST         ports: 22,80,8000-8100 or all (default 1-1024)\n"
+		"  -p, --ports LIST         ports: 22,80,8000-8100,ssh, all, well-known or\n"
+		"                           common (default 1-1024)\n"
 		"  -a, --all                list every probed port with its state\n"
 		"  -j, --json               print JSON instead of a table\n"
 		"      --fail-open          exit 3 when any port is open\n"
@@ -641,7 +629,7 @@ static int verb_scan(int argc, char **argv)
 	struct pw_engine *e = NULL;
 	struct pw_engine_stats st;
 	const char *ports = "1-1024";
-	_cleanup_free_ char *bad = NULL;
+	struct target_acc targets = { .addrs = &space.addrs };
 	bool interrupted = false;
 	uint64_t t0;
 	long ncpu;
@@ -652,20 +640,25 @@ static int verb_scan(int argc, char **argv)
 	if (parse_scan_options(argc, argv, &so, &ports) < 0)
 		return PW_CLI_EXIT_USAGE;
 	for (int i = optind; i < argc; i++) {
-		r = add_list(argv[i], add_target, &space.addrs, &bad);
+		r = for_each_spec(argv[i], add_target, &targets);
 		if (r < 0) {
-			fprintf(stderr, "portwatch scan: invalid target \"%s\": %s\n", bad ?: argv[i],
-				r == -ERANGE ? "range out of order or prefix out of range" :
-					       "not an address, prefix or range");
-			ret = PW_CLI_EXIT_USAGE;
+			ret = r == -ENOMEM ? PW_CLI_EXIT_FAILURE : PW_CLI_EXIT_USAGE;
 			goto out;
 		}
 	}
-	r = add_list(ports, add_ports, &space.ports, &bad);
+	r = for_each_spec(ports, add_port, &space.ports);
 	if (r < 0) {
-		fprintf(stderr, "portwatch scan: invalid port spec \"%s\": %s\n", bad ?: ports,
-			r == -ERANGE ? "ports are 1-65535, ranges low-high" : "not a port or range");
-		ret = PW_CLI_EXIT_USAGE;
+		ret = r == -ENOMEM ? PW_CLI_EXIT_FAILURE : PW_CLI_EXIT_USAGE;
+		goto out;
+	}
+	r = resolve_names(&targets);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			fprintf(stderr, "portwatch scan: out of memory\n");
+		goto out;
+	}
+	if (pw_iset_count(&space.addrs) == 0) {
+		fprintf(stderr, "portwatch scan: no address to scan\n");
 		goto out;
 	}
 	out.nports = pw_iset_count(&space.ports);
@@ -735,6 +728,9 @@ out:
 	free(out.open);
 	free(out.wild);
 	pw_cli_services_free();
+	for (size_t i = 0; i < targets.n_names; i++)
+		free(targets.names[i]);
+	free(targets.names);
 	return ret;
 }
 
