@@ -672,6 +672,11 @@ static int open_db(struct pw_store *s)
 	r = check_schema(s);
 	if (r < 0)
 		return r;
+	/* SQLite quietly falls back to read-only for a write-protected file:
+	 * say so now rather than at the first batch. */
+	if (!s->readonly && sqlite3_db_readonly(s->db, "main") == 1)
+		return set_error(s, -EROFS, "attempt to write a readonly database"
+				 " (the file is not writable; portwatch needs write access)");
 	/*
 	 * A 16 MB page cache holds the port table of ~200,000 ports, so the
 	 * batched last-seen updates do not re-read pages from the OS.

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -784,6 +786,103 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+START_TEST(last_seen_written_lazily)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run;
+
+	pw_store_set_seen_interval(s, 60 * USEC_PER_SEC);
+	run = begin(s, "web", SEC(30));
+	/* 29 s after the last write: memory only */
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(30), PW_CHANGE_NONE, false);
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	/* 60 s: queued for the next batch */
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(61), PW_CHANGE_NONE, false);
+	ck_assert_uint_eq(pw_store_pending(s), 1);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 80", (int64_t)SEC(61));
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(1));
+	/* the next write of 80 is due 60 s after SEC(61), not after SEC(1) */
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(100), PW_CHANGE_NONE, false);
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	end(s, run, PW_RUN_COMPLETED, SEC(101));
+	pw_store_close(s);
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(30));
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 80", (int64_t)SEC(100));
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 443", (int64_t)SEC(2));
+}
+END_TEST
+
+static off_t file_size_of(const char *path, const char *suffix)
+{
+	char p[300];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return stat(p, &st) == 0 ? st.st_size : 0;
+}
+
+START_TEST(io_error_is_kept_and_retried)
+{
+	struct pw_store *s = with_baseline();
+	struct rlimit small, big;
+	int64_t run;
+	int r;
+
+	/* A file size limit makes every write past it fail with EFBIG, as a
+	 * full disk would (SIGXFSZ ignored so write() returns the error). */
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &big), 0);
+	small = big;
+	/* room for the check framework's messages, not for the batch */
+	small.rlim_cur = (rlim_t)(file_size_of(db_path, "") > file_size_of(db_path, "-wal")
+					  ? file_size_of(db_path, "")
+					  : file_size_of(db_path, "-wal")) +
+			 65536;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	pw_store_set_batch(s, SIZE_MAX, 0);
+	run = begin(s, "web", SEC(100));
+	for (unsigned p = 1000; p < 11000; p++)
+		expect(s, run, "127.0.0.1", (uint16_t)p, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_OPENED,
+		       true);
+	r = pw_store_flush(s);
+	ck_assert_msg(r == -EFBIG || r == -ENOSPC || r == -EIO, "flush: %d %s", r,
+		      pw_store_last_error(s));
+	ck_assert_msg(strstr(pw_store_last_error(s), db_path), "%s", pw_store_last_error(s));
+	ck_assert_uint_eq(pw_store_pending(s), 20000);
+	ck_assert_int_lt(pw_store_run_end(s, run, PW_RUN_COMPLETED, SEC(102)), 0);
+	/* space again: the next flush writes everything */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &big), 0);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'opened'", 10000);
+	assert_sql_str("SELECT status || ' ' || probes || ' ' || changes FROM run_summary"
+		       " WHERE run_id = 2",
+		       "completed 10000 10000");
+	assert_sql_str("PRAGMA integrity_check", "ok");
+	pw_store_close(s);
+}
+END_TEST
+
+START_TEST(readonly_file)
+{
+	struct pw_store *s;
+	char *err = NULL;
+
+	if (geteuid() == 0)
+		return; /* root writes to read-only files: nothing to test */
+	s = with_baseline();
+	pw_store_close(s);
+	s = NULL;
+	ck_assert_int_eq(chmod(db_path, 0444), 0);
+	ck_assert_int_eq(pw_store_open(db_path, 0, &s, &err), -EROFS);
+	ck_assert_msg(strstr(err, db_path) && strstr(err, "readonly"), "%s", err);
+	free(err);
+	/* reading still works */
+	s = open_store(PW_STORE_READONLY);
+	pw_store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -812,6 +911,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, retention_prunes_in_batches);
 	tcase_add_test(tc, rtt_round_trip);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, last_seen_written_lazily);
+	tcase_add_test(tc, io_error_is_kept_and_retried);
+	tcase_add_test(tc, readonly_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
