@@ -191,9 +191,20 @@ struct ctx {
 	unsigned errors;
 	bool oom;
 	bool defaults_ok;
+	const char *text; /* the file being parsed, for refine_line() */
 	dev_t main_dev; /* an include_dir of "." must not read the main file twice */
 	ino_t main_ino;
 };
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+static bool is_list(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_LIST || config_setting_type(s) == CONFIG_TYPE_ARRAY;
+}
 
 static int setting_line(const config_setting_t *s)
 {
@@ -203,13 +214,70 @@ static int setting_line(const config_setting_t *s)
 	return 0;
 }
 
+/* Does line number l of text contain needle (a number: not inside a longer one)? */
+static bool line_has(const char *text, int l, const char *needle, bool number)
+{
+	const char *p = text, *end;
+	size_t n = strlen(needle);
+
+	for (int i = 1; i < l && p; i++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	end = strchrnul(p, '\n');
+	for (const char *q = p; q + n <= end; q++)
+		if (memcmp(q, needle, n) == 0 &&
+		    (!number || ((q == p || !isdigit((unsigned char)q[-1])) &&
+				 (q + n == end || !isdigit((unsigned char)q[n])))))
+			return true;
+	return false;
+}
+
+/*
+ * libconfig 1.5 numbers a list element from its parser's lookahead, so the
+ * last element of a list whose ']' or ')' is on a later line gets that
+ * later line. Look back, as far as the previous element, for the line that
+ * holds the value.
+ */
+static int refine_line(const struct ctx *c, const config_setting_t *s, int line)
+{
+	const config_setting_t *parent = s ? config_setting_parent(s) : NULL;
+	char needle[256];
+	bool number = false;
+	int idx, lo;
+
+	if (!c->text || !parent || !is_list(parent) || config_setting_source_file(s))
+		return line;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		if (strpbrk(v, "\"\\") || strlen(v) + 3 > sizeof(needle))
+			return line;
+		snprintf(needle, sizeof(needle), "\"%s\"", v);
+	} else if (is_int(s)) {
+		snprintf(needle, sizeof(needle), "%lld", config_setting_get_int64(s));
+		number = true;
+	} else
+		return line;
+	idx = config_setting_index(s);
+	lo = idx > 0 ? setting_line(config_setting_get_elem(parent, (unsigned)idx - 1))
+		     : setting_line(parent);
+	for (int l = line; l >= lo && l > 0; l--)
+		if (line_has(c->text, l, needle, number))
+			return l;
+	return line;
+}
+
 static void error_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void error_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
 	const char *file = (s ? config_setting_source_file(s) : NULL) ?: c->file;
-	int line = setting_line(s);
+	int line = refine_line(c, s, setting_line(s));
 	char *text = NULL;
 	va_list ap;
 	int r;
@@ -260,16 +328,6 @@ static const char *type_name(int type)
 		return "a list";
 	}
 	return "nothing";
-}
-
-static bool is_int(const config_setting_t *s)
-{
-	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
-}
-
-static bool is_list(const config_setting_t *s)
-{
-	return config_setting_type(s) == CONFIG_TYPE_LIST || config_setting_type(s) == CONFIG_TYPE_ARRAY;
 }
 
 /* ------------------------------------------------------------ unknown keys */
@@ -1324,49 +1382,95 @@ static char *dir_of(const char *path)
 }
 
 /* Returns false when the file could not be read or parsed at all. */
+/* The whole file, NUL-terminated; NULL and errno on failure. */
+static char *read_all(int fd, size_t size_hint)
+{
+	size_t cap = size_hint + 1, len = 0;
+	char *buf = malloc(cap);
+
+	for (;;) {
+		ssize_t n;
+
+		if (!buf)
+			return NULL;
+		if (len + 1 >= cap) {
+			char *b;
+
+			if (cap >= PW_CONFIG_MAX_FILE_SIZE) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			b = realloc(buf, cap * 2);
+			if (!b)
+				free(buf);
+			buf = b;
+			cap *= 2;
+			continue;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		free(buf);
+		errno = EBADMSG; /* a NUL byte: not a text file */
+		return NULL;
+	}
+	return buf;
+}
+
+/* Returns false when the file could not be read or parsed at all. */
 static bool load_file(struct ctx *c, const char *path, bool is_main)
 {
 	_cleanup_free_ char *dir = dir_of(path);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 	config_t lc;
-	FILE *f;
-	int fd;
 	bool ok = false;
 
 	c->file = path;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		error_at(c, NULL, "cannot read file: %s", strerror(errno));
-		return false;
-	}
-	if (fstat(fd, &st) < 0) {
-		error_at(c, NULL, "cannot read file: %s", strerror(errno));
-		close(fd);
 		return false;
 	}
 	if (is_main) {
 		c->main_dev = st.st_dev;
 		c->main_ino = st.st_ino;
-	} else if (st.st_dev == c->main_dev && st.st_ino == c->main_ino) {
-		close(fd);
+	} else if (st.st_dev == c->main_dev && st.st_ino == c->main_ino)
 		return true;
-	}
 	if (!S_ISREG(st.st_mode)) {
 		error_at(c, NULL, "cannot read file: %s",
 			 S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-		close(fd);
 		return false;
 	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		c->oom = true;
+	text = read_all(fd, (size_t)st.st_size);
+	if (!text) {
+		if (errno == ENOMEM)
+			c->oom = true;
+		else if (errno == EBADMSG)
+			error_at(c, NULL, "cannot read file: contains a NUL byte, not a text file");
+		else
+			error_at(c, NULL, "cannot read file: %s", strerror(errno));
 		return false;
 	}
 	config_init(&lc);
 	if (dir)
 		config_set_include_dir(&lc, dir);
-	if (config_read(&lc, f) != CONFIG_TRUE) {
+	if (config_read_string(&lc, text) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			error_at(c, NULL, "cannot read file: %s", config_error_text(&lc));
 		else if (pw_diag_add(c->diag, "%s:%d: %s", config_error_file(&lc) ?: path,
@@ -1375,14 +1479,15 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 		else
 			c->errors++;
 	} else {
+		c->text = text;
 		if (is_main)
 			parse_main_root(c, config_root_setting(&lc));
 		else
 			parse_dropin_root(c, config_root_setting(&lc));
+		c->text = NULL;
 		ok = true;
 	}
 	config_destroy(&lc);
-	fclose(f);
 	return ok;
 }
 

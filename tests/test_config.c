@@ -495,6 +495,17 @@ START_TEST(unreadable_and_missing_main_file)
 	snprintf(m, sizeof(m), "%s: cannot read file: No such file or directory",
 		 tpath("conf.d/50-link.conf"));
 	load_fails(put("main.conf", "max_rate = 5;\n"), want, 1);
+	/* a NUL byte would cut the text short without a word: refuse the file */
+	{
+		FILE *f = fopen(tpath("nul.conf"), "we");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite("a = 1;\0b = 2;\n", 1, 14, f), 14);
+		fclose(f);
+	}
+	snprintf(m, sizeof(m), "%s: cannot read file: contains a NUL byte, not a text file",
+		 tpath("nul.conf"));
+	load_fails(tpath("nul.conf"), want, 1);
 }
 END_TEST
 
