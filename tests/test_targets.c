@@ -230,6 +230,72 @@ START_TEST(resolve_localhost)
 }
 END_TEST
 
+/*
+ * Round trip against a model: random specs over 127.0.0.0/24 written in
+ * every form (address, range, short range, CIDR), with exclusions; the set
+ * must hold exactly the model's addresses, count them, pick them in order,
+ * and format back into specs that parse to the same set.
+ */
+START_TEST(roundtrip_against_model)
+{
+	unsigned seed = 4242;
+
+	for (int round = 0; round < 300; round++) {
+		struct pw_iset s = PW_ISET_INIT, ex = PW_ISET_INIT, again = PW_ISET_INIT;
+		bool model[256] = { false }, exm[256] = { false };
+		enum pw_target_kind k;
+		pw_u128 count = 0;
+
+		for (int n = 0; n < 6; n++) {
+			unsigned lo = (unsigned)rand_r(&seed) % 256, hi = lo + (unsigned)rand_r(&seed) % 40;
+			unsigned form = (unsigned)rand_r(&seed) % 4;
+			char spec[64];
+
+			if (hi > 255)
+				hi = 255;
+			if (form == 0)
+				hi = lo;
+			if (form == 3) { /* the CIDR block around lo */
+				unsigned bits = 24 + (unsigned)rand_r(&seed) % 9;
+
+				lo &= ~((1u << (32 - bits)) - 1) & 0xff;
+				hi = lo | (((1u << (32 - bits)) - 1) & 0xff);
+				snprintf(spec, sizeof(spec), "127.0.0.%u/%u", lo, bits);
+			} else if (form == 1)
+				snprintf(spec, sizeof(spec), "127.0.0.%u-127.0.0.%u", lo, hi);
+			else
+				snprintf(spec, sizeof(spec), "127.0.0.%u-%u", lo, hi);
+			if (form == 0)
+				snprintf(spec, sizeof(spec), "127.0.0.%u", lo);
+			ck_assert_msg(pw_target_parse(spec, n < 4 ? &s : &ex, &k, NULL) == 0, "%s", spec);
+			for (unsigned v = lo; v <= hi; v++)
+				(n < 4 ? model : exm)[v] = true;
+		}
+		ck_assert_int_eq(pw_iset_subtract(&s, &ex), 0);
+		for (unsigned v = 0; v < 256; v++) {
+			pw_u128 a = pw_addr_from_v4(0x7f000000u | v);
+			bool want = model[v] && !exm[v];
+
+			ck_assert_msg(pw_iset_contains(&s, a) == want, "round %d, .%u", round, v);
+			if (want)
+				ck_assert(pw_iset_pick(&s, count++) == a);
+		}
+		ck_assert(pw_iset_count(&s) == count);
+		for (size_t i = 0; i < s.n; i++) {
+			char lo[PW_ADDR_STRLEN], hi[PW_ADDR_STRLEN], spec[2 * PW_ADDR_STRLEN + 2];
+
+			snprintf(spec, sizeof(spec), "%s-%s", pw_addr_format(s.ranges[i].lo, lo),
+				 pw_addr_format(s.ranges[i].hi, hi));
+			ck_assert_msg(pw_target_parse(spec, &again, &k, NULL) == 0, "%s", spec);
+		}
+		ck_assert(pw_iset_equal(&s, &again));
+		pw_iset_done(&s);
+		pw_iset_done(&ex);
+		pw_iset_done(&again);
+	}
+}
+END_TEST
+
 static Suite *targets_suite(void)
 {
 	Suite *s = suite_create("targets");
@@ -239,6 +305,7 @@ static Suite *targets_suite(void)
 	tcase_add_test(tc, reasons_are_specific);
 	tcase_add_test(tc, overlong);
 	tcase_add_test(tc, specs_accumulate_and_exclusions_subtract);
+	tcase_add_test(tc, roundtrip_against_model);
 	tcase_add_test(tc, resolve_localhost);
 	suite_add_tcase(s, tc);
 	return s;
