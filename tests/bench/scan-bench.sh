@@ -111,18 +111,7 @@ nmap_states() { # OUTFILE -> normalised lines on stdout
 	fi
 }
 
-# portwatch scan --all: one line per port, "ADDR PORT STATE [SERVICE]"
-# after a header; the summary line and anything else does not start with a
-# digit or a bracket. See portwatch scan --help.
-portwatch_states() { # OUTFILE
-	awk '
-	$1 ~ /^[0-9]/ || $1 ~ /^\[?[0-9a-f:]+\]?$/ && $2 ~ /^[0-9]+$/ {
-		a = $1; gsub(/[\[\]]/, "", a)
-		if ($3 == "closed") closed++
-		else print a, $2, $3
-	}
-	END { print "closed", closed + 0 }' "$1" | sort -k1,1V -k2,2n
-}
+portwatch_states() { pw_scan_states "$1"; }
 
 # ---------------------------------------------------------------- timing
 # measure TOOL LABEL CMD...: run CMD in the namespace under /usr/bin/time,

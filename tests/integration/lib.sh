@@ -267,6 +267,40 @@ pw_nfq_stat() { # NAME: a counter from the stopped delayer's stats file
 	awk -v k="$1" '$1 == k { print $2 }' "$PW_NFQ_STATS"
 }
 
+# pw_scan_states FILE: portwatch scan's output (see its --help), the table
+# ("ADDRESS PORT STATE SERVICE" rows, "ADDR * accepts-all" rows) or --json
+# ({"address": "A", "port": N, "state": "S"...} rows, "accepts_all": [A...]),
+# as sorted "ADDR PORT STATE" lines for every port that is not closed, then
+# "closed N". Comparable between runs and tools.
+pw_scan_states() {
+	awk '
+	function row(a, p, st) {
+		if (st == "closed") closed++
+		else print a, p, st
+	}
+	/^ *\{"address": / {
+		a = $0; sub(/.*"address": "/, "", a); sub(/".*/, "", a)
+		p = $0; sub(/.*"port": /, "", p); sub(/[^0-9].*/, "", p)
+		st = $0; sub(/.*"state": "/, "", st); sub(/".*/, "", st)
+		row(a, p, st)
+		next
+	}
+	/^ *"accepts_all": \[/ {
+		n = split($0, w, "\"")
+		for (i = 4; i <= n; i += 2) print w[i], "*", "accepts-all"
+		next
+	}
+	($2 ~ /^[0-9]+$/ || $2 == "*") && $3 ~ /^(open|closed|filtered|unreachable|accepts-all)$/ {
+		row($1, $2, $3)
+	}
+	END { print "closed", closed + 0 }' "$1" | sort -k1,1V -k2,2n
+}
+
+# pw_scan_summary FILE KEY: a number from the summary of portwatch scan --json
+pw_scan_summary() {
+	grep -o "\"$2\": [0-9]*" "$1" | tail -1 | awk '{ print $2 }'
+}
+
 # ---------------------------------------------------------------- journal
 # A private systemd-journald for tests that read back what was logged. There
 # is no systemd as PID 1 here, and /run is the machine's own, so everything
