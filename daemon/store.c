@@ -246,19 +246,19 @@ static int commit(struct pw_store *s)
 }
 
 /* Run a statement that returns one integer (or none: *ret untouched). */
-static int query_int(struct pw_store *s, const char *sql, int64_t *ret)
+static int query_int(struct pw_store *s, const char *sql, const char *what, int64_t *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return sql_error(s, rc, sql);
+		return sql_error(s, rc, what);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		int r = sql_error(s, rc, sql);
+		int r = sql_error(s, rc, what);
 
 		sqlite3_finalize(st);
 		return r;
@@ -592,7 +592,7 @@ static int migrate(struct pw_store *s)
 		if (r < 0)
 			return r;
 		/* another process may have migrated while we waited for the lock */
-		r = query_int(s, "PRAGMA user_version", &v);
+		r = query_int(s, "PRAGMA user_version", "read schema version", &v);
 		if (r < 0) {
 			rollback(s);
 			return r;
@@ -624,13 +624,13 @@ static int check_schema(struct pw_store *s)
 	int r;
 
 	/* the first read: a garbage file fails here with "file is not a database" */
-	r = query_int(s, "SELECT count(*) FROM sqlite_master", &objects);
+	r = query_int(s, "SELECT count(*) FROM sqlite_master", "read schema", &objects);
 	if (r < 0)
 		return r;
-	r = query_int(s, "PRAGMA user_version", &version);
+	r = query_int(s, "PRAGMA user_version", "read schema version", &version);
 	if (r < 0)
 		return r;
-	r = query_int(s, "PRAGMA application_id", &app);
+	r = query_int(s, "PRAGMA application_id", "read application id", &app);
 	if (r < 0)
 		return r;
 	if (version == 0 && objects > 0)
@@ -696,15 +696,15 @@ static int open_db(struct pw_store *s)
 	if (r == 0)
 		r = migrate(s);
 	if (r == 0)
-		r = query_int(s, "SELECT coalesce(max(id), 0) FROM runs", &v);
+		r = query_int(s, "SELECT coalesce(max(id), 0) FROM runs", "read runs", &v);
 	s->first_run_id = s->next_run_id = v + 1;
 	v = 0;
 	if (r == 0)
-		r = query_int(s, "SELECT coalesce(max(id), 0) FROM jobs", &v);
+		r = query_int(s, "SELECT coalesce(max(id), 0) FROM jobs", "read jobs", &v);
 	s->next_job_id = v + 1;
 	v = 0;
 	if (r == 0)
-		r = query_int(s, "SELECT coalesce(max(id), 0) FROM ports", &v);
+		r = query_int(s, "SELECT coalesce(max(id), 0) FROM ports", "read ports", &v);
 	s->next_port_id = v + 1;
 	return r;
 }
