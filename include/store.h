@@ -7,7 +7,10 @@
  * migrations, one transaction each.
  *
  * One process writes (the daemon); any number read (sqlite3, the CLI):
- * WAL mode, busy_timeout, synchronous=NORMAL, foreign keys on.
+ * WAL mode, busy_timeout, synchronous=NORMAL, foreign keys on. Run, job
+ * and port-row ids are allocated in memory, so two writers on one file
+ * would collide. A struct pw_store is not thread-safe: one thread at a
+ * time (the caller locks).
  *
  * Write path. The store keeps, per job, an in-memory map (address, port)
  * -> current state, loaded from the "ports" table when the job's first run
@@ -38,8 +41,7 @@
  * busy timeout, corrupt database) rolls the batch back, returns -errno and
  * keeps everything queued; the next flush retries it. Memory is bounded:
  * queued port rows cost nothing beyond the per-job map (a flag and a 4-byte
- * index each), and
- * queued events are limited to `max_pending` (default
+ * index each), and queued events are limited to `max_pending` (default
  * PW_STORE_DEFAULT_MAX_PENDING). At that bound pw_store_observe() refuses
  * an observation that would add an event with -ENOBUFS and leaves the
  * port's state untouched, so the same change is detected again (and
@@ -144,10 +146,11 @@ struct pw_store_obs {
  * Record one observation of a running run. Returns 0, or
  * PW_STORE_DEFERRED (> 0) when the observation is kept but the automatic
  * flush it triggered failed (see pw_store_last_error(); the next flush
- * retries). *ret_change (may be NULL) says what was recorded:
- * kind == PW_CHANGE_NONE for an unchanged port. Errors: -ESRCH unknown or
- * ended run, -EINVAL bad state, -EROFS read-only store, -ENOBUFS at the
- * memory bound (nothing recorded, see above).
+ * retries). *ret_change (may be NULL) says what it meant: PW_CHANGE_NONE
+ * for an unchanged port, PW_CHANGE_NEW for the first sighting of a port
+ * that is not open (a row, no event), else the event recorded. Errors:
+ * -ESRCH unknown or ended run, -EINVAL bad state, -EROFS read-only store,
+ * -ENOBUFS at the memory bound (nothing recorded, see above).
  */
 #define PW_STORE_DEFERRED 1
 int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs,
