@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -350,6 +351,10 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 					       .error = error });
 	(void)pw_scheduler_finished(m->sched, run->name);
 	run_free(m, run);
+	/* A run's probe tables are large and short-lived; hand them back so an
+	 * idle daemon stays small instead of keeping its peak. */
+	if (!m->runs)
+		malloc_trim(0);
 }
 
 static void rearm_sched_timer(struct pw_manager *m);
