@@ -572,7 +572,8 @@ static void launch(struct core *c, struct slot *s)
 	struct sockaddr_storage ss;
 	socklen_t len = pw_addr_to_sockaddr(s->addr, s->port, &ss);
 	struct epoll_event ev = { .events = EPOLLOUT };
-	int fd, r;
+	socklen_t soerr_len = sizeof(int);
+	int fd, r, soerr = 0;
 
 	s->started = c->now;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -601,6 +602,13 @@ static void launch(struct core *c, struct slot *s)
 	}
 	if (errno != EINPROGRESS) {
 		handle_error(c, s, errno);
+		return;
+	}
+	/* On loopback the kernel often has the answer before connect()
+	 * returns (the SYN and the RST are handled in the same softirq):
+	 * take it now and spare the epoll round trip. */
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len) == 0 && soerr != 0) {
+		handle_error(c, s, soerr);
 		return;
 	}
 	ev.data.u64 = ((uint64_t)slot_index(c, s) << 32) | s->gen;
@@ -972,11 +980,15 @@ static uint64_t core_deadline(struct core *c)
 	if (c->finished || c->aborted)
 		return UINT64_MAX;
 	if (c->inflight < c->cap_eff && (c->ready || (c->m_next < c->m_end && !c->starved))) {
-		uint64_t when = c->pause_until > c->now ? c->pause_until : c->now;
+		/* 0 = due already: the caller's idea of "now" is older than ours */
+		uint64_t when = c->pause_until > c->now ? c->pause_until : 0;
 
-		if (c->rl.rate)
-			when = when > pw_ratelimit_next(&c->rl, c->now) ? when :
-									 pw_ratelimit_next(&c->rl, c->now);
+		if (c->rl.rate) {
+			uint64_t next = pw_ratelimit_next(&c->rl, c->now);
+
+			if (next > c->now && next > when)
+				when = next;
+		}
 		if (when < t)
 			t = when;
 	}

@@ -108,7 +108,10 @@ struct pw_engine *pw_engine_free(struct pw_engine *e);
 /* The fd to poll for EPOLLIN. */
 int pw_engine_get_fd(const struct pw_engine *e);
 
-/* CLOCK_MONOTONIC usec at which to call process() even without I/O; UINT64_MAX = none. */
+/*
+ * CLOCK_MONOTONIC usec at which to call process() even without I/O: 0 (or
+ * anything in the past) = at once, UINT64_MAX = only on I/O.
+ */
 uint64_t pw_engine_next_deadline(struct pw_engine *e);
 
 /*
