@@ -742,22 +742,28 @@ int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store,
 	return 0;
 }
 
-/* Queue every row whose last_seen is newer in memory than on disk. */
+/* Queue every row of a job whose last_seen is newer in memory than on disk. */
+static int mark_seen(struct pw_store *s, struct job *j)
+{
+	if (j->cap_dirty < j->n) {
+		uint32_t *d = reallocarray(j->dirty, j->n, sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		j->dirty = d;
+		j->cap_dirty = j->n;
+	}
+	for (uint32_t i = 0; i < j->n; i++)
+		if (j->e[i].last_seen != j->e[i].db_seen)
+			mark_dirty(s, j, &j->e[i]);
+	return 0;
+}
+
 static void mark_all_seen(struct pw_store *s)
 {
-	for (struct job *j = s->jobs; j; j = j->next) {
-		if (j->cap_dirty < j->n) {
-			uint32_t *d = reallocarray(j->dirty, j->n, sizeof(*d));
-
-			if (!d)
-				continue; /* best effort: last_seen stays behind */
-			j->dirty = d;
-			j->cap_dirty = j->n;
-		}
-		for (uint32_t i = 0; i < j->n; i++)
-			if (j->e[i].last_seen != j->e[i].db_seen)
-				mark_dirty(s, j, &j->e[i]);
-	}
+	/* best effort: without memory, last_seen just stays behind */
+	for (struct job *j = s->jobs; j; j = j->next)
+		(void)mark_seen(s, j);
 }
 
 struct pw_store *pw_store_close(struct pw_store *s)
@@ -1193,6 +1199,37 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 		*ret_change = c;
 	if (++s->since_flush >= s->batch_size && pw_store_flush(s) < 0)
 		return PW_STORE_DEFERRED;
+	return 0;
+}
+
+int pw_store_job_unload(struct pw_store *s, const char *job)
+{
+	struct job *j;
+	int r;
+
+	if (!job)
+		return -EINVAL;
+	j = job_lookup(s, job);
+	if (!j || !j->loaded)
+		return 0;
+	for (struct run *run = s->runs; run; run = run->next)
+		if (run->job == j && run->status == PW_RUN_RUNNING)
+			return set_error(s, -EBUSY, "job \"%s\" has a running run", job);
+	if (!s->readonly) {
+		r = mark_seen(s, j);
+		if (r < 0)
+			return r;
+		r = pw_store_flush(s);
+		if (r < 0)
+			return r;
+	}
+	free(j->e);
+	free(j->idx);
+	free(j->dirty);
+	j->e = NULL;
+	j->idx = j->dirty = NULL;
+	j->n = j->cap = j->idx_size = j->n_dirty = j->cap_dirty = 0;
+	j->loaded = false;
 	return 0;
 }
 

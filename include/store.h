@@ -156,6 +156,14 @@ struct pw_store_obs {
 int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs,
 		     struct pw_change *ret_change);
 
+/*
+ * Drop a job's in-memory state map, e.g. when a config reload removed the
+ * job: writes what is queued (all of the job's last_seen values too) first.
+ * -EBUSY while a run of the job is running. Its next run reads the map
+ * again. 0 for a job that is not loaded.
+ */
+int pw_store_job_unload(struct pw_store *s, const char *job);
+
 /* The current state of a port in the run's job: 0 or -ENOENT (never seen). */
 int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
 		       enum pw_state *ret_state);

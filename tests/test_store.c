@@ -883,6 +883,32 @@ START_TEST(readonly_file)
 }
 END_TEST
 
+START_TEST(job_unload)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(100));
+	unsigned n = 0;
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
+	ck_assert_int_eq(pw_store_job_unload(s, "web"), -EBUSY);
+	end(s, run, PW_RUN_COMPLETED, SEC(102));
+	ck_assert_int_eq(pw_store_job_unload(s, "web"), 0);
+	/* the unchanged port's last_seen was written on the way out */
+	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(101));
+	ck_assert_int_eq(pw_store_job_unload(s, "web"), 0);
+	ck_assert_int_eq(pw_store_job_unload(s, "never"), 0);
+	/* read back from the table, then loaded again by the next run */
+	ck_assert_int_eq(pw_store_load_states(s, "web", count_cb, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	run = begin(s, "web", SEC(200));
+	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(201), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 443, PW_STATE_CLOSED, 0, SEC(201), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(202));
+	pw_store_close(s);
+	assert_sql_int("SELECT count(*) FROM ports", 4);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -914,6 +940,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, last_seen_written_lazily);
 	tcase_add_test(tc, io_error_is_kept_and_retried);
 	tcase_add_test(tc, readonly_file);
+	tcase_add_test(tc, job_unload);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,8 +9,9 @@
  *       end RUN completed|aborted|failed SECONDS
  *       flush | recover | prune SECONDS MAX_ROWS
  *   pw-store-tool -c DB BATCH      crash writer: one job "crash", new
- *       (address, port) pairs forever, a flush every BATCH observations,
- *       "committed N" on stdout after each; stops after 3,000,000.
+ *       (address, port) pairs, a flush every BATCH observations with
+ *       "flushing N" before and "committed N" after it on stdout; stops
+ *       after 3,000,000.
  *
  * Times are whole seconds since the epoch. Exit 1 with the store's error
  * message on the first failure.
@@ -150,6 +151,8 @@ static int crash_writer(uint64_t batch)
 		if (r < 0)
 			return fail("observe", r);
 		if ((i + 1) % batch == 0) {
+			printf("flushing %llu\n", (unsigned long long)(i + 1));
+			fflush(stdout);
 			r = pw_store_flush(store);
 			if (r < 0)
 				return fail("flush", r);

@@ -25,12 +25,19 @@ for round in 1 2 3 4; do
 			pw_fail "reader failed while the writer runs"
 		[ "$n" -ge $((batch * (round + 1))) ] || pw_fail "reader sees $n rows"
 	done
-	# land somewhere in the next batches: observing or committing
-	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	if [ $((round % 2)) -eq 1 ]; then
+		# somewhere in the next batches: observing or committing
+		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	else
+		# inside a commit: as soon as the writer says it is flushing
+		pw_wait_for 30 eval '[[ $(tail -n 1 "$out") == flushing* ]]' ||
+			pw_fail "writer never seen flushing"
+	fi
 	kill -0 "$pid" 2>/dev/null || pw_fail "writer exited early: $(cat "$err")"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
-	committed=$(tail -n 1 "$out" | sed -n 's/^committed //p')
+	last=$(tail -n 1 "$out")
+	committed=$(grep '^committed' "$out" | tail -n 1 | sed 's/^committed //')
 
 	pw_assert_eq "$(q "$db" 'PRAGMA integrity_check')" ok "integrity after kill -9 (round $round)"
 	pw_assert_eq "$(q "$db" 'PRAGMA foreign_key_check')" "" "foreign keys (round $round)"
@@ -53,7 +60,8 @@ for round in 1 2 3 4; do
 	pw_assert_grep "$PW_TMP/recover.out" '^recovered 1$'
 	pw_assert_eq "$(q "$db" "SELECT status, ended IS NOT NULL FROM run_summary")" "aborted|1" \
 		"status after recovery (round $round)"
-	pw_log "round $round: killed after $committed committed, $ports rows on disk: consistent"
+	pw_log "round $round: killed (last said: $last) after $committed committed;" \
+		"$ports rows on disk, consistent"
 done
 
 pw_pass
