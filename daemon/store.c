@@ -155,6 +155,11 @@ unsigned pw_store_db_version(const struct pw_store *s)
 	return s->db_version;
 }
 
+struct sqlite3 *pw_store_sqlite(struct pw_store *s)
+{
+	return s->db;
+}
+
 const char *pw_store_last_error(const struct pw_store *s)
 {
 	return s->err;

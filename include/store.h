@@ -102,6 +102,13 @@ struct pw_store *pw_store_close(struct pw_store *s);
 /* The message for the last failure, or "" if none. */
 const char *pw_store_last_error(const struct pw_store *s);
 
+/*
+ * The SQLite connection, for the CLI's queries of a store opened with
+ * PW_STORE_READONLY: SELECTs only, every statement finalized before
+ * pw_store_close(). (sqlite3.h's "sqlite3" is this struct.)
+ */
+struct sqlite3 *pw_store_sqlite(struct pw_store *s);
+
 /* Schema version of this build and of the open database. */
 unsigned pw_store_schema_version(void);
 unsigned pw_store_db_version(const struct pw_store *s);
