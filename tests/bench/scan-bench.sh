@@ -170,7 +170,7 @@ report() {
 		fi
 	done
 	[ -n "${w[portwatch]:-}" ] && [ -n "${w[nmap]:-}" ] || return 0
-	ratio=$(awk -v a="${w[nmap]}" -v b="${w[portwatch]}" 'BEGIN { printf "%.2f", b > 0 ? a / b : 999 }')
+	ratio=$(awk -v a="${w[nmap]}" -v b="${w[portwatch]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 999) }')
 	if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r >= t) }'; then
 		verdict=met
 	else
