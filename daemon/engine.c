@@ -118,7 +118,9 @@ struct core {
 	struct host *hosts;
 	size_t hmask;
 	struct pw_ratelimit rl;
+	struct pw_ratelimit *shared_rl;
 	struct pw_rtt_limits limits;
+	struct pw_rtt job_rtt; /* all addresses together: where new ones start */
 	pw_u128 base, stride;     /* index = base + stride * m */
 	pw_u128 m_next, m_end, m_start;
 	unsigned cap, cap_eff, host_cap;
@@ -273,7 +275,12 @@ static struct host *host_get(struct core *c, pw_u128 addr)
 	if (!v)
 		return NULL;
 	*v = (struct host){ .addr = addr, .used = 1 };
-	pw_rtt_init(&v->rtt, &c->limits);
+	/* a new address starts from what the others answered in, not from
+	 * the long initial timeout (a /16 x 10 ports has 10 probes per address) */
+	if (pw_rtt_has_sample(&c->job_rtt))
+		pw_rtt_restore(&v->rtt, &c->limits, c->job_rtt.srtt, c->job_rtt.rttvar);
+	else
+		pw_rtt_init(&v->rtt, &c->limits);
 	return v;
 }
 
@@ -739,6 +746,7 @@ static void observe(struct core *c, struct slot *s, enum pw_state st, bool sampl
 		bool first = !pw_rtt_has_sample(&h->rtt);
 
 		pw_rtt_sample(&h->rtt, &c->limits, s->rtt);
+		pw_rtt_sample(&c->job_rtt, &c->limits, s->rtt);
 		/* probes sent before any sample wait the long initial timeout */
 		if (first)
 			rearm_host(c, h);
@@ -863,6 +871,17 @@ static bool can_launch_more(struct core *c)
 	return c->inflight < c->cap_eff && c->now >= c->pause_until && !c->fatal && !c->aborted;
 }
 
+static bool take_token(struct core *c)
+{
+	if (pw_ratelimit_take(&c->rl, c->now, 1) == 0)
+		return false;
+	if (c->shared_rl && pw_ratelimit_take(c->shared_rl, c->now, 1) == 0) {
+		pw_ratelimit_give_back(&c->rl, 1);
+		return false;
+	}
+	return true;
+}
+
 static void start_probes(struct core *c)
 {
 	unsigned launched = 0;
@@ -884,7 +903,7 @@ static void start_probes(struct core *c)
 			blocked_push(s->host, s);
 			continue;
 		}
-		if (pw_ratelimit_take(&c->rl, c->now, 1) == 0) {
+		if (!take_token(c)) {
 			/* put it back at the head: order is kept */
 			s->phase = SLOT_READY;
 			s->qnext = c->ready;
@@ -989,6 +1008,12 @@ static uint64_t core_deadline(struct core *c)
 			if (next > c->now && next > when)
 				when = next;
 		}
+		if (c->shared_rl && c->shared_rl->rate) {
+			uint64_t next = pw_ratelimit_next(c->shared_rl, c->now);
+
+			if (next > c->now && next > when)
+				when = next;
+		}
 		if (when < t)
 			t = when;
 	}
@@ -1061,6 +1086,8 @@ static int core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned 
 	c->rng = e->p.key ^ (UINT64_C(0x5851f42d4c957f2d) * (id + 1));
 	read_ephemeral_range(&c->eph_lo, &c->eph_hi);
 	pw_ratelimit_init(&c->rl, rate, 0);
+	c->shared_rl = e->p.shared_rate;
+	pw_rtt_restore(&c->job_rtt, &c->limits, e->p.saved_srtt_usec, e->p.saved_rttvar_usec);
 
 	c->stride = (pw_u128)(e->p.shard_n ? e->p.shard_n : 1) * (e->workers ? e->threads : 1);
 	c->base = e->p.shard_i + (pw_u128)(e->p.shard_n ? e->p.shard_n : 1) * id;
@@ -1233,6 +1260,8 @@ static int check_params(const struct pw_engine_params *p)
 		return -EINVAL;
 	if (t->retries > 100 || t->confirm_count > 255)
 		return -EINVAL;
+	if (p->shared_rate && p->threads > 1)
+		return -EINVAL; /* the limiter is not thread-safe */
 	return 0;
 }
 
@@ -1586,6 +1615,31 @@ void pw_engine_get_stats(struct pw_engine *e, struct pw_engine_stats *ret)
 		st.accepts_all -= e->dup_wild;
 	}
 	*ret = st;
+}
+
+bool pw_engine_rtt(struct pw_engine *e, uint32_t *ret_srtt, uint32_t *ret_rttvar)
+{
+	const struct pw_rtt *best = NULL;
+
+	if (e->single) {
+		best = &e->single->job_rtt;
+	} else {
+		/* workers are joined once the run is over; before, a worker's
+		 * estimate may be read mid-update, so only report after the end */
+		for (unsigned i = 0; i < e->threads; i++) {
+			const struct pw_rtt *r = &e->workers[i].core.job_rtt;
+
+			if (e->workers[i].running)
+				return false;
+			if (!best || r->samples > best->samples)
+				best = r;
+		}
+	}
+	if (!best || !pw_rtt_has_sample(best))
+		return false;
+	*ret_srtt = best->srtt;
+	*ret_rttvar = best->rttvar;
+	return true;
 }
 
 unsigned pw_engine_concurrency(const struct pw_engine *e)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "ratelimit.h"
 #include "scan.h"
 #include "state.h"
 
@@ -73,6 +74,13 @@ struct pw_engine_params {
 	 * included) accepted, report PW_RESULT_ACCEPTS_ALL once, not its ports. */
 	unsigned canaries;
 	unsigned accept_share_pct;
+	/* A limiter shared with other engines in the same thread (the
+	 * daemon's global rate), on top of timing.rate; NULL = none. Only
+	 * with threads <= 1. */
+	struct pw_ratelimit *shared_rate;
+	/* A saved estimate (usec) to start timeouts from instead of
+	 * timing.initial_timeout_usec; srtt 0 = none. See pw_engine_rtt(). */
+	uint32_t saved_srtt_usec, saved_rttvar_usec;
 	pw_engine_result_cb_t on_result;
 	pw_engine_prev_state_cb_t prev_state; /* may be NULL */
 	void *userdata;
@@ -139,6 +147,13 @@ void pw_engine_abort(struct pw_engine *e);
 pw_u128 pw_engine_position(struct pw_engine *e);
 
 void pw_engine_get_stats(struct pw_engine *e, struct pw_engine_stats *ret);
+
+/*
+ * The run's round-trip estimate over all addresses (usec), to save and pass
+ * back as saved_srtt_usec/saved_rttvar_usec next time. Returns false when
+ * no answer was timed yet.
+ */
+bool pw_engine_rtt(struct pw_engine *e, uint32_t *ret_srtt, uint32_t *ret_rttvar);
 
 /* What the engine chose, for the caller's log. */
 unsigned pw_engine_concurrency(const struct pw_engine *e); /* in-flight cap, all threads */
