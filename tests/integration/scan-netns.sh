@@ -70,6 +70,23 @@ scan firewall 127.0.0.1 127.0.0.2 ::1 -p 4990-5019 --timeout 200ms --retries 1
 	done
 } | expect firewall 40
 
+# --- a few file descriptors only (the dropped ports keep sockets busy until
+# their timeout): the scan sizes itself to the limit, asked for more or not,
+# and stays exact. (The engine's unit test forces EMFILE itself.)
+st=0
+(
+	ulimit -n 24
+	exec ip netns exec "$PW_NETNS" "$PORTWATCH" scan --all --json 127.0.0.1 -p 4900-5100,22 \
+		--timeout 200ms --retries 1 -c 64
+) >"$PW_TMP/emfile.out" 2>"$PW_TMP/emfile.err" || st=$?
+[ "$st" = 0 ] || { cat "$PW_TMP/emfile.err" >&2; pw_fail "scan with 24 fds exited $st"; }
+pw_scan_states "$PW_TMP/emfile.out" >"$PW_TMP/emfile.got"
+{
+	echo "127.0.0.1 22 open"
+	for ((p = 5000; p <= 5009; p++)); do echo "127.0.0.1 $p filtered"; done
+} | expect emfile $((201 - 10))
+pw_log "24 fds: exact, $(pw_scan_summary "$PW_TMP/emfile.out" scanner_errors) scanner-side errors"
+
 # --- 20 ms delay and 10% loss on every SYN: retries still get it right.
 # P(a port sees no answer) = 0.1^(retries + 1): with 400 ports and 5
 # retries, a wrong "filtered" comes once in ~2500 runs.
