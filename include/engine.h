@@ -67,7 +67,11 @@ struct pw_engine_params {
 	uint64_t key;        /* permutation key: same key, same order */
 	uint64_t shard_i, shard_n; /* this run takes indices = shard_i (mod shard_n); n 0 = 1 */
 	pw_u128 start_index; /* resume: skip indices below (from pw_engine_position()) */
-	unsigned threads;    /* worker threads; 0 or 1 = run in the caller's thread */
+	/* Worker threads; 0 or 1 = run in the caller's thread. Each worker
+	 * takes every threads-th index and its share of timing.concurrency,
+	 * timing.rate and timing.host_concurrency (at least 1 each), and
+	 * keeps its own per-address state. */
+	unsigned threads;
 	/* Wildcard/tarpit guard: after an address's first open port, probe
 	 * `canaries` random high ports (0 = guard off); if all of them and at
 	 * least accept_share_pct % of the address's ports so far (canaries
@@ -134,9 +138,10 @@ int pw_engine_process(struct pw_engine *e, uint64_t now);
 int pw_engine_run_blocking(struct pw_engine *e);
 
 /*
- * Stop: close every socket now, deliver no more results. Safe from inside
- * the result callback and from another thread's signal-free context only
- * via the loop that owns the engine. After it, process() returns 0.
+ * Stop: close every socket now (joining the workers), deliver no more
+ * results. Call it from the thread that owns the engine, also from inside
+ * the result callback. After it, process() returns 0 and the position
+ * still says which part of the space was covered.
  */
 void pw_engine_abort(struct pw_engine *e);
 
