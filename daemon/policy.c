@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "policy.h"
+#include "util.h"
+
+static const char *const verdict_names[_PW_VERDICT_MAX] = {
+	[PW_VERDICT_NONE] = NULL,
+	[PW_VERDICT_EXPECTED] = "expected",
+	[PW_VERDICT_UNEXPECTED_OPEN] = "unexpected-open",
+	[PW_VERDICT_EXPECTED_CLOSED] = "expected-closed",
+};
+
+const char *pw_policy_verdict_to_string(enum pw_policy_verdict v)
+{
+	if ((unsigned)v >= _PW_VERDICT_MAX)
+		return NULL;
+	return verdict_names[v];
+}
+
+int pw_policy_verdict_from_string(const char *s)
+{
+	for (size_t i = 0; s && i < PW_ELEMENTSOF(verdict_names); i++)
+		if (verdict_names[i] && strcmp(s, verdict_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+static bool has_any(const struct pw_iset *s)
+{
+	return s && s->n > 0;
+}
+
+enum pw_policy_expect pw_policy_expect(const struct pw_iset *expect_open,
+				       const struct pw_iset *never_open, uint16_t port)
+{
+	if (has_any(never_open) && pw_iset_contains(never_open, port))
+		return PW_EXPECT_CLOSED;
+	if (!has_any(expect_open))
+		return PW_EXPECT_NONE;
+	return pw_iset_contains(expect_open, port) ? PW_EXPECT_OPEN : PW_EXPECT_CLOSED;
+}
+
+enum pw_policy_verdict pw_policy_classify(enum pw_policy_expect e, const struct pw_change *c)
+{
+	bool open = c->new_state == PW_STATE_OPEN;
+
+	switch (c->kind) {
+	case PW_CHANGE_NONE:
+	case PW_CHANGE_FLAP:
+	case _PW_CHANGE_MAX:
+		return PW_VERDICT_NONE;
+	case PW_CHANGE_BASELINE:
+	case PW_CHANGE_NEW:
+	case PW_CHANGE_OPENED:
+	case PW_CHANGE_CLOSED:
+	case PW_CHANGE_FILTERED:
+	case PW_CHANGE_UNREACHABLE:
+		break;
+	}
+	switch (e) {
+	case PW_EXPECT_OPEN:
+		return open ? PW_VERDICT_EXPECTED : PW_VERDICT_EXPECTED_CLOSED;
+	case PW_EXPECT_CLOSED:
+		return open ? PW_VERDICT_UNEXPECTED_OPEN : PW_VERDICT_EXPECTED;
+	case PW_EXPECT_NONE:
+	case _PW_EXPECT_MAX:
+		break;
+	}
+	return PW_VERDICT_NONE;
+}
+
+static enum pw_change_kind kind_for_state(enum pw_state s)
+{
+	switch (s) {
+	case PW_STATE_CLOSED:
+		return PW_CHANGE_CLOSED;
+	case PW_STATE_FILTERED:
+		return PW_CHANGE_FILTERED;
+	case PW_STATE_UNREACHABLE:
+		return PW_CHANGE_UNREACHABLE;
+	case PW_STATE_OPEN:
+	case _PW_STATE_MAX:
+		break;
+	}
+	return PW_CHANGE_OPENED; /* NEW is never open: not reached */
+}
+
+enum pw_policy_verdict pw_policy_apply(enum pw_policy_expect e, bool has_baseline,
+				       struct pw_change *c)
+{
+	enum pw_policy_verdict v = pw_policy_classify(e, c);
+
+	if (c->kind == PW_CHANGE_NEW && pw_policy_is_violation(v)) {
+		c->kind = has_baseline ? kind_for_state(c->new_state) : PW_CHANGE_BASELINE;
+		c->major = false; /* a first sighting, not open <-> not open */
+	}
+	return v;
+}
