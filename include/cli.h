@@ -6,6 +6,8 @@
  * for ports, JSON string quoting, and duration text for humans.
  */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,3 +30,73 @@ void pw_cli_services_free(void);
 
 /* Write s as a JSON string literal, quotes included (RFC 8259 section 7). */
 void pw_cli_json_string(FILE *f, const char *s);
+
+/* ------------------------------------------------------------------ tables
+ *
+ * The query verbs build one table of typed cells and print it in the
+ * format asked for:
+ *   text  columns aligned with two spaces (numbers to the right), "-" for
+ *         no value, times "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m";
+ *         control characters shown as "?" so a database cannot drive the
+ *         terminal
+ *   csv   RFC 4180: header of keys, fields quoted when they hold a comma,
+ *         quote, CR or LF, quotes doubled; empty for no value; times as in
+ *         text, spans in seconds; lines end with LF
+ *   json  an array of objects, keys as in csv, null for no value, times
+ *         RFC 3339 ("2026-11-25T13:08:32Z"), spans in seconds
+ * Widths count bytes: the text is ASCII (addresses, numbers, job and
+ * service names).
+ */
+
+enum pw_cli_format {
+	PW_CLI_TEXT,
+	PW_CLI_JSON,
+	PW_CLI_CSV,
+};
+
+enum pw_cli_col_type {
+	PW_CLI_COL_TEXT,
+	PW_CLI_COL_INT,
+	PW_CLI_COL_TIME, /* microseconds since the epoch */
+	PW_CLI_COL_SPAN, /* microseconds */
+};
+
+struct pw_cli_column {
+	const char *key;   /* JSON member, CSV header */
+	const char *title; /* text header */
+	enum pw_cli_col_type type;
+};
+
+struct pw_cli_table;
+
+/* cols must outlive the table. Returns NULL without memory. */
+struct pw_cli_table *pw_cli_table_new(const struct pw_cli_column *cols, size_t n_cols);
+struct pw_cli_table *pw_cli_table_free(struct pw_cli_table *t);
+
+/* Append a row of null cells; the setters fill the last row. 0 or -ENOMEM. */
+int pw_cli_table_add_row(struct pw_cli_table *t);
+int pw_cli_table_set_text(struct pw_cli_table *t, size_t col, const char *s); /* NULL: none */
+void pw_cli_table_set_int(struct pw_cli_table *t, size_t col, int64_t v);  /* INT, TIME, SPAN */
+
+size_t pw_cli_table_rows(const struct pw_cli_table *t);
+
+/* Text: with a header line unless no_header. Nothing at all for no rows. */
+void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE *f);
+/* CSV: the header line unless no_header, also for no rows. */
+void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *f);
+/* JSON array, each row on a line of its own, indented by indent spaces. */
+void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE *f);
+
+/* "2026-11-25 13:08:32" (UTC); sep 'T' and a 'Z' suffix give RFC 3339. */
+#define PW_CLI_TIME_STRLEN 32
+const char *pw_cli_format_time(uint64_t usec, bool rfc3339, char buf[static PW_CLI_TIME_STRLEN]);
+
+/*
+ * A span for people: "0.4s" and "12.5s" under a minute, else the two
+ * largest units: "5m12s", "3h0m", "2d3h".
+ */
+#define PW_CLI_SPAN_STRLEN 32
+const char *pw_cli_format_span(uint64_t usec, char buf[static PW_CLI_SPAN_STRLEN]);
+
+/* Write s as one CSV field (RFC 4180 section 2). */
+void pw_cli_csv_field(FILE *f, const char *s);
