@@ -21,11 +21,9 @@ command -v systemd-nspawn >/dev/null || pw_skip "systemd-nspawn missing (Debian 
 command -v nsenter >/dev/null || pw_skip "nsenter missing (Debian package util-linux)"
 : "${top_builddir:?run through make check (top_builddir unset)}"
 
-# LEAD: set to true once the manager is in: it then checks that a reload
-# keeps the daemon (config-reloaded entry, same PID) and that a port change
-# reaches the journal as the service's entry. Until then the daemon neither
-# handles SIGHUP nor scans.
-manager_landed=false
+# Reload and the port-change check need the manager (SIGHUP, scans); set
+# to false to run only the service life-cycle checks.
+manager_landed=true
 
 cache=${PW_NSPAWN_CACHE:-/var/cache/portwatch-test}
 suite=bookworm
@@ -193,7 +191,7 @@ pw_assert_eq "$(svc_show MainPID)" "$main_pid" "MainPID after 4 s (watchdog rest
 [ "$wd2" -gt "$wd1" ] || pw_fail "the daemon did not ping the watchdog (timestamp $wd1 -> $wd2)"
 
 if $manager_landed; then
-	# ---- LEAD: reload keeps the daemon and logs config-reloaded
+	# ---- reload keeps the daemon and logs config-reloaded
 	reloaded=$("$PW_HELPERS/pw-emit-events" --list | awk '$1 == "config-reloaded" { print $2 }')
 	timeout 30 nsenter -t "$PW_CONTAINER" -a systemctl reload portwatchd.service ||
 		{ dump_service; pw_fail "systemctl reload failed"; }
@@ -202,15 +200,56 @@ if $manager_landed; then
 	[ "$(svc_show ActiveState)" = active ] || pw_fail "not active after reload"
 	pw_assert_eq "$(svc_show MainPID)" "$main_pid" "MainPID after reload"
 
-	# ---- LEAD: a port change reaches the journal as the service's entry.
-	# Write a job for 127.0.0.1:4242 with a short interval into
-	# /etc/portwatch/conf.d (the container's own loopback: --private-network),
-	# reload, start "$PW_HELPERS/pw-listen" 127.0.0.1:4242 inside the container
-	# (copy it in first), `systemctl kill -s USR1 portwatchd` to run now,
-	# then wait for MESSAGE_ID=$(pw-emit-events --list | port-opened)
-	# PORTWATCH_PORT=4242 under journalctl -u portwatchd -p warning, and check
-	# sqlite3 /var/lib/portwatch/portwatch.db has the change.
-	:
+	# ---- a port change reaches the journal as the service's entry, and the
+	# database. 127.0.0.1 is the container's own loopback (--private-network).
+	opened=$("$PW_HELPERS/pw-emit-events" --list | awk '$1 == "port-opened" { print $2 }')
+	confd="$(dirname "$(sed -n 's/.*--config \([^ ]*\).*/\1/p' "$unit")")/conf.d"
+	ns test -d "$confd" || pw_fail "no drop-in directory $confd in the container"
+	ns sh -c "cat >$confd/90-nspawn-test.conf" <<-CONF
+	jobs = (
+		{
+			name = "nspawn-test";
+			targets = [ "127.0.0.1" ];
+			ports = [ "4242" ];
+			interval = "1h";
+			timeout = "200ms";
+			retries = 0;
+			confirm_spacing = "100ms";
+		}
+	);
+	CONF
+	timeout 30 nsenter -t "$PW_CONTAINER" -a systemctl reload portwatchd.service ||
+		{ dump_service; pw_fail "reload with a new job failed"; }
+	pw_wait_for 10 has_entry MESSAGE_ID="$reloaded" PORTWATCH_JOBS_ADDED=1 ||
+		{ dump_service; pw_fail "no config-reloaded entry with one job added"; }
+	has_job_entry() { has_entry PORTWATCH_JOB=nspawn-test "$@"; }
+	# the new job runs soon after it appears: its baseline (4242 closed)
+	baseline=$("$PW_HELPERS/pw-emit-events" --list | awk '$1 == "baseline-recorded" { print $2 }')
+	pw_wait_for 30 has_job_entry MESSAGE_ID="$baseline" ||
+		{ dump_service; pw_fail "the new job recorded no baseline"; }
+
+	ns mkdir -p /usr/local/libexec/portwatch-test
+	tar -C "$PW_HELPERS" -cf - pw-listen | ns tar -C /usr/local/libexec/portwatch-test -xf -
+	# (stdin from /dev/null: a background nsenter reading the terminal stops)
+	nsenter -t "$PW_CONTAINER" -a sh -c 'echo $$ >/run/pw-listen.pid &&
+		exec /usr/local/libexec/portwatch-test/pw-listen -r /run/pw-listen.ready 127.0.0.1:4242' \
+		</dev/null >"$PW_TMP/listen.log" 2>&1 &
+	listen_nsenter=$!
+	pw_wait_for 10 ns test -e /run/pw-listen.ready || pw_fail "listener in the container did not come up"
+	ns systemctl kill -s USR1 --kill-whom=main portwatchd.service || pw_fail "cannot send SIGUSR1"
+	pw_wait_for 30 has_job_entry -p warning MESSAGE_ID="$opened" PORTWATCH_PORT=4242 ||
+		{ dump_service; pw_fail "no port-opened entry for 127.0.0.1:4242 under journalctl -u portwatchd -p warning"; }
+	ns journalctl -q -o export -u portwatchd.service MESSAGE_ID="$opened" PORTWATCH_PORT=4242 >"$PW_TMP/opened"
+	for f in _SYSTEMD_UNIT=portwatchd.service PRIORITY=4 PORTWATCH_JOB=nspawn-test \
+		PORTWATCH_ADDRESS=127.0.0.1 PORTWATCH_OLD_STATE=closed PORTWATCH_NEW_STATE=open; do
+		grep -qxF "$f" "$PW_TMP/opened" || { cat "$PW_TMP/opened" >&2; pw_fail "port-opened entry lacks $f"; }
+	done
+	pw_assert_eq "$(ns sqlite3 -readonly /var/lib/portwatch/portwatch.db \
+		"SELECT count(*) FROM events WHERE port = 4242 AND kind = 'opened'")" 1 \
+		"opened events for port 4242 in the database"
+	pw_assert_eq "$(svc_show MainPID)" "$main_pid" "MainPID after the scans"
+	ns sh -c 'kill "$(cat /run/pw-listen.pid)"'
+	wait "$listen_nsenter" 2>/dev/null || true
 fi
 
 # ---- stop: clean exit, and the stop entry
