@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1268,6 +1269,7 @@ static int check_params(const struct pw_engine_params *p)
 int pw_engine_new(const struct pw_engine_params *p, struct pw_engine **ret)
 {
 	struct pw_engine *e;
+	sigset_t all, old;
 	pw_u128 naddrs;
 	unsigned threads, cap, host_cap;
 	uint64_t rate;
@@ -1368,6 +1370,10 @@ int pw_engine_new(const struct pw_engine_params *p, struct pw_engine **ret)
 			goto fail;
 		}
 	}
+	/* workers never take the process's signals: those belong to the
+	 * caller's loop (signalfd or sd-event), which blocks them itself */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < threads; i++) {
 		struct worker *w = &e->workers[i];
 
@@ -1375,9 +1381,12 @@ int pw_engine_new(const struct pw_engine_params *p, struct pw_engine **ret)
 		w->st_delivered = w->st_published = w->core.st;
 		r = -pthread_create(&w->thread, NULL, worker_main, w);
 		if (r < 0)
-			goto fail;
+			break;
 		w->running = true;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		goto fail;
 	*ret = e;
 	return 0;
 fail:
