@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "policy.h"
 #include "store.h"
 #include "util.h"
 
@@ -68,6 +69,7 @@ struct pending_event {
 	uint32_t rtt;
 	uint16_t port;
 	uint8_t kind, major, has_old, old_state, new_state;
+	uint8_t verdict; /* enum pw_policy_verdict */
 };
 
 enum {
@@ -93,8 +95,8 @@ static const char *const stmt_sql[_ST_MAX] = {
 		       " n_unreachable = excluded.n_unreachable, n_changes = excluded.n_changes,"
 		       " n_flaps = excluded.n_flaps",
 	[ST_INS_EVENT] = "INSERT INTO events (run_id, job_id, addr, port, address, kind, major,"
-			 " old_state, new_state, time_usec, rtt_usec)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			 " old_state, new_state, time_usec, rtt_usec, policy)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_INS_PORT] = "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
 			" last_seen_usec, last_change_usec, last_run_id, rtt_usec, id)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -888,6 +890,8 @@ static int write_event(struct pw_store *s, const struct pending_event *ev)
 	sqlite3_bind_int64(st, 10, (int64_t)ev->time);
 	if (ev->rtt)
 		sqlite3_bind_int64(st, 11, ev->rtt);
+	if (pw_policy_is_violation(ev->verdict))
+		sqlite3_bind_text(st, 12, pw_policy_verdict_to_string(ev->verdict), -1, SQLITE_STATIC);
 	return step_done(s, st, "write event");
 }
 
@@ -1119,6 +1123,7 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 		     struct pw_change *ret_change)
 {
 	struct run *run = run_find(s, run_id);
+	enum pw_policy_verdict verdict;
 	struct pw_change c;
 	struct entry *e;
 	struct job *j;
@@ -1127,6 +1132,8 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 
 	if (s->readonly)
 		return -EROFS;
+	if ((unsigned)obs->expect >= _PW_EXPECT_MAX)
+		return -EINVAL;
 	if (!run || run->status != PW_RUN_RUNNING)
 		return -ESRCH;
 	j = run->job;
@@ -1136,6 +1143,7 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 			     obs->state, obs->flags, &c);
 	if (r < 0)
 		return r;
+	verdict = pw_policy_apply(obs->expect, j->baseline_run_id != 0, &c);
 
 	/* Reserve everything first so that nothing below can fail halfway. */
 	if (pw_change_is_event(c.kind)) {
@@ -1188,6 +1196,7 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 			.has_old = c.has_old,
 			.old_state = (uint8_t)c.old_state,
 			.new_state = (uint8_t)c.new_state,
+			.verdict = (uint8_t)verdict,
 		};
 
 	run->probes++;
@@ -1493,6 +1502,52 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 		r = sql_error(s, rc, "read RTT");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ------------------------------------------------------------ acknowledgement */
+
+int pw_store_ack(struct pw_store *s, int64_t event_id, uint64_t now_usec, const char *by)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t exists = 0;
+	int rc, r;
+
+	if (s->readonly)
+		return set_error(s, -EROFS, "opened read-only");
+	if (event_id <= 0)
+		return -EINVAL;
+	/* An acknowledgement stays as first given: who saw it first, when. */
+	rc = sqlite3_prepare_v2(s->db,
+				"UPDATE events SET acked_usec = ?2, acked_by = ?3"
+				" WHERE id = ?1 AND acked_usec IS NULL",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, event_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, (int64_t)now_usec);
+	if (rc == SQLITE_OK)
+		rc = by ? sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? sqlite3_changes(s->db) : sql_error(s, rc, "acknowledge event");
+	sqlite3_finalize(st);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	st = NULL;
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE id = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, event_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		exists = sqlite3_column_int64(st, 0);
+	r = rc == SQLITE_ROW ? 0 : sql_error(s, rc, "read event");
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	if (!exists)
+		return set_error(s, -ENOENT, "no event %" PRId64, event_id);
+	return 1;
 }
 
 /* ------------------------------------------------------------ retention */

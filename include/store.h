@@ -62,6 +62,7 @@
 
 #include "addr.h"
 #include "change.h"
+#include "policy.h"
 #include "state.h"
 
 struct pw_store;
@@ -147,6 +148,11 @@ struct pw_store_obs {
 	unsigned flags;    /* PW_OBS_UNCONFIRMED */
 	uint32_t rtt_usec; /* 0 = none (no answer) */
 	uint64_t time_usec;
+	/* What the job's policy expects of the port (pw_policy_expect()). A
+	 * violating change is stored with its verdict in events.policy, and a
+	 * violating first sighting becomes an event: see pw_policy_apply(),
+	 * which the caller may run on *ret_change for the same verdict. */
+	enum pw_policy_expect expect;
 };
 
 /*
@@ -182,6 +188,15 @@ int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_
  */
 int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status status,
 		     uint64_t now_usec);
+
+/*
+ * Acknowledge an event (`portwatch ack`): set events.acked_usec/acked_by
+ * (by may be NULL). Written at once, in its own statement; the CLI opens
+ * the database read-write for this alone. Returns 0, 1 if it was already
+ * acknowledged (the first acknowledgement stays), -ENOENT for no such
+ * event, -EROFS on a read-only store.
+ */
+int pw_store_ack(struct pw_store *s, int64_t event_id, uint64_t now_usec, const char *by);
 
 /* Write everything queued, in one transaction. */
 int pw_store_flush(struct pw_store *s);

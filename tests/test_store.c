@@ -909,6 +909,108 @@ START_TEST(job_unload)
 }
 END_TEST
 
+static void observe_policy(struct pw_store *s, int64_t run, uint16_t port, enum pw_state st,
+			   enum pw_policy_expect e, uint64_t t, enum pw_change_kind kind)
+{
+	struct pw_store_obs o = {
+		.addr = v4("127.0.0.1"), .port = port, .state = st, .time_usec = t, .expect = e,
+	};
+	struct pw_change c;
+	int r = pw_store_observe(s, run, &o, &c);
+
+	ck_assert_msg(r == 0, "observe %u: %d %s", port, r, pw_store_last_error(s));
+	ck_assert_msg(c.kind == kind, "%u: kind %s, want %s", port,
+		      pw_change_kind_to_string(c.kind) ?: "none", pw_change_kind_to_string(kind) ?: "none");
+}
+
+START_TEST(policy_verdicts_and_ack)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin(s, "pol", SEC(0)), id;
+
+	/* baseline: each case of include/policy.h */
+	observe_policy(s, run, 22, PW_STATE_OPEN, PW_EXPECT_OPEN, SEC(1), PW_CHANGE_BASELINE);
+	observe_policy(s, run, 23, PW_STATE_OPEN, PW_EXPECT_CLOSED, SEC(1), PW_CHANGE_BASELINE);
+	observe_policy(s, run, 80, PW_STATE_CLOSED, PW_EXPECT_OPEN, SEC(1), PW_CHANGE_BASELINE);
+	observe_policy(s, run, 443, PW_STATE_CLOSED, PW_EXPECT_CLOSED, SEC(1), PW_CHANGE_NEW);
+	observe_policy(s, run, 8443, PW_STATE_CLOSED, PW_EXPECT_NONE, SEC(1), PW_CHANGE_NEW);
+	end(s, run, PW_RUN_COMPLETED, SEC(2));
+	assert_sql_int("SELECT count(*) FROM events", 3);
+	assert_sql_str("SELECT group_concat(port || '=' || coalesce(policy, '-'), ' ') FROM"
+		       " (SELECT port, policy FROM events ORDER BY port)",
+		       "22=- 23=unexpected-open 80=expected-closed");
+	assert_sql_str("SELECT group_concat(port || ':' || policy || ':' || state || ':' || acked, ' ')"
+		       " FROM (SELECT * FROM violations ORDER BY port)",
+		       "23:unexpected-open:open:no 80:expected-closed:closed:no");
+
+	/* both put right; an expected port first seen after the baseline, filtered */
+	run = begin(s, "pol", SEC(10));
+	observe_policy(s, run, 23, PW_STATE_CLOSED, PW_EXPECT_CLOSED, SEC(11), PW_CHANGE_CLOSED);
+	observe_policy(s, run, 80, PW_STATE_OPEN, PW_EXPECT_OPEN, SEC(11), PW_CHANGE_OPENED);
+	observe_policy(s, run, 8080, PW_STATE_FILTERED, PW_EXPECT_OPEN, SEC(11), PW_CHANGE_FILTERED);
+	end(s, run, PW_RUN_COMPLETED, SEC(13));
+	assert_sql_int("SELECT count(*) FROM events WHERE port IN (23, 80) AND policy IS NULL"
+		       " AND kind IN ('closed', 'opened')", 2);
+	assert_sql_str("SELECT port || ':' || policy FROM violations", "8080:expected-closed");
+	id = raw_int("SELECT event_id FROM violations");
+	ck_assert_int_gt(id, 0);
+
+	ck_assert_int_eq(pw_store_ack(s, id, SEC(20), "root"), 0);
+	assert_sql_str("SELECT acked || ' ' || acked_at || ' ' || acked_by FROM violations",
+		       "yes 2026-11-25 13:00:20 root");
+	assert_sql_str("SELECT acked FROM event_log WHERE event_id = (SELECT max(id) FROM events)",
+		       "yes");
+	/* the first acknowledgement stays */
+	ck_assert_int_eq(pw_store_ack(s, id, SEC(30), "other"), 1);
+	assert_sql_int("SELECT acked_usec FROM events WHERE acked_by = 'root'", (int64_t)SEC(20));
+	ck_assert_int_eq(pw_store_ack(s, 9999, SEC(30), NULL), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(pw_store_last_error(s), "no event 9999"));
+	ck_assert_int_eq(pw_store_ack(s, 0, SEC(30), NULL), -EINVAL);
+	pw_store_close(s);
+
+	s = open_store(PW_STORE_READONLY);
+	ck_assert_int_eq(pw_store_ack(s, id, SEC(40), NULL), -EROFS);
+	pw_store_close(s);
+}
+END_TEST
+
+/* Version 2 -> 3: history kept, old events have no verdict and can be acked. */
+START_TEST(migrates_v2_events_to_policy)
+{
+	sqlite3 *db = raw_open();
+	struct pw_store *s;
+
+	ck_assert_uint_ge(pw_store_n_migrations, 3);
+	ck_assert_str_eq(pw_store_migrations[2].name, "003-policy.sql");
+	for (unsigned i = 0; i < 2; i++)
+		raw_exec(db, pw_store_migrations[i].sql);
+	raw_exec(db, "PRAGMA user_version = 2;"
+		     "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
+		     "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
+		     " last_seen_usec, last_change_usec, last_run_id) VALUES (1,"
+		     " x'00000000000000000000ffff7f000001', 22, '127.0.0.1', 'open',"
+		     " 1795611600000000, 1795611600000000, 1795611600000000, 1);"
+		     "INSERT INTO events (id, run_id, job_id, addr, port, address, kind, major,"
+		     " new_state, time_usec) VALUES (7, 1, 1, x'00000000000000000000ffff7f000001', 22,"
+		     " '127.0.0.1', 'baseline', 0, 'open', 1795611600000000);");
+	sqlite3_close(db);
+
+	s = open_store(0);
+	ck_assert_uint_ge(pw_store_db_version(s), 3);
+	assert_sql_str("SELECT event_id || ' ' || kind || ' ' || coalesce(policy, '-') || ' '"
+		       " || coalesce(acked, '-') FROM event_log",
+		       "7 baseline - -");
+	assert_sql_int("SELECT count(*) FROM violations", 0);
+	assert_sql_int("SELECT count(*) FROM port_states", 1);
+	ck_assert_int_eq(pw_store_ack(s, 7, SEC(5), NULL), 0);
+	assert_sql_int("SELECT acked_usec FROM events WHERE id = 7", (int64_t)SEC(5));
+	assert_sql_str("SELECT coalesce(acked_by, '-') FROM events WHERE id = 7", "-");
+	pw_store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -941,6 +1043,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, io_error_is_kept_and_retried);
 	tcase_add_test(tc, readonly_file);
 	tcase_add_test(tc, job_unload);
+	tcase_add_test(tc, policy_verdicts_and_ack);
+	tcase_add_test(tc, migrates_v2_events_to_policy);
 	suite_add_tcase(s, tc);
 	return s;
 }
