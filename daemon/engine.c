@@ -45,6 +45,7 @@
 #define WATERMARK_EVERY_USEC (20 * USEC_PER_MSEC)
 #define WAKE_TOKEN UINT64_MAX
 #define LAUNCH_BURST 128U
+#define QUEUE_MAX 16384U /* results waiting for the owner before workers pause */
 
 enum slot_phase {
 	SLOT_FREE,
@@ -133,6 +134,7 @@ struct core {
 	int fatal;
 	bool aborted, finished;
 	bool starved; /* no slot or host entry for the next index until one frees */
+	bool throttled; /* worker: the owner is behind on results, start nothing */
 	struct pw_engine_stats st;
 	/* worker only: results waiting for the next flush */
 	struct pw_probe_result *out;
@@ -869,7 +871,8 @@ static struct slot *next_new(struct core *c)
 
 static bool can_launch_more(struct core *c)
 {
-	return c->inflight < c->cap_eff && c->now >= c->pause_until && !c->fatal && !c->aborted;
+	return c->inflight < c->cap_eff && c->now >= c->pause_until && !c->fatal && !c->aborted &&
+	       !c->throttled;
 }
 
 static bool take_token(struct core *c)
@@ -999,7 +1002,8 @@ static uint64_t core_deadline(struct core *c)
 
 	if (c->finished || c->aborted)
 		return UINT64_MAX;
-	if (c->inflight < c->cap_eff && (c->ready || (c->m_next < c->m_end && !c->starved))) {
+	if (c->inflight < c->cap_eff && !c->throttled &&
+	    (c->ready || (c->m_next < c->m_end && !c->starved))) {
 		/* 0 = due already: the caller's idea of "now" is older than ours */
 		uint64_t when = c->pause_until > c->now ? c->pause_until : 0;
 
@@ -1139,7 +1143,7 @@ static void flush_worker(struct worker *w, bool done, int err)
 	struct pw_engine *e = c->e;
 	bool wake = false;
 
-	if (!done && c->nout == 0 && c->now < c->wm_at)
+	if (!done && c->nout == 0 && c->now < c->wm_at && !c->throttled)
 		return;
 	pthread_mutex_lock(&e->lock);
 	if (c->nout) {
@@ -1168,6 +1172,8 @@ static void flush_worker(struct worker *w, bool done, int err)
 		c->wm_at = c->now + WATERMARK_EVERY_USEC;
 	}
 	w->st_published = c->st;
+	/* backpressure: memory stays bounded when the owner is slow */
+	c->throttled = e->qn >= QUEUE_MAX;
 	if (done) {
 		w->done_published = true;
 		w->err_published = err;
@@ -1200,6 +1206,8 @@ static void *worker_main(void *arg)
 			break;
 		flush_worker(w, false, 0);
 		dl = core_deadline(c);
+		if (c->throttled && dl > now + USEC_PER_MSEC)
+			dl = now + USEC_PER_MSEC; /* look at the queue again soon */
 		if (dl == UINT64_MAX) {
 			ts = (struct timespec){ .tv_sec = 3600 };
 		} else {
