@@ -244,9 +244,13 @@ if $manager_landed; then
 		PORTWATCH_ADDRESS=127.0.0.1 PORTWATCH_OLD_STATE=closed PORTWATCH_NEW_STATE=open; do
 		grep -qxF "$f" "$PW_TMP/opened" || { cat "$PW_TMP/opened" >&2; pw_fail "port-opened entry lacks $f"; }
 	done
-	pw_assert_eq "$(ns sqlite3 -readonly /var/lib/portwatch/portwatch.db \
-		"SELECT count(*) FROM events WHERE port = 4242 AND kind = 'opened'")" 1 \
-		"opened events for port 4242 in the database"
+	# the store may write a moment after the journal entry
+	opened_rows() {
+		ns sqlite3 -readonly /var/lib/portwatch/portwatch.db \
+			"SELECT count(*) FROM events WHERE port = 4242 AND kind = 'opened'" 2>/dev/null
+	}
+	pw_wait_for 10 eval '[ "$(opened_rows)" = 1 ]' ||
+		{ dump_service; pw_fail "opened events for 127.0.0.1:4242 in the database: '$(opened_rows)', want 1"; }
 	pw_assert_eq "$(svc_show MainPID)" "$main_pid" "MainPID after the scans"
 	ns sh -c 'kill "$(cat /run/pw-listen.pid)"'
 	wait "$listen_nsenter" 2>/dev/null || true
