@@ -96,7 +96,7 @@ static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	struct pw_manager *m = userdata;
 	int r;
 
-	if (pw_store_pending(m->store) > 0) {
+	if (pw_store_needs_flush(m->store)) {
 		pthread_mutex_lock(&m->store_lock);
 		r = pw_store_flush(m->store);
 		pthread_mutex_unlock(&m->store_lock);
@@ -335,6 +335,7 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 		type = PW_EVENT_RUN_FAILED;
 		break;
 	case PW_RUN_RUNNING:
+	case PW_RUN_SKIPPED:
 	case _PW_RUN_STATUS_MAX:
 		break;
 	}
@@ -579,13 +580,24 @@ static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (!job)
 			continue;
 		switch (a.kind) {
-		case PW_SCHED_SKIP:
+		case PW_SCHED_SKIP: {
+			int64_t id = 0;
+			int r;
+
+			pthread_mutex_lock(&m->store_lock);
+			r = pw_store_run_skipped(m->store, job->name, now_real(), &id);
+			pthread_mutex_unlock(&m->store_lock);
+			if (r < 0)
+				pw_log_error("Job %s: recording a skipped run: %s", job->name,
+					     pw_store_last_error(m->store));
 			(void)pw_event_log(&(struct pw_event){
 				.type = PW_EVENT_RUN_SKIPPED,
 				.job = job->name,
+				.run_id = id,
 				.reason = "the previous run is still going",
 			});
 			break;
+		}
 		case PW_SCHED_RUN:
 			if (run_start(m, job) < 0)
 				(void)pw_scheduler_finished(m->sched, job->name);

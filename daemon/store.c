@@ -130,6 +130,7 @@ static const char *const run_status_names[_PW_RUN_STATUS_MAX] = {
 	[PW_RUN_COMPLETED] = "completed",
 	[PW_RUN_ABORTED] = "aborted",
 	[PW_RUN_FAILED] = "failed",
+	[PW_RUN_SKIPPED] = "skipped",
 };
 
 const char *pw_run_status_to_string(enum pw_run_status st)
@@ -1003,7 +1004,7 @@ static void flush_done(struct pw_store *s)
 	s->n_dirty = 0;
 }
 
-static bool anything_pending(const struct pw_store *s)
+bool pw_store_needs_flush(const struct pw_store *s)
 {
 	if (s->n_ev || s->n_dirty)
 		return true;
@@ -1021,7 +1022,7 @@ int pw_store_flush(struct pw_store *s)
 	int r;
 
 	s->since_flush = 0;
-	if (s->readonly || !anything_pending(s))
+	if (s->readonly || !pw_store_needs_flush(s))
 		return 0;
 	r = exec(s, "BEGIN IMMEDIATE", "begin batch");
 	if (r < 0)
@@ -1075,6 +1076,25 @@ int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec,
 	run->next = s->runs;
 	s->runs = run;
 	*ret_run_id = run->id;
+	return 0;
+}
+
+int pw_store_run_skipped(struct pw_store *s, const char *job, uint64_t now_usec,
+			 int64_t *ret_run_id)
+{
+	struct run *run;
+	int64_t id;
+	int r;
+
+	r = pw_store_run_begin(s, job, now_usec, &id);
+	if (r < 0)
+		return r;
+	/* Ended in memory at once; the row goes out with the next batch. */
+	run = run_find(s, id);
+	run->status = PW_RUN_SKIPPED;
+	run->ended = now_usec;
+	if (ret_run_id)
+		*ret_run_id = id;
 	return 0;
 }
 

@@ -79,6 +79,7 @@ enum pw_run_status {
 	PW_RUN_COMPLETED, /* every probe answered or timed out: may be the baseline */
 	PW_RUN_ABORTED,   /* stopped early: daemon stop, reload, crash */
 	PW_RUN_FAILED,    /* could not run (e.g. no sockets) */
+	PW_RUN_SKIPPED,   /* due while the previous run still went: not started */
 	_PW_RUN_STATUS_MAX,
 };
 
@@ -190,6 +191,15 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 		     uint64_t now_usec);
 
 /*
+ * Record that a job's run was due but not started because the previous
+ * one still went: a run row with status "skipped", started = ended = now,
+ * written with the next batch. It is never a baseline and changes no
+ * port. *ret_run_id (may be NULL) gets its id.
+ */
+int pw_store_run_skipped(struct pw_store *s, const char *job, uint64_t now_usec,
+			 int64_t *ret_run_id);
+
+/*
  * Acknowledge an event (`portwatch ack`): set events.acked_usec/acked_by
  * (by may be NULL). Written at once, in its own statement; the CLI opens
  * the database read-write for this alone. Returns 0, 1 if it was already
@@ -203,6 +213,9 @@ int pw_store_flush(struct pw_store *s);
 
 /* Number of queued events and dirty port rows not yet written. */
 size_t pw_store_pending(const struct pw_store *s);
+
+/* Whether anything at all (events, port, run or job rows) waits for a flush. */
+bool pw_store_needs_flush(const struct pw_store *s);
 
 struct pw_store_port {
 	pw_u128 addr;

@@ -25,7 +25,7 @@ CREATE TABLE runs (
 	id            INTEGER PRIMARY KEY,
 	job_id        INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
 	status        TEXT NOT NULL DEFAULT 'running'
-	              CHECK (status IN ('running', 'completed', 'aborted', 'failed')),
+	              CHECK (status IN ('running', 'completed', 'aborted', 'failed', 'skipped')),
 	started_usec  INTEGER NOT NULL,
 	ended_usec    INTEGER,
 	-- time of the last observation written for this run: a run left
