@@ -330,12 +330,14 @@ static void print_results(const struct scan_opts *so, struct scan_out *o, const 
 		printf("%-15s %5s  %-11s %s\n", pw_addr_format(o->wild[i], abuf), "*", "accepts-all",
 		       "(every port accepts: wildcard or tarpit; its open ports are not listed)");
 	printf("%s %llu address%s x %llu port%s in %.2f s: %llu open, %llu closed, %llu filtered, "
-	       "%llu unreachable%s%s\n",
+	       "%llu unreachable",
 	       interrupted ? "Interrupted after" : "Scanned", (unsigned long long)naddrs,
 	       naddrs == 1 ? "" : "es", (unsigned long long)o->nports, o->nports == 1 ? "" : "s", secs,
 	       (unsigned long long)st->open, (unsigned long long)st->closed,
-	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable,
-	       o->nwild ? ", addresses accepting everything: " : "", o->nwild ? "see above" : "");
+	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable);
+	if (o->nwild)
+		printf(", %zu address%s accepting everything", o->nwild, o->nwild == 1 ? "" : "es");
+	printf("\n");
 }
 
 static void scan_help(FILE *out)

@@ -67,6 +67,22 @@ jq -e '.summary.complete == true and .summary.open == 2 and .summary.closed == 1
 	     | .service == "ssh" and .rtt_usec >= 0)' "$PW_TMP/out" >/dev/null ||
 	{ cat "$PW_TMP/out" >&2; pw_fail "JSON document"; }
 
+# 127.0.0.9 accepts on every port (all redirected to the listener on
+# 127.0.0.1:8080): one accepts-all line, none of its ports, exit 3
+pw_netns_exec nft -f - <<'EOF' || pw_fail "nft nat rule"
+table ip pwcli {
+ chain out { type nat hook output priority -100;
+  ip daddr 127.0.0.9 tcp dport 1-65535 redirect to :8080
+ }
+}
+EOF
+scan 3 127.0.0.1,127.0.0.9 -p 1-2000 --fail-open
+pw_assert_grep "$PW_TMP/out" '^127\.0\.0\.9 +\* +accepts-all' "accepts-all line"
+pw_assert_no_grep "$PW_TMP/out" '^127\.0\.0\.9 +[0-9]' "ports of the wildcard address listed"
+pw_assert_grep "$PW_TMP/out" ': 1 open, 1999 closed, .*, 1 address accepting everything$' "summary"
+scan 0 127.0.0.9 -p 1-50 --no-guard --json
+jq -e '.summary.open == 50 and .accepts_all == []' "$PW_TMP/out" >/dev/null || pw_fail "--no-guard"
+
 # SIGTERM mid-scan: results so far, "Interrupted", exit 1. (Not SIGINT:
 # a non-interactive shell starts background commands with SIGINT ignored.)
 pw_netns_filter 1-100 127.0.0.1
