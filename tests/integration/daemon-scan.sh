@@ -77,7 +77,7 @@ kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died on a broken reload"
 
 # -- SIGUSR1 runs a job now; a slow job is aborted by SIGTERM mid-scan
 A_INTERVAL=1h write_conf <<'JOB'
-	, { name = "slow"; targets = [ "127.0.0.1" ]; ports = [ "3000-3999" ]; interval = "1h"; rate = 50; }
+	, { name = "slow"; targets = [ "127.0.0.1" ]; ports = [ "3000-3999" ]; interval = "3s"; rate = 50; }
 JOB
 kill -HUP "$PW_DAEMON_PID"
 pw_wait_for 20 reloads_at_least 2 || pw_fail "second reload not logged"
@@ -86,11 +86,14 @@ runs_before=$(count_runs a)
 kill -USR1 "$PW_DAEMON_PID"
 pw_wait_for 10 runs_above a "$runs_before" || pw_fail "SIGUSR1 did not run job a now"
 pw_wait_for 40 log_has 'Run [0-9]+ of job slow started' || pw_fail "job slow did not start"
-sleep 2
+# due again every 3 s while its 20 s run goes on: skipped, never overlapping
+wait_log 'PORTWATCH_EVENT=run-skipped PORTWATCH_JOB=slow' "overrun of job slow not logged as skipped" 10
 events_before=$(q "SELECT count(*) FROM events;")
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM mid-scan"
 pw_assert_eq "$(count_runs slow aborted)" 1 "slow run recorded as aborted"
+[ "$(count_runs slow skipped)" -ge 1 ] || pw_fail "skipped run of job slow not recorded"
+pw_assert_eq "$(count_runs slow completed)" 0 "a second run of job slow overlapped the first"
 pw_assert_eq "$(q "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id WHERE j.name = 'slow' AND e.kind <> 'baseline';")" 0 "aborted run produced non-baseline events"
 pw_assert_eq "$(q "SELECT count(*) FROM runs WHERE status = 'running';")" 0 "runs left running"
 pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity_check"
