@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "scheduler.h"
 #include "store.h"
 #include "targets.h"
@@ -59,6 +60,8 @@ struct pw_manager {
 	 * while a run is active. */
 	pthread_mutex_t store_lock;
 	struct pw_notify notify;
+	/* max_rate over all jobs: one bucket every engine draws from */
+	struct pw_ratelimit global_rate;
 	bool store_failing; /* a write failed; log again only on recovery */
 	unsigned inflight_budget;
 };
@@ -292,6 +295,46 @@ static int prev_state(void *userdata, pw_u128 addr, uint16_t port)
 	return r < 0 ? r : (int)s;
 }
 
+/* The address "::" holds a job's run-wide RTT estimate in the store's rtt table. */
+static int find_job_rtt(const struct pw_store_rtt *r, void *userdata)
+{
+	struct pw_store_rtt *out = userdata;
+
+	if (r->addr == 0)
+		*out = *r;
+	return 0;
+}
+
+static void load_rtt(struct job_run *run, struct pw_engine_params *p)
+{
+	struct pw_store_rtt saved = { 0 };
+
+	pthread_mutex_lock(&run->m->store_lock);
+	(void)pw_store_load_rtt(run->m->store, run->name, find_job_rtt, &saved);
+	pthread_mutex_unlock(&run->m->store_lock);
+	if (saved.srtt_usec > 0 && saved.srtt_usec <= UINT32_MAX && saved.rttvar_usec <= UINT32_MAX) {
+		p->saved_srtt_usec = (uint32_t)saved.srtt_usec;
+		p->saved_rttvar_usec = (uint32_t)saved.rttvar_usec;
+	}
+}
+
+static void save_rtt(struct pw_manager *m, struct job_run *run)
+{
+	uint32_t srtt, rttvar;
+	int r;
+
+	if (!pw_engine_rtt(run->engine, &srtt, &rttvar))
+		return;
+	pthread_mutex_lock(&m->store_lock);
+	r = pw_store_save_rtt(m->store, run->name,
+			      &(struct pw_store_rtt){ .addr = 0, .srtt_usec = srtt, .rttvar_usec = rttvar },
+			      1, now_real());
+	pthread_mutex_unlock(&m->store_lock);
+	if (r < 0)
+		pw_log_debug("Job %s: saving the RTT estimate: %s", run->name,
+			     pw_store_last_error(m->store));
+}
+
 static void run_free(struct pw_manager *m, struct job_run *run)
 {
 	struct job_run **p;
@@ -319,6 +362,8 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 
 	pw_engine_get_stats(run->engine, &st);
 	run->counts.duration_usec = now_mono() - run->start_mono;
+	if (status == PW_RUN_COMPLETED)
+		save_rtt(m, run);
 	pthread_mutex_lock(&m->store_lock);
 	r = pw_store_run_end(m->store, run->run_id, status, now_real());
 	pthread_mutex_unlock(&m->store_lock);
@@ -456,8 +501,11 @@ static int run_engine_new(struct job_run *run, const struct pw_scan_space *space
 
 	/* Jobs running at once share the global caps instead of the first taking all. */
 	p.timing.concurrency = fair_share(m->inflight_budget, job->timing.concurrency, m->n_runs + 1);
-	if (m->config->max_rate)
+	if (m->config->max_rate && p.threads <= 1)
+		p.shared_rate = &m->global_rate;
+	else if (m->config->max_rate)
 		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate, m->n_runs + 1);
+	load_rtt(run, &p);
 	if (getrandom(&p.key, sizeof(p.key), 0) != sizeof(p.key))
 		p.key = now_mono();
 	return pw_engine_new(&p, &run->engine);
@@ -658,6 +706,20 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	return sd_event_exit(m->event, 0);
 }
 
+static unsigned inflight_budget(const struct pw_config *c)
+{
+	struct rlimit rl;
+	rlim_t usable;
+
+	if (c->max_inflight)
+		return c->max_inflight;
+	/* Sockets are fds: leave room for the database, journal and hooks. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
+		return 1024;
+	usable = rl.rlim_max > 256 ? rl.rlim_max - 256 : rl.rlim_max / 2;
+	return (unsigned)(usable * 3 / 4);
+}
+
 static void log_rejected(struct pw_manager *m, const struct pw_diag *diag)
 {
 	for (size_t i = 0; i < diag->n; i++)
@@ -723,6 +785,9 @@ static int reload(struct pw_manager *m)
 		(void)schedule_job(m, nj);
 	}
 	counts.total = (unsigned)nc->n_jobs;
+	if (nc->max_rate != old->max_rate)
+		pw_ratelimit_init(&m->global_rate, nc->max_rate, 0);
+	m->inflight_budget = inflight_budget(nc);
 	if (m->log_level_override < 0)
 		pw_log_set_max_priority(nc->log_level);
 	pw_config_free(old);
@@ -755,20 +820,6 @@ static int on_run_now(sd_event_source *s, const struct signalfd_siginfo *si, voi
 }
 
 /* ------------------------------------------------------------ life cycle */
-
-static unsigned inflight_budget(const struct pw_config *c)
-{
-	struct rlimit rl;
-	rlim_t usable;
-
-	if (c->max_inflight)
-		return c->max_inflight;
-	/* Sockets are fds: leave room for the database, journal and hooks. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
-		return 1024;
-	usable = rl.rlim_max > 256 ? rl.rlim_max - 256 : rl.rlim_max / 2;
-	return (unsigned)(usable * 3 / 4);
-}
 
 static int open_store(struct pw_manager *m)
 {
@@ -854,6 +905,7 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	if (o->log_level < 0)
 		pw_log_set_max_priority(m->config->log_level);
 	m->inflight_budget = inflight_budget(m->config);
+	pw_ratelimit_init(&m->global_rate, m->config->max_rate, 0);
 
 	r = open_store(m);
 	if (r < 0)

@@ -43,6 +43,9 @@ pw_start_daemon --config "$conf" --log-level debug
 wait_log 'Baseline recorded for job a' "no baseline"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'baseline' AND new_state = 'open';")" 2 "baseline open ports"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened';")" 0 "no 'opened' events in the baseline"
+# the run's RTT estimate is saved for the next run to start from
+rtt_saved() { [ "$(q "SELECT count(*) FROM rtt r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'a' AND r.address = '::' AND r.srtt_usec > 0;")" = 1 ]; }
+pw_wait_for 10 rtt_saved || pw_fail "job a's RTT estimate was not saved"
 
 # -- a port opens: warning-priority event, recorded once
 pw_netns_listen 127.0.0.1:2002
