@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "alert.h"
+#include "cli.h"
+#include "util.h"
+
+/* A reason longer than this is cut: the payload must fit a pipe's buffer. */
+#define REASON_MAX 512
+
+/* One run of a hook, queued or running. */
+struct hook {
+	struct hook *next;
+	struct pw_alerter *a;
+	char **argv, **env;
+	char *json;
+	const char *event; /* static */
+	char *job;
+	uint64_t timeout_usec;
+
+	pid_t pid;
+	int out_fd;
+	sd_event_source *child, *io, *timer;
+	bool timed_out, sent_kill;
+	uint64_t start_mono;
+	size_t out_len;
+	bool truncated;
+	char out[PW_ALERT_OUTPUT_MAX + 1];
+};
+
+struct pw_alerter {
+	sd_event *event;
+	unsigned max_running, n_running;
+	size_t max_queued, n_queued;
+	struct hook *running;
+	struct hook *queue_head, *queue_tail;
+	pw_alert_done_cb_t done;
+	void *userdata;
+};
+
+/* ------------------------------------------------------------ payload */
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *state_str(bool has, enum pw_state s)
+{
+	return has ? pw_state_to_string(s) : NULL;
+}
+
+static void format_time(uint64_t usec, char buf[32])
+{
+	time_t t = (time_t)(usec / USEC_PER_SEC);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "%" PRIu64, usec / USEC_PER_SEC);
+}
+
+static void json_field_str(FILE *f, bool *first, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
+	pw_cli_json_string(f, val);
+	*first = false;
+}
+
+static void json_field_u64(FILE *f, bool *first, const char *key, uint64_t val)
+{
+	fprintf(f, "%s\"%s\":%" PRIu64, *first ? "" : ",", key, val);
+	*first = false;
+}
+
+static int event_name(enum pw_alert_event e, const char **ret)
+{
+	const char *name = pw_alert_event_to_string(e);
+
+	if (!name)
+		return -EINVAL;
+	*ret = name;
+	return 0;
+}
+
+int pw_alert_format_json(const struct pw_alert_info *info, char **ret)
+{
+	char addr[PW_ADDR_STRLEN], when[32], reason[REASON_MAX + 1];
+	const char *name;
+	char *buf = NULL;
+	size_t len = 0;
+	bool first = true;
+	FILE *f;
+	int r;
+
+	r = event_name(info->event, &name);
+	if (r < 0)
+		return r;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fputc('{', f);
+	json_field_str(f, &first, "event", name);
+	json_field_str(f, &first, "job", info->job);
+	if (info->run_id > 0)
+		json_field_u64(f, &first, "run_id", (uint64_t)info->run_id);
+	if (info->has_address)
+		json_field_str(f, &first, "address", pw_addr_format(info->address, addr));
+	if (info->port)
+		json_field_u64(f, &first, "port", info->port);
+	if (info->service && *info->service)
+		json_field_str(f, &first, "service", info->service);
+	json_field_str(f, &first, "old_state", state_str(info->has_old_state, info->old_state));
+	json_field_str(f, &first, "new_state", state_str(info->has_new_state, info->new_state));
+	format_time(info->time_usec, when);
+	json_field_str(f, &first, "time", when);
+	json_field_u64(f, &first, "time_usec", info->time_usec);
+	if (info->reason) {
+		snprintf(reason, sizeof(reason), "%s", info->reason);
+		json_field_str(f, &first, "reason", reason);
+	}
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}
+
+static int env_add(char **env, size_t *n, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int env_add(char **env, size_t *n, const char *key, const char *fmt, ...)
+{
+	_cleanup_free_ char *val = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&val, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		val = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&env[*n], "%s=%s", key, val) < 0) {
+		env[*n] = NULL;
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+int pw_alert_format_env(const struct pw_alert_info *info, char ***ret)
+{
+	char addr[PW_ADDR_STRLEN], when[32];
+	const char *name, *s;
+	char **env;
+	size_t n = 0;
+	int r;
+
+	r = event_name(info->event, &name);
+	if (r < 0)
+		return r;
+	env = calloc(16, sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	format_time(info->time_usec, when);
+	r = env_add(env, &n, "PATH", "%s", PW_ALERT_PATH);
+	if (r >= 0)
+		r = env_add(env, &n, "PORTWATCH_EVENT", "%s", name);
+	if (r >= 0 && info->job)
+		r = env_add(env, &n, "PORTWATCH_JOB", "%s", info->job);
+	if (r >= 0 && info->run_id > 0)
+		r = env_add(env, &n, "PORTWATCH_RUN_ID", "%" PRId64, info->run_id);
+	if (r >= 0 && info->has_address)
+		r = env_add(env, &n, "PORTWATCH_ADDRESS", "%s", pw_addr_format(info->address, addr));
+	if (r >= 0 && info->port)
+		r = env_add(env, &n, "PORTWATCH_PORT", "%u", info->port);
+	if (r >= 0 && info->service && *info->service)
+		r = env_add(env, &n, "PORTWATCH_SERVICE", "%s", info->service);
+	if (r >= 0 && (s = state_str(info->has_old_state, info->old_state)))
+		r = env_add(env, &n, "PORTWATCH_OLD_STATE", "%s", s);
+	if (r >= 0 && (s = state_str(info->has_new_state, info->new_state)))
+		r = env_add(env, &n, "PORTWATCH_NEW_STATE", "%s", s);
+	if (r >= 0)
+		r = env_add(env, &n, "PORTWATCH_TIME", "%s", when);
+	if (r >= 0 && info->reason)
+		r = env_add(env, &n, "PORTWATCH_REASON", "%.*s", REASON_MAX, info->reason);
+	if (r < 0) {
+		strv_free(env);
+		return r;
+	}
+	*ret = env;
+	return 0;
+}
+
+/* ------------------------------------------------------------ hooks */
+
+bool pw_alert_wants(const struct pw_alert *cfg, enum pw_alert_event e)
+{
+	return cfg && cfg->argv && cfg->argc > 0 && (unsigned)e < _PW_ALERT_EVENT_MAX &&
+	       (cfg->events & (1u << e));
+}
+
+static struct hook *hook_free(struct hook *h)
+{
+	if (!h)
+		return NULL;
+	sd_event_source_disable_unref(h->child);
+	sd_event_source_disable_unref(h->io);
+	sd_event_source_disable_unref(h->timer);
+	if (h->out_fd >= 0)
+		close(h->out_fd);
+	strv_free(h->argv);
+	strv_free(h->env);
+	free(h->json);
+	free(h->job);
+	free(h);
+	return NULL;
+}
+
+static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info,
+		    struct hook **ret)
+{
+	struct hook *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	h->out_fd = -1;
+	h->timeout_usec = cfg->timeout_usec;
+	r = event_name(info->event, &h->event);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	h->argv = calloc(cfg->argc + 1, sizeof(char *));
+	if (!h->argv)
+		goto fail;
+	for (size_t i = 0; i < cfg->argc; i++)
+		if (!(h->argv[i] = strdup(cfg->argv[i])))
+			goto fail;
+	if (info->job && !(h->job = strdup(info->job)))
+		goto fail;
+	r = pw_alert_format_env(info, &h->env);
+	if (r >= 0)
+		r = pw_alert_format_json(info, &h->json);
+	if (r < 0)
+		goto fail;
+	*ret = h;
+	return 0;
+fail:
+	hook_free(h);
+	return r;
+}
+
+static void report(struct pw_alerter *a, struct hook *h, int spawn_error, const siginfo_t *si)
+{
+	struct pw_alert_result res = {
+		.event = h->event,
+		.job = h->job,
+		.program = h->argv[0],
+		.pid = h->pid,
+		.spawn_error = spawn_error,
+		.timed_out = h->timed_out,
+		.output = h->out,
+		.output_len = h->out_len,
+		.output_truncated = h->truncated,
+		.duration_usec = h->start_mono ? pw_now_usec(CLOCK_MONOTONIC) - h->start_mono : 0,
+	};
+
+	h->out[h->out_len] = '\0';
+	if (si) {
+		res.exited = si->si_code == CLD_EXITED;
+		if (res.exited)
+			res.exit_status = si->si_status;
+		else
+			res.term_signal = si->si_status;
+	}
+	if (a->done)
+		a->done(a->userdata, &res);
+}
+
+/* Read what the hook wrote; keep the first bytes, drop the rest. */
+static bool drain(struct hook *h)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = read(h->out_fd, buf, sizeof(buf));
+		size_t room = PW_ALERT_OUTPUT_MAX - h->out_len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0; /* EOF, or nothing more for now */
+		if ((size_t)n > room) {
+			h->truncated = true;
+			n = (ssize_t)room;
+		}
+		memcpy(h->out + h->out_len, buf, (size_t)n);
+		h->out_len += (size_t)n;
+	}
+}
+
+static void signal_group(struct hook *h, int sig)
+{
+	/* the whole group: a script's children too */
+	if (kill(-h->pid, sig) < 0)
+		(void)kill(h->pid, sig);
+}
+
+static void start_queued(struct pw_alerter *a);
+
+static void unlink_running(struct pw_alerter *a, struct hook *h)
+{
+	for (struct hook **p = &a->running; *p; p = &(*p)->next)
+		if (*p == h) {
+			*p = h->next;
+			a->n_running--;
+			return;
+		}
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	struct hook *h = userdata;
+	struct pw_alerter *a = h->a;
+
+	/* A grandchild may still hold the pipe: take what is there, no waiting. */
+	(void)drain(h);
+	unlink_running(a, h);
+	report(a, h, 0, si);
+	hook_free(h);
+	start_queued(a);
+	return 0;
+}
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct hook *h = userdata;
+
+	if (drain(h))
+		return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct hook *h = userdata;
+
+	if (h->sent_kill)
+		return 0;
+	if (!h->timed_out) {
+		h->timed_out = true;
+		signal_group(h, SIGTERM);
+		(void)sd_event_source_set_time(s, usec + PW_ALERT_KILL_GRACE_USEC);
+		return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	h->sent_kill = true;
+	signal_group(h, SIGKILL);
+	return 0;
+}
+
+static int spawn(struct hook *h, int in_fd, int out_fd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return -r;
+	r = posix_spawnattr_init(&attr);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+	if (!r)
+		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDERR_FILENO);
+	if (!r)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	if (!r)
+		r = posix_spawn_file_actions_addchdir_np(&fa, "/");
+	/* The daemon blocks SIGCHLD and the loop's signals: the hook must not
+	 * inherit that, nor any handler. */
+	if (!r)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+						    POSIX_SPAWN_SETPGROUP);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!r)
+		r = posix_spawnattr_setpgroup(&attr, 0);
+	if (!r)
+		r = posix_spawn(&h->pid, h->argv[0], &fa, &attr, h->argv, h->env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* Start h (already counted nowhere). Returns 0 if it runs; on failure it
+ * has been reported and freed. */
+static int hook_start(struct pw_alerter *a, struct hook *h)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	size_t len = strlen(h->json);
+	int r;
+
+	h->a = a;
+	h->start_mono = pw_now_usec(CLOCK_MONOTONIC);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* Written before the hook starts: the payload is far below the pipe's
+	 * buffer (64 KiB; one page at the very least), so this never blocks. */
+	if (write(in[1], h->json, len) != (ssize_t)len) {
+		r = -EIO;
+		goto fail;
+	}
+	close(TAKE_FD(in[1]));
+	if (fcntl(out[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = spawn(h, in[0], out[1]);
+	if (r < 0)
+		goto fail;
+	close(TAKE_FD(in[0]));
+	close(TAKE_FD(out[1]));
+	h->out_fd = TAKE_FD(out[0]);
+
+	r = sd_event_add_child(a->event, &h->child, h->pid, WEXITED, on_child, h);
+	if (r < 0) {
+		/* cannot watch it: do not let it run unwatched */
+		signal_group(h, SIGKILL);
+		(void)waitpid(h->pid, NULL, 0);
+		goto fail;
+	}
+	if (sd_event_add_io(a->event, &h->io, h->out_fd, EPOLLIN, on_output, h) < 0)
+		h->io = NULL; /* output is still read once it exits */
+	r = sd_event_add_time_relative(a->event, &h->timer, CLOCK_MONOTONIC, h->timeout_usec, 0,
+				       on_timeout, h);
+	if (r < 0) {
+		signal_group(h, SIGKILL);
+		h->timed_out = true;
+	}
+	h->next = a->running;
+	a->running = h;
+	a->n_running++;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	h->pid = 0;
+	report(a, h, -r, NULL);
+	hook_free(h);
+	return r;
+}
+
+static void start_queued(struct pw_alerter *a)
+{
+	while (a->queue_head && a->n_running < a->max_running) {
+		struct hook *h = a->queue_head;
+
+		a->queue_head = h->next;
+		if (!a->queue_head)
+			a->queue_tail = NULL;
+		a->n_queued--;
+		h->next = NULL;
+		(void)hook_start(a, h);
+	}
+}
+
+int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg,
+		      const struct pw_alert_info *info)
+{
+	struct hook *h;
+	int r;
+
+	if (!cfg || !cfg->argv || cfg->argc == 0)
+		return -EINVAL;
+	if (a->n_running >= a->max_running && a->n_queued >= a->max_queued)
+		return -ENOBUFS;
+	r = hook_new(cfg, info, &h);
+	if (r < 0)
+		return r;
+	if (a->n_running < a->max_running) {
+		(void)hook_start(a, h);
+		return 0;
+	}
+	if (a->queue_tail)
+		a->queue_tail->next = h;
+	else
+		a->queue_head = h;
+	a->queue_tail = h;
+	a->n_queued++;
+	return 1;
+}
+
+int pw_alerter_new(sd_event *event, unsigned max_running, size_t max_queued,
+		   pw_alert_done_cb_t done, void *userdata, struct pw_alerter **ret)
+{
+	struct pw_alerter *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->event = sd_event_ref(event);
+	a->max_running = max_running ? max_running : PW_ALERT_DEFAULT_MAX_RUNNING;
+	a->max_queued = max_queued ? max_queued : PW_ALERT_DEFAULT_MAX_QUEUED;
+	a->done = done;
+	a->userdata = userdata;
+	*ret = a;
+	return 0;
+}
+
+struct pw_alerter *pw_alerter_free(struct pw_alerter *a)
+{
+	if (!a)
+		return NULL;
+	while (a->running) {
+		struct hook *h = a->running;
+
+		a->running = h->next;
+		signal_group(h, SIGKILL);
+		(void)waitpid(h->pid, NULL, 0);
+		hook_free(h);
+	}
+	while (a->queue_head) {
+		struct hook *h = a->queue_head;
+
+		a->queue_head = h->next;
+		hook_free(h);
+	}
+	sd_event_unref(a->event);
+	free(a);
+	return NULL;
+}
+
+unsigned pw_alerter_running(const struct pw_alerter *a)
+{
+	return a->n_running;
+}
+
+size_t pw_alerter_queued(const struct pw_alerter *a)
+{
+	return a->n_queued;
+}
