@@ -139,6 +139,7 @@ static const struct key tunable_keys[] = {
 /* Global scalars; "defaults", "alert" and "jobs" are groups, handled apart. */
 static const struct key global_keys[] = {
 	{ "database", V_STRING, CFG(database), 0, 0 },
+	{ "control_socket", V_STRING, CFG(control_socket), 0, 0 },
 	{ "include_dir", V_STRING, CFG(include_dir), 0, 0 },
 	{ "log_level", V_LOGLEVEL, CFG(log_level), 0, 0 },
 	{ "max_inflight", V_UINT, CFG(max_inflight), 0, 1000000 },
@@ -1569,6 +1570,7 @@ static struct pw_config *config_new(const char *main_path)
 		return NULL;
 	cfg->main_file = strdup(main_path);
 	cfg->database = strdup(PW_DEFAULT_DATABASE);
+	cfg->control_socket = strdup(PW_DEFAULT_CONTROL_SOCKET);
 	cfg->log_level = LOG_INFO;
 	cfg->max_inflight = 0;
 	cfg->max_rate = 10000;
@@ -1580,7 +1582,7 @@ static struct pw_config *config_new(const char *main_path)
 	cfg->default_accept_all_threshold = tunables_default.accept_all;
 	cfg->alert.events = PW_ALERT_EVENTS_ALL;
 	cfg->alert.timeout_usec = ALERT_TIMEOUT_DEFAULT;
-	if (!cfg->main_file || !cfg->database)
+	if (!cfg->main_file || !cfg->database || !cfg->control_socket)
 		return pw_config_free(cfg);
 	return cfg;
 }
@@ -1622,6 +1624,7 @@ struct pw_config *pw_config_free(struct pw_config *c)
 	alert_done(&c->alert);
 	free(c->main_file);
 	free(c->database);
+	free(c->control_socket);
 	free(c->include_dir);
 	free(c);
 	return NULL;

@@ -558,7 +558,7 @@ int pw_event_format(const struct pw_event *ev, char **ret_message, char ***ret_f
 	return 0;
 }
 
-int pw_event_log(const struct pw_event *ev)
+int pw_event_log_priority(const struct pw_event *ev, int priority)
 {
 	_cleanup_free_ char *msg = NULL;
 	char **fields = NULL;
@@ -567,8 +567,15 @@ int pw_event_log(const struct pw_event *ev)
 	r = pw_event_format(ev, &msg, &fields);
 	if (r < 0)
 		return r;
-	r = pw_log_full(event_types[ev->type].priority, event_types[ev->type].message_id,
-			(const char *const *)fields, "%s", msg);
+	r = pw_log_full(priority, event_types[ev->type].message_id, (const char *const *)fields,
+			"%s", msg);
 	pw_event_fields_free(fields);
 	return r;
+}
+
+int pw_event_log(const struct pw_event *ev)
+{
+	if (!ev || (unsigned)ev->type >= _PW_EVENT_MAX)
+		return -EINVAL;
+	return pw_event_log_priority(ev, event_types[ev->type].priority);
 }

@@ -11,11 +11,14 @@
 #include <sys/resource.h>
 #include <systemd/sd-event.h>
 
+#include "alert.h"
+#include "control.h"
 #include "engine.h"
 #include "events.h"
 #include "log.h"
 #include "manager.h"
 #include "notify.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "scheduler.h"
 #include "store.h"
@@ -64,6 +67,9 @@ struct pw_manager {
 	struct pw_ratelimit global_rate;
 	bool store_failing; /* a write failed; log again only on recovery */
 	unsigned inflight_budget;
+	struct pw_alerter *alerter;
+	uint64_t alerts_dropped; /* since the queue was last full */
+	struct pw_control *control; /* NULL: no control socket */
 };
 
 static uint64_t now_real(void)
@@ -174,8 +180,136 @@ static void update_status(struct pw_manager *m, bool force)
 			       m->n_runs > shown ? ", ..." : "");
 }
 
+/* ------------------------------------------------------------ alerts */
+
+/* Print hook output on one log line: control characters become spaces. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void on_alert_done(void *userdata, const struct pw_alert_result *res)
+{
+	struct pw_manager *m = userdata;
+	_cleanup_free_ char *out = strndup(res->output, res->output_len);
+	char dur[32], what[192];
+	const char *sep = out && *out ? "; output: " : "";
+
+	if (out)
+		one_line(out);
+	snprintf(what, sizeof(what), "Alert hook %s for %s%s%s", res->program, res->event,
+		 res->job ? " of job " : "", res->job ?: "");
+	pw_format_duration(dur, sizeof(dur), res->duration_usec);
+	if (res->spawn_error)
+		pw_log_error("%s could not start: %s", what, strerror(res->spawn_error));
+	else if (res->timed_out)
+		pw_log_warning("%s timed out and was killed (signal %d)%s%s%s", what,
+			       res->exited ? 0 : res->term_signal, sep, out ?: "",
+			       res->output_truncated ? "..." : "");
+	else if (!res->exited)
+		pw_log_warning("%s was killed by signal %d after %s%s%s%s", what, res->term_signal, dur,
+			       sep, out ?: "", res->output_truncated ? "..." : "");
+	else
+		pw_log(res->exit_status ? LOG_WARNING : LOG_INFO, "%s exited with status %d after %s%s%s%s",
+		       what, res->exit_status, dur, sep, out ?: "", res->output_truncated ? "..." : "");
+	if (m->alerts_dropped && pw_alerter_queued(m->alerter) == 0) {
+		pw_log_warning("Alert queue drained; %llu alert(s) were dropped while it was full",
+			       (unsigned long long)m->alerts_dropped);
+		m->alerts_dropped = 0;
+	}
+}
+
+static void alert_submit(struct pw_manager *m, const struct pw_alert *cfg,
+			 const struct pw_alert_info *info)
+{
+	int r;
+
+	if (!m->alerter || !pw_alert_wants(cfg, info->event))
+		return;
+	r = pw_alerter_submit(m->alerter, cfg, info);
+	if (r == -ENOBUFS) {
+		/* Alerts are notifications; the event itself is in the database. */
+		if (m->alerts_dropped++ == 0)
+			pw_log_warning("Alert queue full (%u hooks running, %zu queued): dropping alerts until it drains",
+				       pw_alerter_running(m->alerter), pw_alerter_queued(m->alerter));
+	} else if (r < 0) {
+		pw_log_error("Alert for %s: %s", pw_alert_event_to_string(info->event), strerror(-r));
+	}
+}
+
+/* At most one hook per change: the policy's event if subscribed, else the
+ * plain change. */
+static void alert_change(struct job_run *run, const struct pw_probe_result *r,
+			 const struct pw_change *c, enum pw_policy_verdict v)
+{
+	const struct pw_alert *cfg = &run->job->alert;
+	char service[64];
+	struct pw_alert_info info = {
+		.event = _PW_ALERT_EVENT_MAX,
+		.job = run->name,
+		.run_id = run->run_id,
+		.has_address = true,
+		.address = r->addr,
+		.port = r->port,
+		.has_old_state = c->has_old,
+		.old_state = c->old_state,
+		.has_new_state = true,
+		.new_state = c->new_state,
+		.time_usec = now_real(),
+	};
+
+	if (v == PW_VERDICT_UNEXPECTED_OPEN && pw_alert_wants(cfg, PW_ALERT_UNEXPECTED_OPEN))
+		info.event = PW_ALERT_UNEXPECTED_OPEN;
+	else if (v == PW_VERDICT_EXPECTED_CLOSED && pw_alert_wants(cfg, PW_ALERT_EXPECTED_CLOSED))
+		info.event = PW_ALERT_EXPECTED_CLOSED;
+	else
+		switch (c->kind) {
+		case PW_CHANGE_OPENED:
+			info.event = PW_ALERT_OPENED;
+			break;
+		case PW_CHANGE_CLOSED:
+			info.event = PW_ALERT_CLOSED;
+			break;
+		case PW_CHANGE_FILTERED:
+			info.event = PW_ALERT_FILTERED;
+			break;
+		case PW_CHANGE_FLAP:
+			info.event = PW_ALERT_FLAPPING;
+			break;
+		case PW_CHANGE_NONE:
+		case PW_CHANGE_BASELINE:
+		case PW_CHANGE_NEW:
+		case PW_CHANGE_UNREACHABLE:
+		case _PW_CHANGE_MAX:
+			return;
+		}
+	if (!pw_alert_wants(cfg, info.event))
+		return;
+	info.service = pw_event_service_name(r->port, service, sizeof(service));
+	alert_submit(run->m, cfg, &info);
+}
+
+static void alert_job_event(struct pw_manager *m, const struct pw_job *job,
+			    enum pw_alert_event e, int64_t run_id, const pw_u128 *addr,
+			    const char *reason)
+{
+	struct pw_alert_info info = {
+		.event = e,
+		.job = job->name,
+		.run_id = run_id,
+		.has_address = addr != NULL,
+		.address = addr ? *addr : 0,
+		.time_usec = now_real(),
+		.reason = reason,
+	};
+
+	alert_submit(m, &job->alert, &info);
+}
+
 static void log_port_change(struct job_run *run, const struct pw_probe_result *r,
-			    const struct pw_change *c)
+			    const struct pw_change *c, enum pw_policy_verdict v)
 {
 	struct pw_event ev = {
 		.job = run->name,
@@ -205,10 +339,29 @@ static void log_port_change(struct job_run *run, const struct pw_probe_result *r
 	case PW_CHANGE_BASELINE:
 	case PW_CHANGE_NEW:
 	case _PW_CHANGE_MAX:
-		/* Baselines are summed up once per run; a new closed port is noise. */
-		return;
+		/* Baselines are summed up once per run; a new closed port is
+		 * noise; a violation at baseline is logged below. */
+		ev.type = _PW_EVENT_MAX;
+		break;
 	}
-	(void)pw_event_log(&ev);
+	/* One entry per change: a violation replaces the plain change event. */
+	switch (v) {
+	case PW_VERDICT_UNEXPECTED_OPEN:
+		ev.type = PW_EVENT_UNEXPECTED_OPEN;
+		break;
+	case PW_VERDICT_EXPECTED_CLOSED:
+		ev.type = PW_EVENT_EXPECTED_CLOSED;
+		break;
+	case PW_VERDICT_EXPECTED:
+		if (ev.type != _PW_EVENT_MAX)
+			(void)pw_event_log_priority(&ev, LOG_NOTICE);
+		return;
+	case PW_VERDICT_NONE:
+	case _PW_VERDICT_MAX:
+		break;
+	}
+	if (ev.type != _PW_EVENT_MAX)
+		(void)pw_event_log(&ev);
 }
 
 static void count_state(struct pw_event_counts *c, enum pw_state s)
@@ -236,6 +389,7 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 	struct job_run *run = userdata;
 	struct pw_manager *m = run->m;
 	struct pw_change change = { .kind = PW_CHANGE_NONE };
+	enum pw_policy_verdict verdict;
 	struct pw_store_obs obs;
 	int k;
 
@@ -247,6 +401,7 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 			.has_address = true,
 			.address = r->addr,
 		});
+		alert_job_event(m, run->job, PW_ALERT_ACCEPTS_EVERYTHING, run->run_id, &r->addr, NULL);
 		return;
 	}
 	run->counts.probes_done++;
@@ -260,6 +415,7 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 		.flags = (r->flags & PW_RESULT_UNCONFIRMED) ? PW_OBS_UNCONFIRMED : 0,
 		.rtt_usec = r->rtt_usec,
 		.time_usec = now_real(),
+		.expect = pw_policy_expect(&run->job->expect_open, &run->job->never_open, r->port),
 	};
 	pthread_mutex_lock(&m->store_lock);
 	k = pw_store_observe(m->store, run->run_id, &obs, &change);
@@ -280,7 +436,9 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 	if (change.kind != PW_CHANGE_NONE && change.kind != PW_CHANGE_BASELINE &&
 	    change.kind != PW_CHANGE_NEW && change.kind != PW_CHANGE_FLAP)
 		run->counts.changes++;
-	log_port_change(run, r, &change);
+	verdict = pw_policy_classify(obs.expect, &change);
+	log_port_change(run, r, &change, verdict);
+	alert_change(run, r, &change, verdict);
 }
 
 static int prev_state(void *userdata, pw_u128 addr, uint16_t port)
@@ -395,6 +553,8 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 					       .counts = &run->counts,
 					       .reason = reason,
 					       .error = error });
+	if (status == PW_RUN_FAILED)
+		alert_job_event(m, run->job, PW_ALERT_RUN_FAILED, run->run_id, NULL, reason);
 	(void)pw_scheduler_finished(m->sched, run->name);
 	run_free(m, run);
 	/* A run's probe tables are large and short-lived; hand them back so an
@@ -596,6 +756,8 @@ fail_recorded:
 					       .reason = r == -EHOSTUNREACH ? "no target resolved"
 									    : "could not start the scan",
 					       .error = -r });
+	alert_job_event(m, job, PW_ALERT_RUN_FAILED, run->run_id, NULL,
+			r == -EHOSTUNREACH ? "no target resolved" : "could not start the scan");
 	sd_event_source_disable_unref(run->io);
 	sd_event_source_disable_unref(run->timer);
 	pw_engine_free(run->engine);
@@ -753,6 +915,9 @@ static int reload(struct pw_manager *m)
 	if (strcmp(nc->database, old->database) != 0)
 		pw_log_warning("Database path changed to %s; it takes effect at restart, still using %s",
 			       nc->database, old->database);
+	if (strcmp(nc->control_socket, old->control_socket) != 0)
+		pw_log_warning("Control socket path changed to %s; it takes effect at restart, still using %s",
+			       nc->control_socket, old->control_socket);
 
 	/* Jobs that disappeared or changed stop; unchanged ones keep running. */
 	for (size_t i = 0; i < old->n_jobs; i++) {
@@ -819,6 +984,92 @@ static int on_run_now(sd_event_source *s, const struct signalfd_siginfo *si, voi
 	return 0;
 }
 
+/* ------------------------------------------------------------ control socket */
+
+/* `portwatch run JOB`: the job runs now, as with SIGUSR1 for one job. */
+static int run_job_now(struct pw_manager *m, const char *name, const char **ret_error)
+{
+	const struct pw_job *job = pw_config_find_job(m->config, name);
+	int r;
+
+	if (!job) {
+		*ret_error = "error: no such job";
+		return -ENOENT;
+	}
+	if (!job->enabled) {
+		*ret_error = "error: job is disabled";
+		return -EPERM;
+	}
+	r = pw_scheduler_run_now(m->sched, job->name, now_real());
+	if (r == -EBUSY) {
+		*ret_error = "error: already running";
+		return r;
+	}
+	if (r < 0) {
+		*ret_error = "error: cannot schedule the job";
+		return r;
+	}
+	pw_log_info("Control socket: running job %s now", job->name);
+	rearm_sched_timer(m);
+	return 0;
+}
+
+static int status_reply(struct pw_manager *m, char **ret_reply)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	fputs("ok\n", f);
+	for (struct job_run *run = m->runs; run; run = run->next) {
+		struct pw_engine_stats st;
+
+		pw_engine_get_stats(run->engine, &st);
+		fprintf(f, "running %s %lld %llu %llu\n", run->name, (long long)run->run_id,
+			(unsigned long long)st.done, (unsigned long long)st.total);
+	}
+	fprintf(f, "pid %d\n", (int)getpid());
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret_reply = buf;
+	return 0;
+}
+
+static int on_control(void *userdata, const char *request, char **ret_reply)
+{
+	struct pw_manager *m = userdata;
+	const char *err = NULL;
+
+	if (strncmp(request, "run ", 4) == 0) {
+		if (run_job_now(m, request + 4, &err) < 0)
+			return (*ret_reply = strdup(err)) ? 0 : -ENOMEM;
+		return (*ret_reply = strdup("ok")) ? 0 : -ENOMEM;
+	}
+	if (strcmp(request, "status") == 0)
+		return status_reply(m, ret_reply);
+	return (*ret_reply = strdup("error: unknown request")) ? 0 : -ENOMEM;
+}
+
+static int setup_hooks(struct pw_manager *m)
+{
+	int r;
+
+	r = pw_alerter_new(m->event, 0, 0, on_alert_done, m, &m->alerter);
+	if (r < 0)
+		return r;
+	/* Without the socket the daemon still scans; only `portwatch run` fails. */
+	r = pw_control_new(m->event, m->config->control_socket, on_control, m, &m->control);
+	if (r < 0)
+		pw_log_warning("Control socket %s: %s; `portwatch run` will not reach this daemon",
+			       m->config->control_socket,
+			       r == -EADDRINUSE ? "another daemon answers there" : strerror(-r));
+	return 0;
+}
+
 /* ------------------------------------------------------------ life cycle */
 
 static int open_store(struct pw_manager *m)
@@ -849,6 +1100,9 @@ static int setup_loop(struct pw_manager *m)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	/* sd_event_add_child() (alert hooks) needs SIGCHLD blocked in every
+	 * thread: block it here, before any engine thread exists. */
+	sigaddset(&mask, SIGCHLD);
 	/* sd-event signal sources need the signals blocked first. */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
@@ -914,6 +1168,8 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	if (r < 0)
 		goto fail;
 	r = setup_loop(m);
+	if (r >= 0)
+		r = setup_hooks(m);
 	if (r < 0) {
 		pw_log_error("Cannot set up the event loop: %s", strerror(-r));
 		goto fail;
@@ -967,6 +1223,8 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 	sd_event_source_disable_unref(m->sched_timer);
 	sd_event_source_disable_unref(m->flush_timer);
 	sd_event_source_disable_unref(m->prune_timer);
+	pw_control_free(m->control);
+	pw_alerter_free(m->alerter);
 	sd_event_unref(m->event);
 	pw_scheduler_free(m->sched);
 	pw_store_close(m->store);

@@ -107,3 +107,7 @@ void pw_event_fields_free(char **fields);
 
 /* Log one event through pw_log_full() at its priority. Returns 0 or -errno. */
 int pw_event_log(const struct pw_event *ev);
+
+/* The same at another priority: a change the job's policy expects is a
+ * notice, whatever its type's own priority. */
+int pw_event_log_priority(const struct pw_event *ev, int priority);

@@ -32,6 +32,9 @@
 #define PW_DEFAULT_DATABASE "/var/lib/portwatch/portwatch.db"
 #endif
 #define PW_DEFAULT_INCLUDE_DIR "conf.d"
+#ifndef PW_DEFAULT_CONTROL_SOCKET
+#define PW_DEFAULT_CONTROL_SOCKET "/run/portwatch/portwatchd.sock"
+#endif
 
 /* Every message of one load, in order; each ends without a newline. */
 struct pw_diag {
@@ -95,6 +98,7 @@ struct pw_job {
 struct pw_config {
 	char *main_file;
 	char *database;
+	char *control_socket; /* `portwatch run` talks to the daemon here */
 	char *include_dir; /* as resolved: relative to the main file's directory */
 	int log_level;     /* LOG_* from syslog.h */
 	unsigned max_inflight; /* probes in flight, all jobs; 0 = from RLIMIT_NOFILE */

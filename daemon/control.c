@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "control.h"
+#include "util.h"
+
+struct client {
+	struct client *next;
+	struct pw_control *c;
+	int fd;
+	bool allowed;
+	sd_event_source *io, *timer;
+};
+
+struct pw_control {
+	sd_event *event;
+	char *path;
+	int fd;
+	sd_event_source *io;
+	pw_control_handler_t handler;
+	void *userdata;
+	struct client *clients;
+	unsigned n_clients;
+};
+
+static int make_addr(const char *path, struct sockaddr_un *sa, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	if (n == 0)
+		return -EINVAL;
+	if (n >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	memcpy(sa->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+static void client_free(struct client *cl)
+{
+	struct pw_control *c = cl->c;
+
+	for (struct client **p = &c->clients; *p; p = &(*p)->next)
+		if (*p == cl) {
+			*p = cl->next;
+			c->n_clients--;
+			break;
+		}
+	sd_event_source_disable_unref(cl->io);
+	sd_event_source_disable_unref(cl->timer);
+	close(cl->fd);
+	free(cl);
+}
+
+/* Best effort: a SEQPACKET reply this small fits the socket buffer. */
+static void send_reply(int fd, const char *msg)
+{
+	(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	struct pw_control *c = cl->c;
+	char buf[PW_CONTROL_MAX_MSG + 1];
+	_cleanup_free_ char *reply = NULL;
+	ssize_t n;
+	int r;
+
+	n = recv(fd, buf, PW_CONTROL_MAX_MSG, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		client_free(cl);
+		return 0;
+	}
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	/* Refused only now that its request is read: closing a socket with
+	 * unread data resets the connection and the peer would never see why. */
+	if (!cl->allowed) {
+		send_reply(fd, "error: permission denied");
+		client_free(cl);
+		return 0;
+	}
+	if (strlen(buf) != (size_t)n) {
+		send_reply(fd, "error: malformed request");
+		client_free(cl);
+		return 0;
+	}
+	r = c->handler(c->userdata, buf, &reply);
+	if (r < 0) {
+		char err[128];
+
+		snprintf(err, sizeof(err), "error: %s", strerror(-r));
+		send_reply(fd, err);
+	} else {
+		send_reply(fd, reply ? reply : "ok");
+	}
+	client_free(cl);
+	return 0;
+}
+
+static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	client_free(userdata);
+	return 0;
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct pw_control *c = userdata;
+	struct client *cl;
+	int cfd, r;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return 0; /* EAGAIN, or the peer left already */
+	if (c->n_clients >= PW_CONTROL_MAX_CLIENTS) {
+		char buf[PW_CONTROL_MAX_MSG];
+
+		(void)recv(cfd, buf, sizeof(buf), MSG_DONTWAIT);
+		send_reply(cfd, "error: busy, try again");
+		close(cfd);
+		return 0;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(cfd);
+		return 0;
+	}
+	cl->c = c;
+	cl->fd = cfd;
+	cl->allowed = peer_allowed(cfd);
+	cl->next = c->clients;
+	c->clients = cl;
+	c->n_clients++;
+	r = sd_event_add_io(c->event, &cl->io, cfd, EPOLLIN, on_client, cl);
+	if (r >= 0)
+		r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC,
+					       PW_CONTROL_CLIENT_TIMEOUT_USEC, 0, on_client_timeout, cl);
+	if (r < 0)
+		client_free(cl);
+	return 0;
+}
+
+/* Whether someone accepts connections on path. */
+static bool socket_is_live(const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, len) == 0;
+	close(fd);
+	return live;
+}
+
+int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler,
+		   void *userdata, struct pw_control **ret)
+{
+	struct sockaddr_un sa;
+	struct pw_control *c;
+	struct stat st;
+	socklen_t len;
+	mode_t old;
+	int r;
+
+	r = make_addr(path, &sa, &len);
+	if (r < 0)
+		return r;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (socket_is_live(&sa, len))
+			return -EADDRINUSE;
+		/* left by a daemon that did not stop cleanly */
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = -1;
+	c->handler = handler;
+	c->userdata = userdata;
+	c->path = strdup(path);
+	if (!c->path) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* created 0600: the mode comes from the umask at bind() */
+	old = umask(0177);
+	r = bind(c->fd, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0)
+		goto fail;
+	if (listen(c->fd, 8) < 0) {
+		r = -errno;
+		unlink(path);
+		goto fail;
+	}
+	c->event = sd_event_ref(event);
+	r = sd_event_add_io(event, &c->io, c->fd, EPOLLIN, on_accept, c);
+	if (r < 0) {
+		unlink(path);
+		goto fail;
+	}
+	*ret = c;
+	return 0;
+fail:
+	pw_control_free(c);
+	return r;
+}
+
+struct pw_control *pw_control_free(struct pw_control *c)
+{
+	if (!c)
+		return NULL;
+	while (c->clients)
+		client_free(c->clients);
+	sd_event_source_disable_unref(c->io);
+	if (c->fd >= 0) {
+		close(c->fd);
+		if (c->event)
+			(void)unlink(c->path); /* only a socket this process bound */
+	}
+	sd_event_unref(c->event);
+	free(c->path);
+	free(c);
+	return NULL;
+}
+
+int pw_control_request(const char *path, const char *request, uint64_t timeout_usec,
+		       char **ret_reply)
+{
+	_cleanup_close_ int fd = -1;
+	struct sockaddr_un sa;
+	struct pollfd p;
+	char buf[PW_CONTROL_MAX_MSG + 1];
+	socklen_t len;
+	ssize_t n;
+	char *reply;
+	int r;
+
+	r = make_addr(path, &sa, &len);
+	if (r < 0)
+		return r;
+	if (strlen(request) > PW_CONTROL_MAX_MSG)
+		return -EMSGSIZE;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0)
+		return -errno;
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
+		return -errno;
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	r = poll(&p, 1, (int)(timeout_usec / USEC_PER_MSEC));
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = recv(fd, buf, PW_CONTROL_MAX_MSG, 0);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	buf[n] = '\0';
+	reply = strdup(buf);
+	if (!reply)
+		return -ENOMEM;
+	*ret_reply = reply;
+	return 0;
+}

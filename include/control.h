@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The daemon's control socket: an AF_UNIX SOCK_SEQPACKET socket on which
+ * `portwatch` asks the running daemon to do something. One request per
+ * connection: the client sends one message (a line of text, no newline
+ * needed), the daemon answers with one message and closes.
+ *
+ * Requests and replies (the reply's first line is "ok" or "error: WHY"):
+ *   run JOB   ok | error: no such job | error: job is disabled |
+ *             error: already running
+ *   status    ok, then one line per job run in progress:
+ *             "running JOB RUN_ID PROBES_DONE PROBES_TOTAL"
+ *             and a last line "pid PID"
+ *
+ * Only root and the daemon's own user may talk to it: the socket is
+ * created 0600 and each peer's SO_PEERCRED uid is checked too (a socket
+ * file's mode is not honoured everywhere). The dispatching of requests is
+ * the caller's (the manager's handler); this module only moves messages.
+ */
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#define PW_CONTROL_MAX_MSG 4096
+#define PW_CONTROL_MAX_CLIENTS 16
+/* a client that sends nothing is dropped after this */
+#define PW_CONTROL_CLIENT_TIMEOUT_USEC (5 * UINT64_C(1000000))
+
+/*
+ * Answer one request: set *ret_reply to a malloc()ed message. A negative
+ * return sends "error: " and strerror() instead.
+ */
+typedef int (*pw_control_handler_t)(void *userdata, const char *request, char **ret_reply);
+
+struct pw_control;
+
+/*
+ * Listen on path. A stale socket file (nobody accepts on it) is replaced;
+ * a live one gives -EADDRINUSE, a path too long for sun_path
+ * -ENAMETOOLONG.
+ */
+int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler,
+		   void *userdata, struct pw_control **ret);
+
+/* Stop listening, drop clients, remove the socket file. */
+struct pw_control *pw_control_free(struct pw_control *c);
+
+/*
+ * Client side: send one request and wait up to timeout_usec for the reply
+ * (malloc()ed, NUL-terminated). -ENOENT: no socket at path (the daemon is
+ * not running); -ECONNREFUSED: a socket file nobody listens on;
+ * -ETIMEDOUT; -EACCES; other -errno.
+ */
+int pw_control_request(const char *path, const char *request, uint64_t timeout_usec,
+		       char **ret_reply);
