@@ -191,6 +191,10 @@ const char *pw_cli_format_span(uint64_t usec, char buf[static PW_CLI_SPAN_STRLEN
 	} units[] = { { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 } };
 	uint64_t secs = usec / 1000000;
 
+	if (secs == 0) {
+		snprintf(buf, PW_CLI_SPAN_STRLEN, "%llums", (unsigned long long)(usec / 1000));
+		return buf;
+	}
 	if (secs < 60) {
 		/* tenths, rounded down so "59.96s" never shows as "60.0s" */
 		snprintf(buf, PW_CLI_SPAN_STRLEN, "%llu.%llus", (unsigned long long)secs,
@@ -256,6 +260,8 @@ static const char *cell_text(const struct pw_cli_column *col, const struct cell 
 		if (csv)
 			return seconds_text(c->v, buf);
 		return pw_cli_format_span(c->v < 0 ? 0 : (uint64_t)c->v, buf);
+	case PW_CLI_COL_BOOL:
+		return c->v ? "yes" : "no";
 	}
 	return NULL;
 }
@@ -292,7 +298,8 @@ void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE 
 			const char *s = r == 0 ? t->cols[c].title
 					       : cell_text(&t->cols[c], &t->cells[(r - 1) * t->n_cols + c],
 							   false, buf);
-			bool right = t->cols[c].type != PW_CLI_COL_TEXT && r > 0;
+			bool right = t->cols[c].type == PW_CLI_COL_INT ||
+				     t->cols[c].type == PW_CLI_COL_SPAN;
 			bool last = c + 1 == t->n_cols;
 			size_t l;
 
@@ -354,6 +361,9 @@ static void json_cell(FILE *f, const struct pw_cli_column *col, const struct cel
 		return;
 	case PW_CLI_COL_SPAN:
 		fputs(seconds_text(c->v, buf), f);
+		return;
+	case PW_CLI_COL_BOOL:
+		fputs(c->v ? "true" : "false", f);
 		return;
 	}
 }

@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "iset.h"
 #include "ports.h"
+#include "query.h"
 #include "scan.h"
 #include "state.h"
 #include "targets.h"
@@ -740,6 +741,11 @@ out:
 
 static const struct verb verbs[] = {
 	{ "scan", verb_scan, "probe TCP ports once and print the results" },
+	{ "status", pw_query_cmd_status, "jobs, their last and next runs, the daemon's state" },
+	{ "open", pw_query_cmd_open, "ports open now, with service names and since when" },
+	{ "changes", pw_query_cmd_changes, "state changes, newest first" },
+	{ "history", pw_query_cmd_history, "timeline of one address or port" },
+	{ "runs", pw_query_cmd_runs, "recent runs with durations and counts" },
 };
 
 static void help(FILE *out)
@@ -796,7 +802,8 @@ int main(int argc, char **argv)
 		printf("portwatch %s\n", PACKAGE_VERSION);
 		return PW_CLI_EXIT_OK;
 	}
-	if (argv[1][0] == '-') {
+	/* "portwatch --db X status": global options may come before the verb */
+	if (argv[1][0] == '-' && pw_query_hoist_verb(argc, argv) < 0) {
 		fprintf(stderr, "portwatch: unknown option \"%s\"\nTry 'portwatch --help'.\n", argv[1]);
 		return PW_CLI_EXIT_USAGE;
 	}

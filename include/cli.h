@@ -35,7 +35,8 @@ void pw_cli_json_string(FILE *f, const char *s);
  *
  * The query verbs build one table of typed cells and print it in the
  * format asked for:
- *   text  columns aligned with two spaces (numbers to the right), "-" for
+ *   text  columns aligned with two spaces (numbers and spans to the
+ *         right, headers too), "-" for
  *         no value, times "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m";
  *         control characters shown as "?" so a database cannot drive the
  *         terminal
@@ -59,6 +60,7 @@ enum pw_cli_col_type {
 	PW_CLI_COL_INT,
 	PW_CLI_COL_TIME, /* microseconds since the epoch */
 	PW_CLI_COL_SPAN, /* microseconds */
+	PW_CLI_COL_BOOL, /* "yes"/"no"; JSON true/false */
 };
 
 struct pw_cli_column {
@@ -76,7 +78,7 @@ struct pw_cli_table *pw_cli_table_free(struct pw_cli_table *t);
 /* Append a row of null cells; the setters fill the last row. 0 or -ENOMEM. */
 int pw_cli_table_add_row(struct pw_cli_table *t);
 int pw_cli_table_set_text(struct pw_cli_table *t, size_t col, const char *s); /* NULL: none */
-void pw_cli_table_set_int(struct pw_cli_table *t, size_t col, int64_t v);  /* INT, TIME, SPAN */
+void pw_cli_table_set_int(struct pw_cli_table *t, size_t col, int64_t v);  /* INT, TIME, SPAN, BOOL */
 
 size_t pw_cli_table_rows(const struct pw_cli_table *t);
 
@@ -92,8 +94,8 @@ void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE
 const char *pw_cli_format_time(uint64_t usec, bool rfc3339, char buf[static PW_CLI_TIME_STRLEN]);
 
 /*
- * A span for people: "0.4s" and "12.5s" under a minute, else the two
- * largest units: "5m12s", "3h0m", "2d3h".
+ * A span for people: "350ms" under a second, "12.5s" under a minute, else
+ * the two largest units: "5m12s", "3h0m", "2d3h".
  */
 #define PW_CLI_SPAN_STRLEN 32
 const char *pw_cli_format_span(uint64_t usec, char buf[static PW_CLI_SPAN_STRLEN]);
