@@ -1443,7 +1443,9 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 	bool ok = false;
 
 	c->file = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+	 * anything but a regular file is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		error_at(c, NULL, "cannot read file: %s", strerror(errno));
 		return false;
