@@ -17,14 +17,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <sqlite3.h>
 
 #include "addr.h"
 #include "cli.h"
+#include "control.h"
 #include "iset.h"
 #include "ports.h"
 #include "pw-config.h"
@@ -1090,44 +1089,98 @@ static const char *const daemon_state_names[] = {
 	[DAEMON_STOPPED] = "stopped",
 };
 
-/* The config's control socket, once the config has one. */
-static const char *control_socket_path(const struct q *q)
+/* What the daemon's control socket says (control.h, request "status"). */
+struct progress {
+	char *job;
+	uint64_t run, done, total;
+};
+
+struct daemon_info {
+	enum daemon_state state;
+	const char *socket;
+	char *why; /* unknown: what went wrong */
+	uint64_t pid;
+	struct progress *runs; /* runs in progress */
+	size_t n_runs;
+};
+
+/* "ok\nrunning JOB RUN DONE TOTAL\n...pid PID\n"; lines it does not know are skipped. */
+static int parse_status_reply(struct daemon_info *d, char *reply)
 {
-	return NULL;
+	char *save = NULL, *line;
+
+	line = strtok_r(reply, "\n", &save);
+	if (!line || strcmp(line, "ok") != 0) {
+		d->why = strdup(line ? line : "empty reply");
+		return -EBADMSG;
+	}
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		struct progress p, *a;
+		char *w[5], *s2 = NULL;
+		int n = 0;
+
+		for (char *t = strtok_r(line, " ", &s2); t && n < 5; t = strtok_r(NULL, " ", &s2))
+			w[n++] = t;
+		if (n == 2 && strcmp(w[0], "pid") == 0) {
+			(void)pw_parse_u64(w[1], 1, INT32_MAX, &d->pid);
+			continue;
+		}
+		if (n != 5 || strcmp(w[0], "running") != 0 || pw_parse_u64(w[2], 1, INT64_MAX, &p.run) < 0 ||
+		    pw_parse_u64(w[3], 0, INT64_MAX, &p.done) < 0 ||
+		    pw_parse_u64(w[4], 0, INT64_MAX, &p.total) < 0)
+			continue;
+		a = reallocarray(d->runs, d->n_runs + 1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		d->runs = a;
+		p.job = strdup(w[1]);
+		if (!p.job)
+			return -ENOMEM;
+		d->runs[d->n_runs++] = p;
+	}
+	return 0;
 }
 
 /*
- * The daemon listens on its control socket while it runs: a socket that
- * accepts a connection means running; one that is missing or refuses
- * means stopped. Anything else (no path known, EACCES) is unknown.
+ * The daemon answers on its control socket while it runs: an answer means
+ * running; no socket file, or one nobody listens on, means stopped.
+ * Anything else (EACCES for a user who may not ask, a timeout) is unknown.
  */
-static enum daemon_state probe_daemon(const char *path, char **ret_why)
+static int probe_daemon(struct q *q, struct daemon_info *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *reply = NULL;
 	int r;
 
-	*ret_why = NULL;
-	if (!path) {
-		*ret_why = strdup("no control socket known");
-		return DAEMON_UNKNOWN;
+	d->socket = q->config ? q->config->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	r = pw_control_request(d->socket, "status", 2 * USEC_PER_SEC, &reply);
+	switch (r) {
+	case 0:
+		r = parse_status_reply(d, reply);
+		if (r == -ENOMEM)
+			return r;
+		d->state = r == 0 ? DAEMON_RUNNING : DAEMON_UNKNOWN;
+		return 0;
+	case -ENOENT:
+	case -ECONNREFUSED:
+		d->state = DAEMON_STOPPED;
+		return 0;
+	case -ENOMEM:
+		return r;
 	}
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		*ret_why = strdup("control socket path too long");
-		return DAEMON_UNKNOWN;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return DAEMON_UNKNOWN;
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (r == 0 || errno == EAGAIN || errno == EINPROGRESS)
-		return DAEMON_RUNNING;
-	if (errno == ENOENT || errno == ECONNREFUSED)
-		return DAEMON_STOPPED;
-	if (asprintf(ret_why, "%s: %s", path, strerror(errno)) < 0)
-		*ret_why = NULL;
-	return DAEMON_UNKNOWN;
+	d->state = DAEMON_UNKNOWN;
+	if (asprintf(&d->why, "%s: %s", d->socket,
+		     r == -EACCES || r == -EPERM ? "permission denied (root or the daemon's user may ask)"
+						  : strerror(-r)) < 0)
+		d->why = NULL;
+	return 0;
+}
+
+static void daemon_info_done(struct daemon_info *d)
+{
+	free(d->why);
+	for (size_t i = 0; i < d->n_runs; i++)
+		free(d->runs[i].job);
+	free(d->runs);
 }
 
 static int status_row_config(struct q *q, struct pw_cli_table *t, const struct pw_job *j,
@@ -1227,43 +1280,72 @@ static void json_opt_string(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+static void status_text(struct q *q, const struct daemon_info *d, FILE *f)
+{
+	fprintf(f, "Daemon:   %s", daemon_state_names[d->state]);
+	if (d->state == DAEMON_RUNNING && d->pid)
+		fprintf(f, " (pid %llu, control socket %s)", (unsigned long long)d->pid, d->socket);
+	else if (d->why)
+		fprintf(f, " (%s)", d->why);
+	else
+		fprintf(f, " (control socket %s)", d->socket);
+	fputc('\n', f);
+	for (size_t i = 0; i < d->n_runs; i++)
+		fprintf(f, "%s%s, run %llu: %llu of %llu probes done\n", i ? "          " : "Running:  ",
+			d->runs[i].job, (unsigned long long)d->runs[i].run,
+			(unsigned long long)d->runs[i].done, (unsigned long long)d->runs[i].total);
+	fprintf(f, "Database: %s\nConfig:   ", q->db_path);
+	if (q->config)
+		fprintf(f, "%s (%zu job%s)\n", q->config_path, q->config->n_jobs,
+			q->config->n_jobs == 1 ? "" : "s");
+	else
+		fprintf(f, "%s\n", q->config_note ?: "not read");
+	fputc('\n', f);
+}
+
 static int verb_status(struct q *q, struct pw_cli_table *t)
 {
-	const char *sock = control_socket_path(q);
-	_cleanup_free_ char *why = NULL;
-	enum daemon_state ds = probe_daemon(sock, &why);
+	struct daemon_info d = { .state = DAEMON_UNKNOWN };
 	FILE *f = q->env->out;
 	int r;
 
-	r = status_rows(q, t);
-	if (r < 0)
+	r = probe_daemon(q, &d);
+	if (r == 0)
+		r = status_rows(q, t);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			errorf(q, "out of memory");
+		daemon_info_done(&d);
 		return r;
+	}
 	switch (q->o.format) {
 	case PW_CLI_TEXT:
-		if (!q->o.no_header) {
-			fprintf(f, "Daemon:   %s", daemon_state_names[ds]);
-			if (why)
-				fprintf(f, " (%s)", why);
-			else if (sock)
-				fprintf(f, " (control socket %s)", sock);
-			fprintf(f, "\nDatabase: %s\nConfig:   ", q->db_path);
-			if (q->config)
-				fprintf(f, "%s (%zu job%s)\n", q->config_path, q->config->n_jobs,
-					q->config->n_jobs == 1 ? "" : "s");
-			else
-				fprintf(f, "%s\n", q->config_note ?: "not read");
-			fputc('\n', f);
-		}
+		if (!q->o.no_header)
+			status_text(q, &d, f);
 		if (pw_cli_table_rows(t) == 0 && !q->o.no_header)
 			fprintf(f, "No jobs.\n");
 		pw_cli_table_print_text(t, q->o.no_header, f);
-		return 0;
+		break;
 	case PW_CLI_CSV:
 		pw_cli_table_print_csv(t, q->o.no_header, f);
-		return 0;
+		break;
 	case PW_CLI_JSON:
-		fprintf(f, "{\n  \"daemon\": \"%s\",\n  \"control_socket\": ", daemon_state_names[ds]);
-		json_opt_string(f, sock);
+		fprintf(f, "{\n  \"daemon\": \"%s\",\n  \"daemon_pid\": ", daemon_state_names[d.state]);
+		if (d.state == DAEMON_RUNNING && d.pid)
+			fprintf(f, "%llu", (unsigned long long)d.pid);
+		else
+			fputs("null", f);
+		fprintf(f, ",\n  \"control_socket\": ");
+		pw_cli_json_string(f, d.socket);
+		fprintf(f, ",\n  \"in_progress\": [");
+		for (size_t i = 0; i < d.n_runs; i++) {
+			fprintf(f, "%s{\"job\": ", i ? ", " : "");
+			pw_cli_json_string(f, d.runs[i].job);
+			fprintf(f, ", \"run\": %llu, \"probes_done\": %llu, \"probes_total\": %llu}",
+				(unsigned long long)d.runs[i].run, (unsigned long long)d.runs[i].done,
+				(unsigned long long)d.runs[i].total);
+		}
+		fputc(']', f);
 		fprintf(f, ",\n  \"database\": ");
 		pw_cli_json_string(f, q->db_path);
 		fprintf(f, ",\n  \"config\": ");
@@ -1271,8 +1353,9 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		fprintf(f, ",\n  \"jobs\": ");
 		pw_cli_table_print_json(t, 2, f);
 		fprintf(f, "\n}\n");
-		return 0;
+		break;
 	}
+	daemon_info_done(&d);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,13 @@
 
 #include <sqlite3.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+
 #include "check-main.h"
 #include "cli.h"
+#include "control.h"
 #include "json-check.h"
 #include "pw-config.h"
 #include "query.h"
@@ -142,6 +148,7 @@ static void write_file(const char *path, const char *text)
 
 static const char config_text[] =
 	"database = \"pw.db\";\n"
+	"control_socket = \"ctl.sock\";\n"
 	"jobs = (\n"
 	"  { name = \"lo\"; targets = [ \"127.0.0.1\", \"::1\" ];\n"
 	"    ports = [ \"22\", \"80\", \"443\", \"61000\" ]; interval = \"15m\";\n"
@@ -160,12 +167,15 @@ static void setup(void)
 	build_db("pw.db");
 	write_file("pw.conf", config_text);
 	write_file("broken.conf", "database = ;\n");
+	write_file("live.conf", "database = \"pw.db\";\ncontrol_socket = \"live.sock\";\n");
+	write_file("dead.conf", "database = \"pw.db\";\ncontrol_socket = \"dead.sock\";\n");
 	write_file("garbage.db", "this is not an SQLite database, it is a text file\n");
 }
 
 static void teardown(void)
 {
 	static const char *const files[] = { "pw.db", "pw.db-wal", "pw.db-shm", "pw.conf",
+					     "live.conf", "dead.conf", "live.sock", "dead.sock",
 					     "broken.conf", "garbage.db", "newer.db", "newer.db-wal",
 					     "newer.db-shm", "locked.db", "locked.db-journal" };
 
@@ -396,6 +406,76 @@ START_TEST(db_option_and_configs)
 		ck_assert_str_eq(argv3[1], "open");
 		ck_assert_str_eq(argv3[2], "--db=pw.db");
 	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ the daemon's state */
+
+static int fake_daemon_handler(void *userdata, const char *request, char **ret_reply)
+{
+	if (strcmp(request, "status") != 0)
+		return -EINVAL;
+	*ret_reply = strdup("ok\nrunning lo 6 120 1024\nrunning web 7 0 3\nfuture line\npid 4242\n");
+	return *ret_reply ? 0 : -ENOMEM;
+}
+
+/* A child process answering on live.sock the way portwatchd does. */
+static pid_t fake_daemon(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		sd_event *e = NULL;
+		struct pw_control *c = NULL;
+
+		if (sd_event_new(&e) < 0 ||
+		    pw_control_new(e, "live.sock", fake_daemon_handler, NULL, &c) < 0)
+			_exit(1);
+		sd_event_loop(e);
+		_exit(0);
+	}
+	for (int i = 0; i < 200 && access("live.sock", F_OK) < 0; i++)
+		usleep(10000);
+	ck_assert_int_eq(access("live.sock", F_OK), 0);
+	return pid;
+}
+
+START_TEST(daemon_running)
+{
+	pid_t pid = fake_daemon();
+	struct result r = run(PW_QUERY_STATUS, "--config", "live.conf", NULL);
+	struct result j = run(PW_QUERY_STATUS, "--config", "live.conf", "--json", NULL);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink("live.sock");
+	ck_assert_msg(r.rc == 0, "%s", r.err);
+	check_golden("status-running.txt", r.out);
+	ck_assert_int_eq(j.rc, 0);
+	check_json("status-running.json", &j);
+	check_golden("status-running.json", j.out);
+	result_free(&r);
+	result_free(&j);
+}
+END_TEST
+
+/* A socket file that nobody listens on is a daemon that is not running. */
+START_TEST(daemon_stopped)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "dead.sock" };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct result r;
+
+	ck_assert_int_ge(fd, 0);
+	unlink("dead.sock");
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	r = run(PW_QUERY_STATUS, "--config", "dead.conf", NULL);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "Daemon:   stopped (control socket dead.sock)\n"));
+	result_free(&r);
+	close(fd);
+	unlink("dead.sock");
 }
 END_TEST
 
@@ -762,6 +842,8 @@ static Suite *query_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, golden_output, 0, (int)PW_ELEMENTSOF(goldens));
 	tcase_add_test(tc, since_forms_agree);
+	tcase_add_test(tc, daemon_running);
+	tcase_add_test(tc, daemon_stopped);
 	tcase_add_test(tc, db_option_and_configs);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, unknown_job);
