@@ -984,6 +984,7 @@ static void help(FILE *out)
 {
 	fprintf(out,
 		"Usage: portwatch [--help] [--version] VERB [ARG]...\n"
+		"       portwatch [--db PATH] [--config FILE] [--json|--csv] [--no-header] VERB ...\n"
 		"Query portwatchd's port history, or scan ports once.\n"
 		"\n"
 		"Verbs:\n");
