@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -453,12 +454,45 @@ static void unknown_key(struct ctx *c, const config_setting_t *s, enum scope sco
 	}
 	sugg = closest_key(scope, key);
 	if (sugg)
-		error_at(c, s, "unknown key \"%s\" (did you mean \"%s\"?)", key, sugg);
+		error_at(c, s, "unknown key \"%.80s\" (did you mean \"%s\"?)", key, sugg);
 	else
-		error_at(c, s, "unknown key \"%s\"", key);
+		error_at(c, s, "unknown key \"%.80s\"", key);
 }
 
 /* ------------------------------------------------------------ scalar values */
+
+/*
+ * libconfig 1.5 reads an integer written without the L suffix into 32
+ * bits: 4294967297 silently becomes 1, 99999999999999999999 becomes -1.
+ * Accept the value only when the file really says it (on the setting's
+ * line or next to it: libconfig's line numbers can be one off).
+ */
+static bool int_truncated(const struct ctx *c, const config_setting_t *s)
+{
+	char needle[32];
+	int line;
+
+	if (!c->text || config_setting_source_file(s) ||
+	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+		return false;
+	line = refine_line(c, s, setting_line(s));
+	if (line <= 0)
+		return false;
+	snprintf(needle, sizeof(needle), "%lld", config_setting_get_int64(s));
+	for (int l = line > 1 ? line - 1 : 1; l <= line + 1; l++)
+		if (line_has(c->text, l, needle, true))
+			return false;
+	return true;
+}
+
+static bool int_ok(struct ctx *c, const config_setting_t *s, const char *key)
+{
+	if (!int_truncated(c, s))
+		return true;
+	error_at(c, s, "\"%s\": integer out of range (libconfig reads it as %lld)", key,
+		 config_setting_get_int64(s));
+	return false;
+}
 
 static bool get_uint(struct ctx *c, const config_setting_t *s, const char *key, uint64_t min,
 		     uint64_t max, uint64_t *ret)
@@ -469,6 +503,8 @@ static bool get_uint(struct ctx *c, const config_setting_t *s, const char *key, 
 		error_at(c, s, "\"%s\" must be an integer, not %s", key, type_name(config_setting_type(s)));
 		return false;
 	}
+	if (!int_ok(c, s, key))
+		return false;
 	v = config_setting_get_int64(s);
 	if (v < 0 || (unsigned long long)v < min || (unsigned long long)v > max) {
 		error_at(c, s, "\"%s\" must be between %llu and %llu, got %lld", key,
@@ -488,6 +524,8 @@ static bool get_duration(struct ctx *c, const config_setting_t *s, const char *k
 	if (is_int(s)) {
 		long long n = config_setting_get_int64(s);
 
+		if (!int_ok(c, s, key))
+			return false;
 		if (n < 0) {
 			error_at(c, s, "\"%s\" must not be negative, got %lld", key, n);
 			return false;
@@ -536,6 +574,8 @@ static bool get_share(struct ctx *c, const config_setting_t *s, const char *key,
 		break;
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
+		if (!int_ok(c, s, key))
+			return false;
 		v = (double)config_setting_get_int64(s);
 		break;
 	case CONFIG_TYPE_STRING: {
@@ -610,6 +650,10 @@ static void parse_keyed(struct ctx *c, const config_setting_t *s, const struct k
 		str = get_string(c, s, k->name);
 		if (str && !*str)
 			error_at(c, s, "\"%s\" must not be empty", k->name);
+		else if (str && strlen(str) >= PATH_MAX)
+			/* every string key is a path: say so here, not at open() */
+			error_at(c, s, "\"%s\" is %zu bytes long, longer than a path may be (%d)",
+				 k->name, strlen(str), PATH_MAX - 1);
 		else if (str) {
 			char *old, *n = xstrdup(c, str);
 
@@ -786,6 +830,8 @@ static size_t parse_specs(struct ctx *c, const config_setting_t *s, const char *
 	if (kind == SPEC_PORTS && is_int(s)) {
 		char buf[32];
 
+		if (!int_ok(c, s, key))
+			return 0;
 		snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(s));
 		one_spec(c, s, key, kind, buf, out);
 		return 1;
@@ -804,6 +850,8 @@ static size_t parse_specs(struct ctx *c, const config_setting_t *s, const char *
 		else if (kind == SPEC_PORTS && is_int(e)) {
 			char buf[32];
 
+			if (!int_ok(c, e, key))
+				continue;
 			snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(e));
 			one_spec(c, e, key, kind, buf, out);
 		} else
@@ -865,6 +913,12 @@ static void parse_alert_command(struct ctx *c, const config_setting_t *s, struct
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 			error_at(c, e, "\"command\": element %d must be a string, not %s", i + 1,
 				 type_name(config_setting_type(e)));
+			return;
+		}
+		/* execve(2) would refuse it (E2BIG) at every alert */
+		if (strlen(config_setting_get_string(e)) >= PW_CONFIG_MAX_ALERT_ARG_LEN) {
+			error_at(c, e, "\"command\": element %d is %zu bytes long, more than a program may be given (%d)",
+				 i + 1, strlen(config_setting_get_string(e)), PW_CONFIG_MAX_ALERT_ARG_LEN - 1);
 			return;
 		}
 	}

@@ -26,6 +26,7 @@
 #define PW_CONFIG_MAX_JOBS 4096
 #define PW_CONFIG_MAX_NAME 64 /* job names: [A-Za-z0-9._-], first alphanumeric */
 #define PW_CONFIG_MAX_ALERT_ARGS 64
+#define PW_CONFIG_MAX_ALERT_ARG_LEN 131072 /* MAX_ARG_STRLEN: execve(2) refuses more */
 #define PW_CONFIG_MAX_FILE_SIZE (16u << 20) /* bytes per configuration file */
 
 #ifndef PW_DEFAULT_DATABASE
