@@ -4,6 +4,10 @@
 -- or paste one at a time. Times are UTC. Reading never blocks the daemon
 -- (WAL mode); use -readonly so a typo cannot write.
 
+-- 0. Current policy violations (expect_open/never_open); event_id is what
+--    `portwatch ack` takes.
+SELECT event_id, job, address, port, policy, state, since, acked FROM violations;
+
 -- 1. What is open right now?
 SELECT job, address, port, open_since FROM open_ports;
 
