@@ -1469,7 +1469,7 @@ static int global_option(const char *arg)
 		bool value;
 	} g[] = {
 		{ "--db", true }, { "--config", true }, { "--json", false },
-		{ "--csv", false }, { "--no-header", false },
+		{ "--csv", false }, { "--no-header", false }, { "-j", false },
 	};
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(g); i++) {

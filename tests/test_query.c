@@ -397,7 +397,7 @@ START_TEST(db_option_and_configs)
 	{
 		char *argv[] = { "portwatch", "--bogus", "runs", NULL };
 		char *argv2[] = { "portwatch", "--db", NULL };
-		char *argv3[] = { "portwatch", "--db=pw.db", "--csv", "open", NULL };
+		char *argv3[] = { "portwatch", "--db=pw.db", "-j", "open", NULL };
 
 		ck_assert_int_eq(pw_query_hoist_verb(3, argv), -EINVAL);
 		ck_assert_str_eq(argv[1], "--bogus");
