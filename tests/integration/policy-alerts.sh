@@ -174,6 +174,17 @@ pw_assert_eq "$(q "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id 
 pw_assert_eq "$(q "SELECT count(*) FROM violations WHERE job = 'flood';")" 200 "flood violations"
 run_now pol
 
+# -- the shipped example hook appends each event's JSON as one line
+for port in 1 2; do
+	printf '{"event":"opened","port":%s}' "$port" | "$top_srcdir/etc/hooks/log-to-file" "$PW_TMP/alerts.jsonl" ||
+		pw_fail "log-to-file failed"
+done
+pw_assert_eq "$(wc -l <"$PW_TMP/alerts.jsonl")" 2 "log-to-file lines"
+while read -r line; do
+	printf '%s' "$line" | "$PW_HELPERS/pw-json-check" || pw_fail "log-to-file wrote a line that is not JSON: $line"
+done <"$PW_TMP/alerts.jsonl"
+"$top_srcdir/etc/hooks/log-to-file" </dev/null 2>/dev/null && pw_fail "log-to-file without a file argument succeeded"
+
 # -- the daemon's status over the socket (portwatch status asks it), then a
 # clean stop removes the socket
 out=$("$PORTWATCH" status --config "$conf" 2>&1) || pw_fail "portwatch status: $out"
