@@ -342,6 +342,8 @@ static int parse_options(struct q *q, int argc, char **argv)
 			c = O_HELP;
 		if (c == 'j')
 			c = O_JSON;
+		if (c == '?' && optopt)
+			return usage_error(q, "unknown option \"-%c\"", optopt);
 		if (c == '?')
 			return usage_error(q, "unknown option \"%s\"", argv[optind - 1]);
 		if (c == ':')

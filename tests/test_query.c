@@ -493,6 +493,7 @@ static void expect_error(struct result r, int rc, const char *msg)
 START_TEST(bad_arguments)
 {
 	expect_error(run(PW_QUERY_OPEN, "--bogus", NULL), 2, "unknown option \"--bogus\"");
+	expect_error(run(PW_QUERY_OPEN, "-jx", NULL), 2, "unknown option \"-x\"");
 	expect_error(run(PW_QUERY_OPEN, "--json", "--csv", NULL), 2, "--json and --csv exclude");
 	expect_error(run(PW_QUERY_OPEN, "--since", "1h", NULL), 2, "--since does not apply");
 	expect_error(run(PW_QUERY_STATUS, "--job", "lo", NULL), 2, "--job does not apply");
@@ -565,6 +566,17 @@ START_TEST(bad_databases)
 	}
 	expect_error(run(PW_QUERY_CHANGES, "--db", "newer.db", NULL), 1,
 		     "newer.db: database schema version 99 is newer than this portwatch");
+	/* ... and one from an older portwatchd that has not migrated it yet */
+	{
+		sqlite3 *db;
+
+		ck_assert_int_eq(sqlite3_open("newer.db", &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	expect_error(run(PW_QUERY_CHANGES, "--db", "newer.db", NULL), 1,
+		     "newer.db: database schema version 1 is older than this portwatch");
 
 	/* no --db: the default config's database; a broken config is an error */
 	expect_error(run_cfg("broken.conf", PW_QUERY_OPEN, NULL), 1,
