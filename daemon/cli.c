@@ -95,8 +95,17 @@ struct cell {
 struct pw_cli_table {
 	const struct pw_cli_column *cols;
 	size_t n_cols;
-	struct cell *cells; /* n_rows * n_cols */
+	struct cell *cells; /* n_rows * n_cols; streaming: the one row being filled */
 	size_t n_rows, cap_rows;
+
+	/* streaming (pw_cli_table_stream()) */
+	enum pw_cli_stream mode;
+	enum pw_cli_format format;
+	bool no_header;
+	unsigned indent;
+	FILE *out;
+	size_t *w;      /* text column widths, from the MEASURE pass */
+	size_t emitted; /* rows completed in this pass */
 };
 
 struct pw_cli_table *pw_cli_table_new(const struct pw_cli_column *cols, size_t n_cols)
@@ -107,22 +116,40 @@ struct pw_cli_table *pw_cli_table_new(const struct pw_cli_column *cols, size_t n
 		return NULL;
 	t->cols = cols;
 	t->n_cols = n_cols;
+	t->w = calloc(n_cols, sizeof(*t->w));
+	if (!t->w) {
+		free(t);
+		return NULL;
+	}
 	return t;
+}
+
+static void clear_cells(struct pw_cli_table *t)
+{
+	for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+		free(t->cells[i].s);
+	t->n_rows = 0;
 }
 
 struct pw_cli_table *pw_cli_table_free(struct pw_cli_table *t)
 {
 	if (!t)
 		return NULL;
-	for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
-		free(t->cells[i].s);
+	clear_cells(t);
 	free(t->cells);
+	free(t->w);
 	free(t);
 	return NULL;
 }
 
+static void complete_row(struct pw_cli_table *t);
+
 int pw_cli_table_add_row(struct pw_cli_table *t)
 {
+	if (t->mode != PW_CLI_STORE && t->n_rows == 1) {
+		complete_row(t);
+		clear_cells(t);
+	}
 	if (t->n_rows == t->cap_rows) {
 		size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
 		struct cell *c = reallocarray(t->cells, cap * t->n_cols, sizeof(*c));
@@ -168,7 +195,7 @@ void pw_cli_table_set_int(struct pw_cli_table *t, size_t col, int64_t v)
 
 size_t pw_cli_table_rows(const struct pw_cli_table *t)
 {
-	return t->n_rows;
+	return t->mode == PW_CLI_STORE ? t->n_rows : t->emitted + t->n_rows;
 }
 
 const char *pw_cli_format_time(uint64_t usec, bool rfc3339, char buf[static PW_CLI_TIME_STRLEN])
@@ -273,72 +300,67 @@ static void put_safe(FILE *f, const char *s)
 		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
 }
 
-void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE *f)
+/* Widen w to fit a row (NULL: the header). */
+static void measure(const struct pw_cli_table *t, const struct cell *row, size_t *w)
 {
-	_cleanup_free_ size_t *w = NULL;
 	char buf[64];
 
-	if (t->n_rows == 0)
-		return;
-	w = calloc(t->n_cols, sizeof(*w));
-	if (!w)
-		return;
 	for (size_t c = 0; c < t->n_cols; c++) {
-		w[c] = no_header ? 1 : strlen(t->cols[c].title);
-		for (size_t r = 0; r < t->n_rows; r++) {
-			const char *s = cell_text(&t->cols[c], &t->cells[r * t->n_cols + c], false, buf);
-			size_t l = s ? strlen(s) : 1;
+		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf) : t->cols[c].title;
+		size_t l = s ? strlen(s) : 1;
 
-			if (l > w[c])
-				w[c] = l;
-		}
-	}
-	for (size_t r = no_header ? 1 : 0; r <= t->n_rows; r++) {
-		for (size_t c = 0; c < t->n_cols; c++) {
-			const char *s = r == 0 ? t->cols[c].title
-					       : cell_text(&t->cols[c], &t->cells[(r - 1) * t->n_cols + c],
-							   false, buf);
-			bool right = t->cols[c].type == PW_CLI_COL_INT ||
-				     t->cols[c].type == PW_CLI_COL_SPAN;
-			bool last = c + 1 == t->n_cols;
-			size_t l;
-
-			s = s ?: "-";
-			l = strlen(s);
-			if (c > 0)
-				fputs("  ", f);
-			for (size_t i = l; right && i < w[c]; i++)
-				fputc(' ', f);
-			put_safe(f, s);
-			for (size_t i = l; !right && !last && i < w[c]; i++)
-				fputc(' ', f);
-		}
-		fputc('\n', f);
+		if (l > w[c])
+			w[c] = l;
 	}
 }
 
-void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *f)
+/* One line of text: a row, or the header for NULL. */
+static void text_line(const struct pw_cli_table *t, const struct cell *row, const size_t *w, FILE *f)
 {
 	char buf[64];
 
-	for (size_t c = 0; !no_header && c < t->n_cols; c++) {
+	for (size_t c = 0; c < t->n_cols; c++) {
+		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf) : t->cols[c].title;
+		bool right = t->cols[c].type == PW_CLI_COL_INT || t->cols[c].type == PW_CLI_COL_SPAN;
+		bool last = c + 1 == t->n_cols;
+		size_t l;
+
+		s = s ?: "-";
+		l = strlen(s);
+		if (c > 0)
+			fputs("  ", f);
+		for (size_t i = l; right && i < w[c]; i++)
+			fputc(' ', f);
+		put_safe(f, s);
+		for (size_t i = l; !right && !last && i < w[c]; i++)
+			fputc(' ', f);
+	}
+	fputc('\n', f);
+}
+
+static void csv_header(const struct pw_cli_table *t, FILE *f)
+{
+	for (size_t c = 0; c < t->n_cols; c++) {
 		if (c > 0)
 			fputc(',', f);
 		pw_cli_csv_field(f, t->cols[c].key);
 	}
-	if (!no_header)
-		fputc('\n', f);
-	for (size_t r = 0; r < t->n_rows; r++) {
-		for (size_t c = 0; c < t->n_cols; c++) {
-			const char *s = cell_text(&t->cols[c], &t->cells[r * t->n_cols + c], true, buf);
+	fputc('\n', f);
+}
 
-			if (c > 0)
-				fputc(',', f);
-			if (s)
-				pw_cli_csv_field(f, s);
-		}
-		fputc('\n', f);
+static void csv_line(const struct pw_cli_table *t, const struct cell *row, FILE *f)
+{
+	char buf[64];
+
+	for (size_t c = 0; c < t->n_cols; c++) {
+		const char *s = cell_text(&t->cols[c], &row[c], true, buf);
+
+		if (c > 0)
+			fputc(',', f);
+		if (s)
+			pw_cli_csv_field(f, s);
 	}
+	fputc('\n', f);
 }
 
 static void json_cell(FILE *f, const struct pw_cli_column *col, const struct cell *c)
@@ -368,22 +390,137 @@ static void json_cell(FILE *f, const struct pw_cli_column *col, const struct cel
 	}
 }
 
+/* One array element; the first opens the array. */
+static void json_line(const struct pw_cli_table *t, const struct cell *row, bool first,
+		      unsigned indent, FILE *f)
+{
+	fprintf(f, "%s\n%*s{", first ? "[" : ",", (int)indent + 2, "");
+	for (size_t c = 0; c < t->n_cols; c++) {
+		fputs(c ? ", " : "", f);
+		pw_cli_json_string(f, t->cols[c].key);
+		fputs(": ", f);
+		json_cell(f, &t->cols[c], &row[c]);
+	}
+	fputc('}', f);
+}
+
+static void json_close(size_t rows, unsigned indent, FILE *f)
+{
+	if (rows == 0)
+		fputs("[]", f);
+	else
+		fprintf(f, "\n%*s]", (int)indent, "");
+}
+
+void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE *f)
+{
+	_cleanup_free_ size_t *w = NULL;
+
+	if (t->n_rows == 0)
+		return;
+	w = calloc(t->n_cols, sizeof(*w));
+	if (!w)
+		return;
+	for (size_t c = 0; c < t->n_cols; c++)
+		w[c] = 1;
+	if (!no_header)
+		measure(t, NULL, w);
+	for (size_t r = 0; r < t->n_rows; r++)
+		measure(t, &t->cells[r * t->n_cols], w);
+	if (!no_header)
+		text_line(t, NULL, w, f);
+	for (size_t r = 0; r < t->n_rows; r++)
+		text_line(t, &t->cells[r * t->n_cols], w, f);
+}
+
+void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *f)
+{
+	if (!no_header)
+		csv_header(t, f);
+	for (size_t r = 0; r < t->n_rows; r++)
+		csv_line(t, &t->cells[r * t->n_cols], f);
+}
+
 void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE *f)
 {
-	if (t->n_rows == 0) {
-		fputs("[]", f);
+	for (size_t r = 0; r < t->n_rows; r++)
+		json_line(t, &t->cells[r * t->n_cols], r == 0, indent, f);
+	json_close(t->n_rows, indent, f);
+}
+
+/* ------------------------------------------------------------------ streaming */
+
+/* The row being filled is complete: measure it or print it. */
+static void complete_row(struct pw_cli_table *t)
+{
+	const struct cell *row = t->cells;
+
+	switch (t->mode) {
+	case PW_CLI_STORE:
 		return;
-	}
-	fputc('[', f);
-	for (size_t r = 0; r < t->n_rows; r++) {
-		fprintf(f, "%s\n%*s{", r ? "," : "", (int)indent + 2, "");
-		for (size_t c = 0; c < t->n_cols; c++) {
-			fputs(c ? ", " : "", f);
-			pw_cli_json_string(f, t->cols[c].key);
-			fputs(": ", f);
-			json_cell(f, &t->cols[c], &t->cells[r * t->n_cols + c]);
+	case PW_CLI_MEASURE:
+		measure(t, row, t->w);
+		break;
+	case PW_CLI_EMIT:
+		switch (t->format) {
+		case PW_CLI_TEXT:
+			if (t->emitted == 0 && !t->no_header)
+				text_line(t, NULL, t->w, t->out);
+			text_line(t, row, t->w, t->out);
+			break;
+		case PW_CLI_CSV:
+			if (t->emitted == 0 && !t->no_header)
+				csv_header(t, t->out);
+			csv_line(t, row, t->out);
+			break;
+		case PW_CLI_JSON:
+			json_line(t, row, t->emitted == 0, t->indent, t->out);
+			break;
 		}
-		fputc('}', f);
+		break;
 	}
-	fprintf(f, "\n%*s]", (int)indent, "");
+	t->emitted++;
+}
+
+void pw_cli_table_stream(struct pw_cli_table *t, enum pw_cli_stream mode, enum pw_cli_format format,
+			 bool no_header, unsigned indent, FILE *out)
+{
+	clear_cells(t);
+	if (mode == PW_CLI_MEASURE || t->mode != PW_CLI_MEASURE) {
+		for (size_t c = 0; c < t->n_cols; c++)
+			t->w[c] = 1;
+		if (!no_header)
+			measure(t, NULL, t->w);
+	}
+	t->mode = mode;
+	t->format = format;
+	t->no_header = no_header;
+	t->indent = indent;
+	t->out = out;
+	t->emitted = 0;
+}
+
+size_t pw_cli_table_end(struct pw_cli_table *t)
+{
+	size_t rows;
+
+	if (t->mode != PW_CLI_STORE && t->n_rows == 1) {
+		complete_row(t);
+		clear_cells(t);
+	}
+	rows = pw_cli_table_rows(t);
+	if (t->mode != PW_CLI_EMIT)
+		return rows;
+	switch (t->format) {
+	case PW_CLI_TEXT:
+		break;
+	case PW_CLI_CSV:
+		if (rows == 0 && !t->no_header)
+			csv_header(t, t->out);
+		break;
+	case PW_CLI_JSON:
+		json_close(rows, t->indent, t->out);
+		break;
+	}
+	return rows;
 }

@@ -764,28 +764,51 @@ static void set_opt_int(struct pw_cli_table *t, size_t col, sqlite3_stmt *st, in
 		pw_cli_table_set_int(t, col, col_i64(st, scol));
 }
 
-/* One table: text, CSV, or a JSON document {"key": [...]}. */
-static void print_table(struct q *q, const struct pw_cli_table *t, const char *key, const char *none)
+/*
+ * A verb's rows, streamed so that memory does not grow with them: CSV and
+ * JSON in one pass; text in two over the same snapshot, the first only
+ * measuring the columns.
+ */
+static int stream_rows(struct q *q, struct pw_cli_table *t,
+		       int (*fill)(struct q *q, struct pw_cli_table *t), const char *none)
 {
 	FILE *f = q->env->out;
+	int r;
 
-	switch (q->o.format) {
-	case PW_CLI_TEXT:
-		if (pw_cli_table_rows(t) == 0 && !q->o.no_header)
-			fprintf(f, "%s\n", none);
-		pw_cli_table_print_text(t, q->o.no_header, f);
-		return;
-	case PW_CLI_CSV:
-		pw_cli_table_print_csv(t, q->o.no_header, f);
-		return;
-	case PW_CLI_JSON:
-		fprintf(f, "{\n  ");
-		pw_cli_json_string(f, key);
-		fprintf(f, ": ");
-		pw_cli_table_print_json(t, 2, f);
-		fprintf(f, "\n}\n");
-		return;
+	if (q->o.format == PW_CLI_TEXT) {
+		pw_cli_table_stream(t, PW_CLI_MEASURE, PW_CLI_TEXT, q->o.no_header, 0, f);
+		r = fill(q, t);
+		if (r < 0)
+			return r;
+		if (pw_cli_table_end(t) == 0) {
+			if (!q->o.no_header)
+				fprintf(f, "%s\n", none);
+			return 0;
+		}
 	}
+	pw_cli_table_stream(t, PW_CLI_EMIT, q->o.format, q->o.no_header, 2, f);
+	r = fill(q, t);
+	if (r < 0)
+		return r;
+	pw_cli_table_end(t);
+	return 0;
+}
+
+/* {"key": [rows]} for JSON; just the rows otherwise. */
+static int verb_rows(struct q *q, struct pw_cli_table *t, int (*fill)(struct q *q, struct pw_cli_table *t),
+		     const char *key, const char *none)
+{
+	int r;
+
+	if (q->o.format == PW_CLI_JSON) {
+		fprintf(q->env->out, "{\n  ");
+		pw_cli_json_string(q->env->out, key);
+		fprintf(q->env->out, ": ");
+	}
+	r = stream_rows(q, t, fill, none);
+	if (r == 0 && q->o.format == PW_CLI_JSON)
+		fprintf(q->env->out, "\n}\n");
+	return r;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -802,7 +825,7 @@ static const struct pw_cli_column open_cols[_OP_MAX] = {
 	[OP_LAST_SEEN] = { "last_seen", "LAST SEEN", PW_CLI_COL_TIME },
 };
 
-static int verb_open(struct q *q, struct pw_cli_table *t)
+static int fill_open(struct q *q, struct pw_cli_table *t)
 {
 	static const char sql[] =
 		"SELECT j.name, p.addr, p.address, p.port, p.last_change_usec, p.last_seen_usec"
@@ -843,9 +866,12 @@ static int verb_open(struct q *q, struct pw_cli_table *t)
 	if (r == 0)
 		r = step_error(q, rc, "read open ports");
 	sqlite3_finalize(st);
-	if (r == 0)
-		print_table(q, t, "open", "No open ports.");
 	return r;
+}
+
+static int verb_open(struct q *q, struct pw_cli_table *t)
+{
+	return verb_rows(q, t, fill_open, "open", "No open ports.");
 }
 
 /* ------------------------------------------------------------------ changes, history */
@@ -913,7 +939,7 @@ static int event_rows(struct q *q, sqlite3_stmt *st, struct pw_cli_table *t)
 	return step_error(q, rc, "read events");
 }
 
-static int verb_changes(struct q *q, struct pw_cli_table *t)
+static int fill_changes(struct q *q, struct pw_cli_table *t)
 {
 	static const char sql[] =
 		"SELECT e.id, e.time_usec, j.name, e.addr, e.address, e.port, e.kind, e.old_state,"
@@ -935,27 +961,30 @@ static int verb_changes(struct q *q, struct pw_cli_table *t)
 	if (r == 0)
 		r = event_rows(q, st, t);
 	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	if (q->o.format == PW_CLI_JSON) {
-		char buf[PW_CLI_TIME_STRLEN];
-		FILE *f = q->env->out;
-
-		fprintf(f, "{\n  \"since\": ");
-		if (q->o.since)
-			fprintf(f, "\"%s\"", pw_cli_format_time(q->since_usec, true, buf));
-		else
-			fprintf(f, "null");
-		fprintf(f, ",\n  \"changes\": ");
-		pw_cli_table_print_json(t, 2, f);
-		fprintf(f, "\n}\n");
-		return 0;
-	}
-	print_table(q, t, "changes", "No changes.");
-	return 0;
+	return r;
 }
 
-static int verb_history(struct q *q, struct pw_cli_table *t)
+static int verb_changes(struct q *q, struct pw_cli_table *t)
+{
+	char buf[PW_CLI_TIME_STRLEN];
+	FILE *f = q->env->out;
+	int r;
+
+	if (q->o.format != PW_CLI_JSON)
+		return stream_rows(q, t, fill_changes, "No changes.");
+	fprintf(f, "{\n  \"since\": ");
+	if (q->o.since)
+		fprintf(f, "\"%s\"", pw_cli_format_time(q->since_usec, true, buf));
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\n  \"changes\": ");
+	r = stream_rows(q, t, fill_changes, NULL);
+	if (r == 0)
+		fprintf(f, "\n}\n");
+	return r;
+}
+
+static int fill_history(struct q *q, struct pw_cli_table *t)
 {
 	static const char sql[] =
 		"SELECT e.id, e.time_usec, j.name, e.addr, e.address, e.port, e.kind, e.old_state,"
@@ -977,20 +1006,23 @@ static int verb_history(struct q *q, struct pw_cli_table *t)
 	if (r == 0)
 		r = event_rows(q, st, t);
 	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	if (q->o.format == PW_CLI_JSON) {
-		FILE *f = q->env->out;
+	return r;
+}
 
-		fprintf(f, "{\n  \"host\": ");
-		pw_cli_json_string(f, q->o.arg);
-		fprintf(f, ",\n  \"events\": ");
-		pw_cli_table_print_json(t, 2, f);
+static int verb_history(struct q *q, struct pw_cli_table *t)
+{
+	FILE *f = q->env->out;
+	int r;
+
+	if (q->o.format != PW_CLI_JSON)
+		return stream_rows(q, t, fill_history, "No events.");
+	fprintf(f, "{\n  \"host\": ");
+	pw_cli_json_string(f, q->o.arg);
+	fprintf(f, ",\n  \"events\": ");
+	r = stream_rows(q, t, fill_history, NULL);
+	if (r == 0)
 		fprintf(f, "\n}\n");
-		return 0;
-	}
-	print_table(q, t, "events", "No events.");
-	return 0;
+	return r;
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -1016,7 +1048,7 @@ static const struct pw_cli_column run_cols[_RU_MAX] = {
 	[RU_BASELINE] = { "baseline", "BASELINE", PW_CLI_COL_BOOL },
 };
 
-static int verb_runs(struct q *q, struct pw_cli_table *t)
+static int fill_runs(struct q *q, struct pw_cli_table *t)
 {
 	/* run_summary, with the times as numbers */
 	static const char sql[] =
@@ -1054,9 +1086,12 @@ static int verb_runs(struct q *q, struct pw_cli_table *t)
 	if (r == 0)
 		r = step_error(q, rc, "read runs");
 	sqlite3_finalize(st);
-	if (r == 0)
-		print_table(q, t, "runs", "No runs.");
 	return r;
+}
+
+static int verb_runs(struct q *q, struct pw_cli_table *t)
+{
+	return verb_rows(q, t, fill_runs, "runs", "No runs.");
 }
 
 /* ------------------------------------------------------------------ status */

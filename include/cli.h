@@ -89,6 +89,29 @@ void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *
 /* JSON array, each row on a line of its own, indented by indent spaces. */
 void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE *f);
 
+/*
+ * Streaming, so that a million rows cost one row of memory: rows are
+ * handled as soon as the next pw_cli_table_add_row() or
+ * pw_cli_table_end() says they are complete.
+ *   PW_CLI_MEASURE  only widen the text columns to fit each row;
+ *   PW_CLI_EMIT     print each row in format (text uses the widths of a
+ *                   MEASURE pass over the same rows just before, so text
+ *                   takes two passes; CSV and JSON one).
+ * pw_cli_table_end() finishes a pass (JSON: closes the array; CSV: the
+ * header alone for no rows) and returns its row count. In EMIT mode text
+ * prints its header before the first row, and nothing for no rows.
+ * PW_CLI_STORE, the default, keeps every row for pw_cli_table_print_*().
+ */
+enum pw_cli_stream {
+	PW_CLI_STORE,
+	PW_CLI_MEASURE,
+	PW_CLI_EMIT,
+};
+
+void pw_cli_table_stream(struct pw_cli_table *t, enum pw_cli_stream mode, enum pw_cli_format format,
+			 bool no_header, unsigned json_indent, FILE *out);
+size_t pw_cli_table_end(struct pw_cli_table *t);
+
 /* "2026-11-25 13:08:32" (UTC); sep 'T' and a 'Z' suffix give RFC 3339. */
 #define PW_CLI_TIME_STRLEN 32
 const char *pw_cli_format_time(uint64_t usec, bool rfc3339, char buf[static PW_CLI_TIME_STRLEN]);

@@ -799,6 +799,76 @@ START_TEST(table_formats)
 }
 END_TEST
 
+/* Streaming prints what the stored table prints, row for row. */
+static void fill_rows(struct pw_cli_table *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), i % 3 ? "row %d" : "a \"wide\" row, %d", i);
+		ck_assert_int_eq(pw_cli_table_add_row(t), 0);
+		ck_assert_int_eq(pw_cli_table_set_text(t, 0, name), 0);
+		pw_cli_table_set_int(t, 1, i * 1000);
+		if (i % 2)
+			pw_cli_table_set_int(t, 2, (int64_t)AT(i));
+		pw_cli_table_set_int(t, 3, i * 123456);
+	}
+}
+
+static char *streamed(const struct pw_cli_column *cols, int n, enum pw_cli_format fmt, bool no_header)
+{
+	struct pw_cli_table *t = pw_cli_table_new(cols, 4);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	if (fmt == PW_CLI_TEXT) {
+		pw_cli_table_stream(t, PW_CLI_MEASURE, fmt, no_header, 0, f);
+		fill_rows(t, n);
+		ck_assert_int_eq(pw_cli_table_end(t), n);
+	}
+	pw_cli_table_stream(t, PW_CLI_EMIT, fmt, no_header, 0, f);
+	fill_rows(t, n);
+	ck_assert_int_eq(pw_cli_table_rows(t), n);
+	ck_assert_int_eq(pw_cli_table_end(t), n);
+	fclose(f);
+	pw_cli_table_free(t);
+	return buf;
+}
+
+START_TEST(streaming_matches_stored)
+{
+	static const struct pw_cli_column cols[] = {
+		{ "name", "NAME", PW_CLI_COL_TEXT },
+		{ "n", "N", PW_CLI_COL_INT },
+		{ "at", "AT", PW_CLI_COL_TIME },
+		{ "took_s", "TOOK", PW_CLI_COL_SPAN },
+	};
+	static const int counts[] = { 0, 1, 2, 17, 1000 };
+
+	for (size_t c = 0; c < PW_ELEMENTSOF(counts); c++) {
+		for (int nh = 0; nh < 2; nh++) {
+			struct pw_cli_table *t = pw_cli_table_new(cols, 4);
+			_cleanup_free_ char *text = NULL, *csv = NULL, *json = NULL;
+			_cleanup_free_ char *s_text = NULL, *s_csv = NULL, *s_json = NULL;
+
+			fill_rows(t, counts[c]);
+			text = capture(pw_cli_table_print_text, t, nh);
+			csv = capture(pw_cli_table_print_csv, t, nh);
+			json = capture(json_array, t, nh);
+			s_text = streamed(cols, counts[c], PW_CLI_TEXT, nh);
+			s_csv = streamed(cols, counts[c], PW_CLI_CSV, nh);
+			s_json = streamed(cols, counts[c], PW_CLI_JSON, nh);
+			ck_assert_str_eq(s_text, text);
+			ck_assert_str_eq(s_csv, csv);
+			ck_assert_str_eq(s_json, json);
+			pw_cli_table_free(t);
+		}
+	}
+}
+END_TEST
+
 START_TEST(spans)
 {
 	static const struct {
@@ -867,6 +937,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tp, parse_since);
 	tcase_add_test(tp, split_host_port);
 	tcase_add_test(tp, table_formats);
+	tcase_add_test(tp, streaming_matches_stored);
 	tcase_add_test(tp, spans);
 	tcase_add_test(tp, json_checker);
 	suite_add_tcase(s, tp);
