@@ -28,7 +28,10 @@ const char *pw_cli_service_name(uint16_t port);
 /* Free what pw_cli_service_name() loaded. */
 void pw_cli_services_free(void);
 
-/* Write s as a JSON string literal, quotes included (RFC 8259 section 7). */
+/*
+ * Write s as a JSON string literal, quotes included (RFC 8259 section 7);
+ * bytes that are not UTF-8 become U+FFFD, so the output is always JSON.
+ */
 void pw_cli_json_string(FILE *f, const char *s);
 
 /* ------------------------------------------------------------------ tables

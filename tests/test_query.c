@@ -907,8 +907,31 @@ START_TEST(json_checker)
 		"\"\\ud83d\"", "\"\xff\"", "\"\xc0\xaf\"", "nul", "{} {}", "[1] x", "'a'", "+1",
 	};
 
+	static const struct {
+		const char *in, *out;
+	} quoted[] = {
+		{ "\xff", "\"\\ufffd\"" },
+		{ "a\xc3", "\"a\\ufffd\"" },                 /* truncated */
+		{ "\xc0\xaf/", "\"\\ufffd\\ufffd/\"" },        /* overlong */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" }, /* surrogate */
+		{ "caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"" },
+	};
+
 	for (size_t i = 0; i < PW_ELEMENTSOF(good); i++)
 		ck_assert_msg(json_check(good[i], strlen(good[i]), NULL, NULL), "rejected %s", good[i]);
+	/* what pw_cli_json_string() makes of text that is not UTF-8 is JSON */
+	for (size_t i = 0; i < PW_ELEMENTSOF(quoted); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		ck_assert_ptr_nonnull(f);
+		pw_cli_json_string(f, quoted[i].in);
+		fclose(f);
+		ck_assert_str_eq(buf, quoted[i].out);
+		ck_assert(json_check(buf, len, NULL, NULL));
+		free(buf);
+	}
 	for (size_t i = 0; i < PW_ELEMENTSOF(bad); i++)
 		ck_assert_msg(!json_check(bad[i], strlen(bad[i]), NULL, NULL), "accepted %s", bad[i]);
 }
