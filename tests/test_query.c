@@ -635,6 +635,106 @@ START_TEST(read_only)
 }
 END_TEST
 
+/* Fields per CSV record (RFC 4180), or -1 if a quoted field is malformed. */
+static int csv_records(const char *s, int *ret_fields)
+{
+	int records = 0, fields = 1;
+	bool quoted = false, at_start = true;
+
+	*ret_fields = -1;
+	for (const char *p = s; *p; p++) {
+		if (quoted) {
+			if (*p == '"' && p[1] == '"')
+				p++;
+			else if (*p == '"')
+				quoted = false;
+			continue;
+		}
+		if (*p == '"') {
+			if (!at_start)
+				return -1;
+			quoted = true;
+		} else if (*p == ',') {
+			fields++;
+			at_start = true;
+			continue;
+		} else if (*p == '\n') {
+			if (*ret_fields >= 0 && fields != *ret_fields)
+				return -1;
+			*ret_fields = fields;
+			fields = 1;
+			records++;
+			at_start = true;
+			continue;
+		}
+		at_start = false;
+	}
+	return quoted ? -1 : records;
+}
+
+/*
+ * A database whose text is hostile: a job name with a terminal escape, a
+ * line break, commas, quotes and bytes that are not UTF-8. Every verb in
+ * every format stays well-formed: no control character reaches the
+ * terminal, CSV keeps its columns, JSON parses.
+ */
+START_TEST(hostile_text)
+{
+	static const char evil[] = "ev\x1b]0;pwned\x07il,\"job\"\r\nnext\xff\xc3";
+	static const char *const fmts[] = { NULL, "--csv", "--json" };
+	sqlite3_stmt *st;
+
+	unlink("hostile.db");
+	/* a copy of pw.db through the backup API, then the evil name */
+	{
+		sqlite3 *src, *dst;
+		sqlite3_backup *b;
+
+		ck_assert_int_eq(sqlite3_open_v2("pw.db", &src, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_open("hostile.db", &dst), SQLITE_OK);
+		b = sqlite3_backup_init(dst, "main", src, "main");
+		ck_assert_ptr_nonnull(b);
+		ck_assert_int_eq(sqlite3_backup_step(b, -1), SQLITE_DONE);
+		sqlite3_backup_finish(b);
+		sqlite3_close(src);
+		ck_assert_int_eq(sqlite3_prepare_v2(dst, "UPDATE jobs SET name = ?1 WHERE name = 'lo'", -1,
+						    &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_text(st, 1, evil, -1, SQLITE_STATIC);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+		sqlite3_close(dst);
+	}
+	for (int v = 0; v < _PW_QUERY_VERB_MAX; v++) {
+		for (size_t i = 0; i < PW_ELEMENTSOF(fmts); i++) {
+			const char *arg = v == PW_QUERY_HISTORY ? "127.0.0.1"
+					  : v == PW_QUERY_CHANGES ? "--all" : NULL;
+			struct result r = arg ? run(v, "--db", "hostile.db", arg, fmts[i], NULL)
+					      : run(v, "--db", "hostile.db", fmts[i], NULL);
+			int fields;
+
+			ck_assert_msg(r.rc == 0, "%s %s: %s", verb_names[v], fmts[i] ?: "", r.err);
+			ck_assert_msg(memmem(r.out, r.out_len, "ev", 2) != NULL, "%s: the job is missing",
+				      verb_names[v]);
+			if (!fmts[i]) {
+				for (size_t k = 0; k < r.out_len; k++)
+					ck_assert_msg((unsigned char)r.out[k] >= 0x20 || r.out[k] == '\n',
+						      "%s: control byte %#x in text", verb_names[v],
+						      (unsigned char)r.out[k]);
+			} else if (strcmp(fmts[i], "--csv") == 0) {
+				ck_assert_msg(csv_records(r.out, &fields) > 1, "%s: bad CSV:\n%s",
+					      verb_names[v], r.out);
+			} else {
+				check_json(verb_names[v], &r);
+				ck_assert_ptr_nonnull(strstr(r.out, "\\u001b]0;pwned\\u0007il,\\\"job\\\"\\r\\nnext\\ufffd\\ufffd"));
+			}
+			result_free(&r);
+		}
+	}
+	unlink("hostile.db");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ parsers */
 
 START_TEST(parse_since)
@@ -955,6 +1055,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, bad_databases);
 	tcase_add_test(tc, locked_database);
 	tcase_add_test(tc, read_only);
+	tcase_add_test(tc, hostile_text);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tp, parse_since);
