@@ -175,7 +175,7 @@ static void setup(void)
 static void teardown(void)
 {
 	static const char *const files[] = { "pw.db", "pw.db-wal", "pw.db-shm", "pw.conf",
-					     "live.conf", "dead.conf", "live.sock", "dead.sock",
+					     "live.conf", "dead.conf", "live.sock", "dead.sock", "hostile.db",
 					     "broken.conf", "garbage.db", "newer.db", "newer.db-wal",
 					     "newer.db-shm", "locked.db", "locked.db-journal" };
 
