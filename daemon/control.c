@@ -183,10 +183,11 @@ static bool socket_is_live(const struct sockaddr_un *sa, socklen_t len)
 int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler,
 		   void *userdata, struct pw_control **ret)
 {
-	struct sockaddr_un sa;
+	struct sockaddr_un sa, tmp;
 	struct pw_control *c;
+	char tmp_path[sizeof(sa.sun_path) + 32];
 	struct stat st;
-	socklen_t len;
+	socklen_t len, tmp_len;
 	mode_t old;
 	int r;
 
@@ -218,15 +219,28 @@ int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handl
 		r = -errno;
 		goto fail;
 	}
+	/*
+	 * Bound under a temporary name and renamed into place once it listens:
+	 * a client that sees the file can connect (no ECONNREFUSED window while
+	 * the daemon starts). A path with no room for the suffix is bound as is.
+	 */
+	snprintf(tmp_path, sizeof(tmp_path), "%s.%d.tmp", path, (int)getpid());
+	if (make_addr(tmp_path, &tmp, &tmp_len) < 0) {
+		snprintf(tmp_path, sizeof(tmp_path), "%s", path);
+		tmp = sa;
+		tmp_len = len;
+	} else {
+		(void)unlink(tmp_path); /* left by a crash of a process with this pid */
+	}
 	/* created 0600: the mode comes from the umask at bind() */
 	old = umask(0177);
-	r = bind(c->fd, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
+	r = bind(c->fd, (struct sockaddr *)&tmp, tmp_len) < 0 ? -errno : 0;
 	umask(old);
 	if (r < 0)
 		goto fail;
-	if (listen(c->fd, 8) < 0) {
+	if (listen(c->fd, 8) < 0 || (strcmp(tmp_path, path) != 0 && rename(tmp_path, path) < 0)) {
 		r = -errno;
-		unlink(path);
+		unlink(tmp_path);
 		goto fail;
 	}
 	c->event = sd_event_ref(event);
