@@ -547,6 +547,27 @@ static int load_config(struct q *q)
 	return r;
 }
 
+/*
+ * SQLite reads a WAL database only through its -shm file, which it must be
+ * able to create when the daemon is not running (sqlite.org/wal.html,
+ * "Read-Only Databases"): a user who cannot write the directory gets
+ * "attempt to write a readonly database" for a read.
+ */
+static const char *readonly_hint(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (!dir)
+		return "";
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (access(slash ? dir : ".", W_OK) == 0)
+		return "";
+	return " (reading it needs write access to its directory while portwatchd is stopped, "
+	       "for SQLite's -shm file: run as root or as the daemon's user)";
+}
+
 static int open_store(struct q *q)
 {
 	_cleanup_free_ char *msg = NULL;
@@ -567,7 +588,8 @@ static int open_store(struct q *q)
 	r = pw_store_open(q->db_path, PW_STORE_READONLY, &q->store, &msg);
 	if (r < 0) {
 		if (msg && strncmp(msg, q->db_path, strlen(q->db_path)) == 0)
-			errorf(q, "%s%s", msg, r == -EBUSY ? BUSY_HINT : "");
+			errorf(q, "%s%s", msg,
+			       r == -EBUSY ? BUSY_HINT : r == -EROFS ? readonly_hint(q->db_path) : "");
 		else
 			errorf(q, "%s: %s", q->db_path, msg ?: strerror(-r));
 		return r;

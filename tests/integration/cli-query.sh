@@ -119,6 +119,19 @@ if [ -w /dev/full ]; then
 	pw_assert_grep "$err" 'writing the output failed'
 fi
 
+# a user who may not write the database's directory: a clear reason
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null &&
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$pw" --version >/dev/null 2>&1; then
+	mkdir "$PW_TMP/ro"
+	cp "$db" "$PW_TMP/ro/store.db"
+	chmod 755 "$PW_TMP" "$PW_TMP/ro"
+	chmod 644 "$PW_TMP/ro/store.db"
+	expect 1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$pw" open --db "$PW_TMP/ro/store.db"
+	pw_assert_grep "$err" 'needs write access to its directory while portwatchd is stopped'
+else
+	pw_log "not root or no setpriv: the unprivileged read is not checked"
+fi
+
 # ---------------------------------------------------------------- part 2
 if ! { [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v nft >/dev/null; }; then
 	pw_log "part 2 (the real daemon in a netns) needs root, ip and nft: skipped"
