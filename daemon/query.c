@@ -250,7 +250,7 @@ static void verb_help(enum pw_query_verb v, FILE *f)
 		"\n"
 		"      --db PATH        the database (default: the config file's \"database\")\n"
 		"      --config FILE    portwatchd's config file (default %s)\n"
-		"      --json           one JSON document\n"
+		"  -j, --json           one JSON document\n"
 		"      --csv            CSV (RFC 4180) with a header line\n"
 		"      --no-header      no header lines in text and CSV output\n"
 		"  -h, --help           show this help\n"
@@ -947,7 +947,7 @@ static int event_rows(struct q *q, sqlite3_stmt *st, struct pw_cli_table *t)
 			r = set_text(q, t, EV_NEW, col_text(st, 8));
 		if (r < 0)
 			return r;
-		pw_cli_table_set_int(t, EV_ID, col_i64(st, 0));
+		set_opt_int(t, EV_ID, st, 0);
 		pw_cli_table_set_int(t, EV_TIME, col_i64(st, 1));
 		pw_cli_table_set_int(t, EV_PORT, port);
 		set_opt_int(t, EV_RUN, st, 9);
@@ -1014,7 +1014,24 @@ static int fill_history(struct q *q, struct pw_cli_table *t)
 		" FROM events e JOIN jobs j ON j.id = e.job_id"
 		" WHERE e.addr BETWEEN ?1 AND ?2 AND e.port BETWEEN ?3 AND ?4"
 		" AND (?5 IS NULL OR j.name = ?5)"
-		" ORDER BY e.time_usec, e.id";
+		/*
+		 * A port first seen not open after the baseline gets a row
+		 * but no event: its first sighting comes from the ports
+		 * table, in the state before its first change. Ports that
+		 * never changed are left out of an address's timeline (a
+		 * job over all ports would list thousands), not when one
+		 * port is asked for (?6).
+		 */
+		" UNION ALL"
+		" SELECT NULL, p.first_seen_usec, j.name, p.addr, p.address, p.port, 'first-seen',"
+		" NULL, coalesce(f.old_state, p.state), NULL, NULL, NULL"
+		" FROM ports p JOIN jobs j ON j.id = p.job_id"
+		" LEFT JOIN events f ON f.id = (SELECT x.id FROM events x WHERE x.job_id = p.job_id"
+		"  AND x.addr = p.addr AND x.port = p.port AND x.kind <> 'flap' ORDER BY x.id LIMIT 1)"
+		" WHERE p.addr BETWEEN ?1 AND ?2 AND p.port BETWEEN ?3 AND ?4"
+		" AND (?5 IS NULL OR j.name = ?5)"
+		" AND (f.old_state IS NOT NULL OR (f.id IS NULL AND ?6))"
+		" ORDER BY 2, 1";
 	sqlite3_stmt *st;
 	int r;
 
@@ -1024,6 +1041,7 @@ static int fill_history(struct q *q, struct pw_cli_table *t)
 	sqlite3_bind_int(st, 3, q->ports.n ? (int)q->ports.ranges[0].lo : 0);
 	sqlite3_bind_int(st, 4, q->ports.n ? (int)q->ports.ranges[q->ports.n - 1].hi : 65535);
 	bind_text(st, 5, q->o.job);
+	sqlite3_bind_int(st, 6, pw_iset_count(&q->ports) == 1);
 	r = bind_addr_hull(q, st, 1, 2);
 	if (r == 0)
 		r = event_rows(q, st, t);

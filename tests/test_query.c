@@ -323,6 +323,8 @@ static const struct golden {
 	{ "history-port.csv", PW_QUERY_HISTORY, { "127.0.0.1:80", "--csv" } },
 	{ "history-host.txt", PW_QUERY_HISTORY, { "127.0.0.1" } },
 	{ "history-v6.json", PW_QUERY_HISTORY, { "[::1]:443", "--json" } },
+	{ "history-quiet.txt", PW_QUERY_HISTORY, { "127.0.0.2:443" } },
+	{ "history-quiet-host.txt", PW_QUERY_HISTORY, { "127.0.0.2" } },
 	{ "runs.txt", PW_QUERY_RUNS, { NULL } },
 	{ "runs.json", PW_QUERY_RUNS, { "--json" } },
 	{ "runs.csv", PW_QUERY_RUNS, { "--csv" } },
