@@ -144,6 +144,7 @@ ddb=$PW_TMP/daemon.db
 conf=$PW_TMP/portwatchd.conf
 cat >"$conf" <<EOF
 database = "$ddb";
+control_socket = "$PW_TMP/portwatchd.sock";
 include_dir = "$PW_TMP/conf.d";
 defaults = { jitter = "0s"; timeout = "200ms"; confirm = 1; confirm_spacing = "100ms"; };
 jobs = ( { name = "q"; targets = [ "127.0.0.1", "::1" ]; ports = [ "2001-2005" ]; interval = "1s"; } );
@@ -174,8 +175,15 @@ for i in $(seq 1 20); do
 	expect 0 "$pw" status --config "$conf" --csv --no-header
 	pw_assert_grep "$out" '^q,every 1s,[0-9]+,'
 done
+# the daemon answers on its control socket
+expect 0 "$pw" status --config "$conf"
+pw_assert_grep "$out" "^Daemon:   running \(pid $PW_DAEMON_PID, control socket $PW_TMP/portwatchd\.sock\)\$"
+expect 0 "$pw" status --config "$conf" --json
+json_ok "status --json of a running daemon"
+pw_assert_grep "$out" "\"daemon_pid\": $PW_DAEMON_PID,"
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "daemon exit status"
 expect 0 "$pw" status --config "$conf"
+pw_assert_grep "$out" '^Daemon:   stopped \(control socket '
 pw_assert_grep "$out" '^q +every 1s +[0-9]+ +[-0-9]+ [:0-9]+ +[.0-9smhd]+ +(completed|aborted) '
 pw_pass
