@@ -39,8 +39,8 @@ void pw_cli_json_string(FILE *f, const char *s);
  * The query verbs build one table of typed cells and print it in the
  * format asked for:
  *   text  columns aligned with two spaces (numbers and spans to the
- *         right, headers too), "-" for
- *         no value, times "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m";
+ *         right, headers too), "-" for no value, times
+ *         "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m";
  *         control characters shown as "?" so a database cannot drive the
  *         terminal
  *   csv   RFC 4180: header of keys, fields quoted when they hold a comma,
