@@ -25,6 +25,7 @@ fi
 
 pw_netns_add faults
 export PW_DAEMON_NETNS=$PW_NETNS
+pw_netns_filter 3000-3099 127.0.0.9
 ports=(2001 2002 2003 2004)
 declare -A lpid opened closed isopen
 for p in "${ports[@]}"; do opened[$p]=0 closed[$p]=0 isopen[$p]=0; done
@@ -39,7 +40,12 @@ write_conf() {
 database = "$db";
 include_dir = "$PW_TMP/conf.d";
 defaults = { jitter = "0s"; timeout = "200ms"; confirm = 1; confirm_spacing = "100ms"; };
-jobs = ( { name = "f"; targets = "127.0.0.1"; ports = "2001-2004"; interval = "1s"; } );
+jobs = (
+	{ name = "f"; targets = "127.0.0.1"; ports = "2001-2004"; interval = "1s"; },
+	# 100 dropped ports keep a run in progress most of the time, so the
+	# kills below also land inside runs
+	{ name = "slow"; targets = "127.0.0.9"; ports = "3000-3099"; interval = "1s"; retries = 1; }
+);
 CONF
 }
 mkdir -p "$PW_TMP/conf.d"
@@ -98,6 +104,7 @@ port_open 2001
 for p in "${ports[@]}"; do base_open[$p]=${opened[$p]}; done
 start
 wait_log 'Baseline recorded for job f' "no baseline"
+wait_log 'Baseline recorded for job slow' "no baseline for job slow"
 check_events exact "baseline"
 if chattr +i "$db" 2>/dev/null; then
 	[ -e "$db-wal" ] && chattr +i "$db-wal"
@@ -178,7 +185,7 @@ alive "RLIMIT_NOFILE=8"
 prlimit --pid "$PW_DAEMON_PID" --nofile=20000:20000 || pw_fail "prlimit could not restore the limit"
 caught_up "RLIMIT_NOFILE=8" 30
 no_loss "$before" "RLIMIT_NOFILE"
-pw_log "ok: RLIMIT_NOFILE=8 while running: $(grep -cE 'failed|Too many open files' "$PW_TMP/daemon.log") failure line(s), caught up after"
+pw_log "ok: RLIMIT_NOFILE=8 while running: kept running, caught up after; first warning: $(grep -m1 -E '\[(warning|err|crit)\]' "$PW_TMP/daemon.log" | cut -c1-160)"
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after the fd limit fault"
 
@@ -253,6 +260,46 @@ else
 	wait "$PW_DAEMON_PID" 2>/dev/null || true
 	pw_assert_grep "$PW_TMP/daemon.log" "database|Database"
 	pw_log "ok: garbage while running: exited: $(tail -1 "$PW_TMP/daemon.log")"
+fi
+
+# while running, in place: the daemon's own file overwritten (header too)
+cp "$PW_TMP/good.db" "$db"
+rm -f "$db-wal" "$db-shm"
+start
+sleep 2
+dd if=/dev/urandom of="$db" bs=4096 count=8 conv=notrunc 2>/dev/null
+toggle 2001
+sleep 10
+# SQLite keeps working from its page cache and WAL and may write good pages
+# back over the garbage at a checkpoint: running on is a valid outcome
+# too, as long as it stays up or says why it stops.
+if kill -0 "$PW_DAEMON_PID" 2>/dev/null; then
+	pw_log "ok: garbage in place while running: kept running, $(grep -cE 'keeping [0-9]+ pending|Writing history' "$PW_TMP/daemon.log") write failure line(s)"
+	pw_stop_daemon TERM
+	pw_log "garbage in place: exit status at stop $PW_DAEMON_STATUS"
+else
+	st=0
+	wait "$PW_DAEMON_PID" || st=$?
+	pw_assert_grep "$PW_TMP/daemon.log" "[Dd]atabase"
+	pw_log "ok: garbage in place while running: exit $st: $(grep -m1 -iE 'database' "$PW_TMP/daemon.log" | cut -c1-150)"
+fi
+pw_log "garbage in place: integrity_check afterwards: $(sqlite3 "$db" 'PRAGMA integrity_check;' 2>&1 | head -2 | tr '\n' ' ' | cut -c1-150)"
+# a restart on that file runs, or refuses it with a clear message
+timeout 30 ip netns exec "$PW_NETNS" "$PORTWATCHD" --foreground --config "$PW_TMP/portwatchd.conf" \
+	2>"$PW_TMP/garbage-restart.log" &
+gr=$!
+sleep 4
+if kill -0 "$gr" 2>/dev/null; then
+	kill "$gr"
+	st=0
+	wait "$gr" || st=$?
+	pw_log "garbage in place: restart ran (exit $st at SIGTERM)"
+else
+	st=0
+	wait "$gr" || st=$?
+	pw_assert_eq "$st" 1 "exit status of a restart on the damaged file"
+	pw_assert_grep "$PW_TMP/garbage-restart.log" "Cannot open the database: .*history\.db"
+	pw_log "ok: garbage in place: restart refused: $(grep -m1 'Cannot open' "$PW_TMP/garbage-restart.log" | cut -c1-160)"
 fi
 pw_assert_eq "$(sqlite3 "$PW_TMP/good.db" 'PRAGMA integrity_check;')" ok "the copy taken before the garbage"
 pw_log "history kept: $events_final change events over all faults"
