@@ -162,10 +162,12 @@ START_TEST(wants)
 END_TEST
 
 /* The hook gets exactly the documented environment, the JSON on stdin,
- * fds 0-2 only, default signals; its output and exit status come back. */
+ * fds 0-2 only, default signals; its output and exit status come back.
+ * ls lists its own fds: 0-2 and the directory it reads, which is 3 only
+ * when nothing else leaked in (the shell's $$ would race its pipes). */
 START_TEST(hook_sees_event)
 {
-	struct pw_alert a = sh_alert("env | sort; echo; cat; echo; ls /proc/$$/fd | tr '\\n' ' ';"
+	struct pw_alert a = sh_alert("env | sort; echo; cat; echo; ls /proc/self/fd | tr '\\n' ' ';"
 				     " awk '/^Sig(Blk|Ign)/ { print $1, substr($2, 10) }' /proc/$$/status;"
 				     " echo oops >&2; exit 3",
 				     10 * USEC_PER_SEC);
@@ -199,7 +201,7 @@ START_TEST(hook_sees_event)
 				  "PORTWATCH_SERVICE=ssh\n"
 				  "PORTWATCH_TIME=2026-11-25T13:00:00Z\n"
 				  "PWD=/\n"
-				  "\n%s\n0 1 2 SigBlk: 0000000\nSigIgn: 0000000\noops\n",
+				  "\n%s\n0 1 2 3 SigBlk: 0000000\nSigIgn: 0000000\noops\n",
 				  json),
 			 0);
 	ck_assert_str_eq(s->output, want);
