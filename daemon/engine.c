@@ -976,12 +976,20 @@ static bool core_idle(const struct core *c)
 	return c->nfree == c->nslots && c->m_next >= c->m_end;
 }
 
-/* Returns > 0 running, 0 finished, -errno failed. */
-static int core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now)
+/*
+ * Returns > 0 running, 0 finished, -errno failed. more: the batch was full,
+ * so answers may still wait in the kernel: timers must not fire before
+ * those are read, or an answered probe would be taken for a timeout (after
+ * any stall of the loop, a database flush for one).
+ */
+static int core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now,
+		     bool more)
 {
 	c->now = now;
 	for (int i = 0; i < n && !c->aborted; i++)
 		handle_event(c, &evs[i]);
+	if (more && !c->aborted && !c->fatal)
+		return 1;
 	run_timers(c);
 	start_probes(c);
 	if (c->fatal) {
@@ -1201,11 +1209,11 @@ static void *worker_main(void *arg)
 			r = 0;
 			break;
 		}
-		r = core_step(c, evs, n, now);
+		r = core_step(c, evs, n, now, n == MAX_EVENTS);
 		if (r <= 0)
 			break;
 		flush_worker(w, false, 0);
-		dl = core_deadline(c);
+		dl = n == MAX_EVENTS ? now : core_deadline(c);
 		if (c->throttled && dl > now + USEC_PER_MSEC)
 			dl = now + USEC_PER_MSEC; /* look at the queue again soon */
 		if (dl == UINT64_MAX) {
@@ -1547,7 +1555,7 @@ int pw_engine_process(struct pw_engine *e, uint64_t now)
 		n = epoll_wait(e->epfd, evs, MAX_EVENTS, 0);
 		if (n < 0)
 			n = 0;
-		r = core_step(e->single, evs, n, now);
+		r = core_step(e->single, evs, n, now, n == MAX_EVENTS);
 		if (e->aborted)
 			return 0;
 		/* a full batch means more are waiting: take them now */

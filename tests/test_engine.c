@@ -853,6 +853,76 @@ END_TEST
  * rate (_i = 0) or a limiter shared with other engines (_i = 1), which is
  * then below a job rate of 1000/s.
  */
+/*
+ * The event loop stalls (a database flush, a slow lookup) while answers
+ * wait in the kernel, more of them than one epoll batch: every one must be
+ * read before any timer fires, or answered probes turn "filtered". The
+ * answers are held back by dropping the first SYNs; the kernel resends
+ * them after its 1 s initial RTO, they connect at once, and the engine
+ * looks only at 1.5 s, past the 1.2 s probe timeout.
+ */
+START_TEST(stall_does_not_fake_timeouts)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+	struct pw_engine *e;
+	uint64_t wrong = 0;
+	int lfd;
+	uint16_t port;
+
+	if (!enter_netns())
+		return;
+	lfd = sock_on(AF_INET, 0, true, &port);
+	ck_assert_int_ge(lfd, 0);
+	if (!drop_ports(port, port))
+		return;
+	/* 500 addresses of 127/8 (more than one epoll batch, fewer than the SYN backlog), one port: a wildcard-free listener on
+	 * 127.0.0.1 answers only there, so listen on every address */
+	close(lfd);
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+		int one = 1;
+
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(lfd, 0);
+		(void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(listen(lfd, 4096), 0);
+	}
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4 + 499), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, port, port), 0);
+	p = params(&s, &c);
+	p.timing.initial_timeout_usec = 1200 * USEC_PER_MSEC;
+	p.timing.min_timeout_usec = 1200 * USEC_PER_MSEC;
+	p.timing.max_timeout_usec = 1200 * USEC_PER_MSEC;
+	p.timing.retries = 0;
+	p.timing.concurrency = 4000;
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	c.e = e;
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_gt(pw_engine_process(e, pw_now_usec(CLOCK_MONOTONIC)), 0);
+		pw_engine_get_stats(e, &st);
+		if (st.inflight >= 500)
+			break;
+	}
+	ck_assert_uint_eq(st.inflight, 500);
+	ck_assert(nft("delete table inet pwdrop\n"));
+	usleep(1500 * 1000);
+	ck_assert_int_eq(pw_engine_run_blocking(e), 0);
+	pw_engine_free(e);
+	c.e = NULL;
+	ck_assert_uint_eq(c.n, 500);
+	for (size_t i = 0; i < c.n; i++)
+		wrong += c.r[i].state != PW_STATE_OPEN;
+	ck_assert_uint_eq(wrong, 0);
+	close(lfd);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
 START_TEST(rate_is_kept)
 {
 	struct pw_scan_space s;
@@ -958,6 +1028,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(ns, shards_partition);
 	tcase_add_test(ns, filtered_and_unreachable);
 	tcase_add_test(ns, wildcard_guard);
+	tcase_add_test(ns, stall_does_not_fake_timeouts);
 	tcase_add_loop_test(ns, rate_is_kept, 0, 2);
 	tcase_add_test(ns, host_cap_is_kept);
 	suite_add_tcase(s, ns);
