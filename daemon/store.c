@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -123,6 +126,10 @@ struct pw_store {
 	uint64_t seen_interval;
 	size_t since_flush;
 	size_t n_dirty; /* over all jobs */
+	/* the file opened, to notice it replaced or overwritten while open */
+	bool have_file;
+	dev_t dev;
+	ino_t ino;
 };
 
 static const char *const run_status_names[_PW_RUN_STATUS_MAX] = {
@@ -663,6 +670,52 @@ static int check_schema(struct pw_store *s)
 	return 0;
 }
 
+static void remember_file(struct pw_store *s)
+{
+	struct stat st;
+
+	if (strcmp(s->path, ":memory:") == 0 || strncmp(s->path, "file:", 5) == 0 ||
+	    stat(s->path, &st) < 0)
+		return;
+	s->have_file = true;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+}
+
+/*
+ * SQLite writes through the file it opened, from its page cache and WAL:
+ * if the database is renamed over, deleted or overwritten in place while
+ * open, every later commit "succeeds" into a file nobody will read again.
+ * Check before each batch (one stat and one 16-byte read) and keep the
+ * batch queued instead, with an error that says what happened.
+ */
+static int check_file(struct pw_store *s)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (!s->have_file)
+		return 0;
+	if (stat(s->path, &st) < 0)
+		return set_error(s, -ESTALE, "the database file was removed while open (%s);"
+				 " its new history cannot be written", strerror(errno));
+	if (st.st_dev != s->dev || st.st_ino != s->ino)
+		return set_error(s, -ESTALE, "the database file was replaced by another file while"
+				 " open; its new history cannot be written");
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return 0; /* SQLite's own write reports what is wrong */
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n == (ssize_t)sizeof(head) && memcmp(head, magic, sizeof(magic)) != 0)
+		return set_error(s, -EBADMSG, "the database file was overwritten while open (its"
+				 " header is not SQLite's any more); its new history cannot be written");
+	return 0;
+}
+
 static int open_db(struct pw_store *s)
 {
 	int64_t v = 0;
@@ -714,6 +767,8 @@ static int open_db(struct pw_store *s)
 	if (r == 0)
 		r = query_int(s, "SELECT coalesce(max(id), 0) FROM ports", "read ports", &v);
 	s->next_port_id = v + 1;
+	if (r == 0)
+		remember_file(s);
 	return r;
 }
 
@@ -1024,6 +1079,9 @@ int pw_store_flush(struct pw_store *s)
 	s->since_flush = 0;
 	if (s->readonly || !pw_store_needs_flush(s))
 		return 0;
+	r = check_file(s);
+	if (r < 0)
+		return r;
 	r = exec(s, "BEGIN IMMEDIATE", "begin batch");
 	if (r < 0)
 		return r;

@@ -39,7 +39,11 @@
  *
  * Failures. A failed write (disk full, read-only file, locked beyond the
  * busy timeout, corrupt database) rolls the batch back, returns -errno and
- * keeps everything queued; the next flush retries it. Memory is bounded:
+ * keeps everything queued; the next flush retries it. Before each batch the
+ * store also checks that its path still names the file it opened and that
+ * the file still starts with SQLite's header: a database renamed over,
+ * removed (-ESTALE) or overwritten in place (-EBADMSG) while open would
+ * otherwise take commits that no one can read back. Memory is bounded:
  * queued port rows cost nothing beyond the per-job map (a flag and a 4-byte
  * index each), and queued events are limited to `max_pending` (default
  * PW_STORE_DEFAULT_MAX_PENDING). At that bound pw_store_observe() refuses

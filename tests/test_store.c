@@ -605,6 +605,51 @@ START_TEST(batches_not_per_probe)
 }
 END_TEST
 
+/* A file renamed over, removed or overwritten while open takes no batch. */
+START_TEST(replaced_or_overwritten_file_is_kept)
+{
+	struct pw_store *s = with_baseline();
+	char moved[300];
+	int64_t run = begin(s, "web", SEC(100));
+	int fd;
+
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	fd = open(db_path, O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "garbage garbage!", 16, 0), 16);
+	ck_assert_int_eq(pw_store_flush(s), -EBADMSG);
+	ck_assert_msg(strstr(pw_store_last_error(s), db_path) &&
+			      strstr(pw_store_last_error(s), "overwritten"),
+		      "%s", pw_store_last_error(s));
+	ck_assert_uint_gt(pw_store_pending(s), 0);
+	/* the header back: the kept batch is written */
+	ck_assert_int_eq(pwrite(fd, "SQLite format 3", 16, 0), 16);
+	close(fd);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+
+	snprintf(moved, sizeof(moved), "%s.moved", db_path);
+	ck_assert_int_eq(rename(db_path, moved), 0);
+	fd = open(db_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(102), PW_CHANGE_OPENED, true);
+	ck_assert_int_eq(pw_store_flush(s), -ESTALE);
+	ck_assert_msg(strstr(pw_store_last_error(s), "replaced"), "%s", pw_store_last_error(s));
+	ck_assert_int_eq(unlink(db_path), 0);
+	ck_assert_int_eq(pw_store_flush(s), -ESTALE);
+	ck_assert_msg(strstr(pw_store_last_error(s), "removed"), "%s", pw_store_last_error(s));
+	ck_assert_uint_gt(pw_store_pending(s), 0);
+	/* the same file back in place */
+	ck_assert_int_eq(rename(moved, db_path), 0);
+	end(s, run, PW_RUN_COMPLETED, SEC(103));
+	ck_assert_uint_eq(pw_store_pending(s), 0);
+	assert_sql_str("SELECT group_concat(kind) FROM (SELECT kind FROM events WHERE port = 80 AND kind <> 'baseline' ORDER BY id)",
+		       "closed,opened");
+	pw_store_close(s);
+}
+END_TEST
+
 START_TEST(failed_write_is_kept_and_retried)
 {
 	struct pw_store *s = with_baseline();
@@ -1080,6 +1125,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, memory_database);
 	tcase_add_test(tc, batches_not_per_probe);
 	tcase_add_test(tc, failed_write_is_kept_and_retried);
+	tcase_add_test(tc, replaced_or_overwritten_file_is_kept);
 	tcase_add_test(tc, memory_bound_delays_changes);
 	tcase_add_test(tc, recover_crashed_runs);
 	tcase_add_test(tc, retention_prunes_in_batches);
