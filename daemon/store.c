@@ -2,13 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
@@ -686,7 +684,7 @@ static void remember_file(struct pw_store *s)
  * SQLite writes through the file it opened, from its page cache and WAL:
  * if the database is renamed over, deleted or overwritten in place while
  * open, every later commit "succeeds" into a file nobody will read again.
- * Check before each batch (one stat and one 16-byte read) and keep the
+ * Check before each batch (one stat(2) and one 16-byte read) and keep the
  * batch queued instead, with an error that says what happened.
  */
 static int check_file(struct pw_store *s)
@@ -694,8 +692,7 @@ static int check_file(struct pw_store *s)
 	static const char magic[16] = "SQLite format 3";
 	char head[16];
 	struct stat st;
-	ssize_t n;
-	int fd;
+	sqlite3_file *f = NULL;
 
 	if (!s->have_file)
 		return 0;
@@ -705,12 +702,13 @@ static int check_file(struct pw_store *s)
 	if (st.st_dev != s->dev || st.st_ino != s->ino)
 		return set_error(s, -ESTALE, "the database file was replaced by another file while"
 				 " open; its new history cannot be written");
-	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return 0; /* SQLite's own write reports what is wrong */
-	n = pread(fd, head, sizeof(head), 0);
-	close(fd);
-	if (n == (ssize_t)sizeof(head) && memcmp(head, magic, sizeof(magic)) != 0)
+	/* Read through SQLite's own descriptor: opening and closing another
+	 * one on the file would drop SQLite's POSIX locks (fcntl(2)). */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+	    !f || !f->pMethods)
+		return 0;
+	if (f->pMethods->xRead(f, head, (int)sizeof(head), 0) == SQLITE_OK &&
+	    memcmp(head, magic, sizeof(magic)) != 0)
 		return set_error(s, -EBADMSG, "the database file was overwritten while open (its"
 				 " header is not SQLite's any more); its new history cannot be written");
 	return 0;
