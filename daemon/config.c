@@ -1722,7 +1722,7 @@ static bool strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return true;
 }
 
-bool pw_job_equal(const struct pw_job *a, const struct pw_job *b)
+bool pw_job_scan_equal(const struct pw_job *a, const struct pw_job *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->enabled == b->enabled &&
 	       pw_iset_equal(&a->space.addrs, &b->space.addrs) &&
@@ -1731,8 +1731,12 @@ bool pw_job_equal(const struct pw_job *a, const struct pw_job *b)
 	       pw_iset_equal(&a->exclude_addrs, &b->exclude_addrs) &&
 	       a->interval_usec == b->interval_usec && a->jitter_usec == b->jitter_usec &&
 	       timing_equal(&a->timing, &b->timing) &&
-	       a->accept_all_threshold == b->accept_all_threshold &&
-	       pw_iset_equal(&a->expect_open, &b->expect_open) &&
+	       a->accept_all_threshold == b->accept_all_threshold;
+}
+
+bool pw_job_equal(const struct pw_job *a, const struct pw_job *b)
+{
+	return pw_job_scan_equal(a, b) && pw_iset_equal(&a->expect_open, &b->expect_open) &&
 	       pw_iset_equal(&a->never_open, &b->never_open) &&
 	       strv_equal(a->alert.argv, a->alert.argc, b->alert.argv, b->alert.argc) &&
 	       a->alert.events == b->alert.events && a->alert.timeout_usec == b->alert.timeout_usec;

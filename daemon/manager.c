@@ -633,14 +633,29 @@ static int build_space(const struct pw_job *job, struct pw_scan_space *space,
 	return 0;
 }
 
+static unsigned enabled_jobs(const struct pw_config *c)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < c->n_jobs; i++)
+		n += c->jobs[i].enabled;
+	return n;
+}
+
+/*
+ * One job's part of a global cap: the cap split over every job that may
+ * run at once, so running jobs never add up to more than the cap (the
+ * sockets are file descriptors, and the unit's LimitNOFILE is fixed). A
+ * job's own lower setting wins. total 0 = no global cap.
+ */
 static unsigned fair_share(unsigned total, unsigned want, unsigned sharers)
 {
 	unsigned share = total / (sharers ? sharers : 1);
 
-	if (share == 0)
-		share = 1;
 	if (total == 0)
 		return want;
+	if (share == 0)
+		share = 1;
 	return want && want < share ? want : share;
 }
 
@@ -659,12 +674,13 @@ static int run_engine_new(struct job_run *run, const struct pw_scan_space *space
 		.userdata = run,
 	};
 
-	/* Jobs running at once share the global caps instead of the first taking all. */
-	p.timing.concurrency = fair_share(m->inflight_budget, job->timing.concurrency, m->n_runs + 1);
+	/* Jobs share the global caps instead of the first taking all. */
+	p.timing.concurrency = fair_share(m->inflight_budget, job->timing.concurrency,
+					   enabled_jobs(m->config));
 	if (m->config->max_rate && p.threads <= 1)
 		p.shared_rate = &m->global_rate;
 	else if (m->config->max_rate)
-		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate, m->n_runs + 1);
+		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate, enabled_jobs(m->config));
 	load_rtt(run, &p);
 	if (getrandom(&p.key, sizeof(p.key), 0) != sizeof(p.key))
 		p.key = now_mono();
@@ -727,7 +743,9 @@ static int run_start(struct pw_manager *m, const struct pw_job *job)
 	r = sd_event_add_io(m->event, &run->io, pw_engine_get_fd(run->engine), EPOLLIN, on_engine_io,
 			    run);
 	if (r >= 0)
-		r = sd_event_add_time(m->event, &run->timer, CLOCK_MONOTONIC, 0, 0, on_engine_timer,
+		/* accuracy 1 us: sd-event's default (250 ms) would hold every probe
+		 * timeout and rate step back by up to a quarter second */
+		r = sd_event_add_time(m->event, &run->timer, CLOCK_MONOTONIC, 0, 1, on_engine_timer,
 				      run);
 	if (r < 0)
 		goto fail_recorded;
@@ -833,17 +851,20 @@ static void rearm_sched_timer(struct pw_manager *m)
 
 static int schedule_job(struct pw_manager *m, const struct pw_job *job)
 {
-	struct pw_store_run_info last;
+	struct pw_store_run_info last, completed;
 	uint64_t last_start = 0;
 	int r;
 
 	if (!job->enabled)
 		return 0;
+	/* The cadence follows the last run that finished: one that was aborted
+	 * (restart, reload) or failed leaves the job overdue, so it runs again
+	 * soon instead of an interval later. */
 	pthread_mutex_lock(&m->store_lock);
-	r = pw_store_last_run(m->store, job->name, &last, NULL);
+	r = pw_store_last_run(m->store, job->name, &last, &completed);
 	pthread_mutex_unlock(&m->store_lock);
-	if (r >= 0)
-		last_start = last.started_usec;
+	if (r >= 0 && completed.run_id > 0)
+		last_start = completed.started_usec;
 	r = pw_scheduler_add(m->sched, job->name, job->interval_usec, job->jitter_usec, last_start,
 			     now_real());
 	if (r < 0)
@@ -919,15 +940,18 @@ static int reload(struct pw_manager *m)
 		pw_log_warning("Control socket path changed to %s; it takes effect at restart, still using %s",
 			       nc->control_socket, old->control_socket);
 
-	/* Jobs that disappeared or changed stop; unchanged ones keep running. */
+	/* Jobs that disappeared or whose scan changed stop; the others keep
+	 * running, with new expectations and alerts from now on. */
 	for (size_t i = 0; i < old->n_jobs; i++) {
 		const struct pw_job *oj = &old->jobs[i];
 		const struct pw_job *nj = pw_config_find_job(nc, oj->name);
 		struct job_run *run = find_run(m, oj->name);
 
-		if (nj && pw_job_equal(oj, nj)) {
+		if (nj && pw_job_scan_equal(oj, nj)) {
 			if (run)
 				run->job = nj;
+			if (!pw_job_equal(oj, nj))
+				counts.changed++;
 			continue;
 		}
 		if (nj)
@@ -945,7 +969,7 @@ static int reload(struct pw_manager *m)
 
 		if (!oj)
 			counts.added++;
-		if (oj && pw_job_equal(oj, nj))
+		if (oj && pw_job_scan_equal(oj, nj))
 			continue;
 		(void)schedule_job(m, nj);
 	}

@@ -139,6 +139,12 @@ const struct pw_job *pw_config_find_job(const struct pw_config *c, const char *n
 bool pw_job_equal(const struct pw_job *a, const struct pw_job *b);
 
 /*
+ * Same scan and schedule (targets, ports, timing, interval)? Jobs that
+ * differ only in expectations or alerts keep their run going on reload.
+ */
+bool pw_job_scan_equal(const struct pw_job *a, const struct pw_job *b);
+
+/*
  * Probes per run for the numeric addresses: addresses x ports (each
  * hostname adds its resolved addresses x ports at run time).
  */

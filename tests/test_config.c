@@ -572,6 +572,12 @@ START_TEST(job_equality)
 		snprintf(name, sizeof(name), "c%zu.conf", i);
 		x = load_ok(put(name, text));
 		ck_assert_msg(!pw_job_equal(&a->jobs[0], &x->jobs[0]), "change not seen: %s", changes[i]);
+		/* expectations and alerts do not change the scan: a reload keeps its run */
+		ck_assert_msg(pw_job_scan_equal(&a->jobs[0], &x->jobs[0]) ==
+				      (strncmp(changes[i], "alert", 5) == 0 ||
+				       strncmp(changes[i], "expect_open", 11) == 0 ||
+				       strncmp(changes[i], "never_open", 10) == 0),
+			      "scan equality wrong for: %s", changes[i]);
 		pw_config_free(x);
 	}
 	pw_config_free(a);

@@ -33,6 +33,11 @@ wait_log() { # PATTERN WHAT
 }
 runs_above() { [ "$(count_runs "$1")" -gt "$2" ]; } # JOB N: polled by pw_wait_for
 reloads_at_least() { [ "$(grep -c 'reloaded' "$PW_TMP/daemon.log")" -ge "$1" ]; }
+# The journal line comes at once, the row with the run's batch: poll for it.
+q_is() { [ "$(q "$1")" = "$2" ]; }
+wait_q() { # SQL WANT WHAT
+	pw_wait_for 10 q_is "$1" "$2" || { cat "$PW_TMP/daemon.log" >&2; q 'SELECT id, run_id, address, port, kind FROM events; SELECT id, status FROM runs;' >&2; pw_fail "$3: got '$(q "$1")', want '$2'"; }
+}
 count_runs() { q "SELECT count(*) FROM runs JOIN jobs ON jobs.id = runs.job_id WHERE jobs.name = '$1' AND runs.status = '${2:-completed}';"; }
 
 # -- baseline: one open port on each family
@@ -41,7 +46,7 @@ first=$PW_LISTEN_PID
 write_conf </dev/null
 pw_start_daemon --config "$conf" --log-level debug
 wait_log 'Baseline recorded for job a' "no baseline"
-pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'baseline' AND new_state = 'open';")" 2 "baseline open ports"
+wait_q "SELECT count(*) FROM events WHERE kind = 'baseline' AND new_state = 'open';" 2 "baseline open ports"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened';")" 0 "no 'opened' events in the baseline"
 # the run's RTT estimate is saved for the next run to start from
 rtt_saved() { [ "$(q "SELECT count(*) FROM rtt r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'a' AND r.address = '::' AND r.srtt_usec > 0;")" = 1 ]; }
@@ -50,13 +55,13 @@ pw_wait_for 10 rtt_saved || pw_fail "job a's RTT estimate was not saved"
 # -- a port opens: warning-priority event, recorded once
 pw_netns_listen 127.0.0.1:2002
 wait_log '\[warning\]: 127\.0\.0\.1:2002 .*is now open \(was closed\)' "port 2002 opening was not logged at warning"
-pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened' AND port = 2002 AND address = '127.0.0.1';")" 1 "opened event for 2002"
+wait_q "SELECT count(*) FROM events WHERE kind = 'opened' AND port = 2002 AND address = '127.0.0.1';" 1 "opened event for 2002"
 
 # -- ports close, on both families
 pw_unlisten "$first"
 wait_log '127\.0\.0\.1:2001 .*is now closed \(was open\)' "IPv4 close not logged"
 wait_log '::1\]?:2001 .*is now closed \(was open\)' "IPv6 close not logged"
-pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'closed' AND port = 2001;")" 2 "closed events for 2001"
+wait_q "SELECT count(*) FROM events WHERE kind = 'closed' AND port = 2001;" 2 "closed events for 2001"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'closed' AND port <> 2001;")" 0 "no other closed events"
 
 # -- reload adding a job
@@ -91,6 +96,16 @@ pw_wait_for 10 runs_above a "$runs_before" || pw_fail "SIGUSR1 did not run job a
 pw_wait_for 40 log_has 'Run [0-9]+ of job slow started' || pw_fail "job slow did not start"
 # due again every 3 s while its 20 s run goes on: skipped, never overlapping
 wait_log 'PORTWATCH_EVENT=run-skipped PORTWATCH_JOB=slow' "overrun of job slow not logged as skipped" 10
+# a reload that changes only alerts and expectations keeps the run going
+A_INTERVAL=1h write_conf <<'JOB'
+	, { name = "slow"; targets = [ "127.0.0.1" ]; ports = [ "3000-3999" ]; interval = "3s"; rate = 50;
+	    never_open = [ "3999" ]; alert = { events = [ "opened" ]; }; }
+JOB
+kill -HUP "$PW_DAEMON_PID"
+pw_wait_for 20 reloads_at_least 3 || pw_fail "third reload not logged"
+pw_assert_grep "$PW_TMP/daemon.log" 'reloaded.*0 added, 1 changed, 0 removed' "alert-only change not counted as changed"
+sleep 0.5
+pw_assert_no_grep "$PW_TMP/daemon.log" 'job slow .*aborted|aborted.*job slow' "an alert-only change aborted the running scan"
 events_before=$(q "SELECT count(*) FROM events;")
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM mid-scan"
