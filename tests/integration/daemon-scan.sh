@@ -66,12 +66,17 @@ pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'closed' AND port <>
 
 # -- reload adding a job
 write_conf <<'JOB'
-	, { name = "b"; targets = [ "127.0.0.2" ]; ports = [ "2002" ]; interval = "2s"; }
+	, { name = "b"; targets = [ "127.0.0.2" ]; ports = [ "4000-4199" ]; interval = "1h"; rate = 100; }
 JOB
 kill -HUP "$PW_DAEMON_PID"
 wait_log 'reloaded' "reload not logged"
 pw_assert_grep "$PW_TMP/notify.log" '^RELOADING=1'
 wait_log 'Baseline recorded for job b' "the added job did not run"
+# 200 probes at rate 100 take 2 s: the loop keeps the pace (no timer slack)
+b_usec=$(grep -o 'PORTWATCH_EVENT=run-completed PORTWATCH_JOB=b .*PORTWATCH_DURATION_USEC=[0-9]*' "$PW_TMP/daemon.log" |
+	head -n 1 | sed 's/.*PORTWATCH_DURATION_USEC=//')
+[ -n "$b_usec" ] && [ "$b_usec" -ge 1500000 ] && [ "$b_usec" -le 4000000 ] ||
+	pw_fail "job b (200 probes at 100/s) took ${b_usec:-?} us, want 1.5-4 s"
 
 # -- a broken reload is rejected, the old config keeps running
 runs_before=$(count_runs a)
