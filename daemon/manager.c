@@ -2,12 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <systemd/sd-event.h>
 
@@ -63,6 +65,7 @@ struct pw_manager {
 	 * while a run is active. */
 	pthread_mutex_t store_lock;
 	struct pw_notify notify;
+	int db_lock_fd; /* flock()ed while the store is open: see lock_database() */
 	/* max_rate over all jobs: one bucket every engine draws from */
 	struct pw_ratelimit global_rate;
 	bool store_failing; /* a write failed; log again only on recovery */
@@ -1096,11 +1099,46 @@ static int setup_hooks(struct pw_manager *m)
 
 /* ------------------------------------------------------------ life cycle */
 
+/*
+ * One writer per database: the store hands out row ids from memory, so a
+ * second daemon on the same file would overwrite the first one's runs
+ * (and close its running run as "aborted" at start). A BSD lock (flock(2))
+ * on the file, taken before SQLite opens it and held until after SQLite
+ * closes it, keeps a second portwatchd out. BSD locks and SQLite's POSIX
+ * locks do not interact, and this descriptor is closed only at the end.
+ */
+static int lock_database(struct pw_manager *m)
+{
+	const char *path = m->config->database;
+
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	m->db_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	if (m->db_lock_fd < 0) {
+		pw_log_error("Cannot open the database %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(m->db_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+
+		if (r == -EWOULDBLOCK)
+			pw_log_error("The database %s is in use by another portwatchd; one daemon per database",
+				     path);
+		else
+			pw_log_error("Cannot lock the database %s: %s", path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int open_store(struct pw_manager *m)
 {
 	_cleanup_free_ char *err = NULL;
 	int r;
 
+	r = lock_database(m);
+	if (r < 0)
+		return r;
 	r = pw_store_open(m->config->database, 0, &m->store, &err);
 	if (r < 0) {
 		pw_log_error("Cannot open the database: %s", err ? err : strerror(-r));
@@ -1167,6 +1205,7 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	if (!m)
 		return -ENOMEM;
 	pthread_mutex_init(&m->store_lock, NULL);
+	m->db_lock_fd = -1;
 	m->notify = (struct pw_notify)PW_NOTIFY_INIT;
 	m->config_path = strdup(o->config_path);
 	m->database_override = o->database ? strdup(o->database) : NULL;
@@ -1252,6 +1291,8 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 	sd_event_unref(m->event);
 	pw_scheduler_free(m->sched);
 	pw_store_close(m->store);
+	if (m->db_lock_fd >= 0)
+		close(m->db_lock_fd); /* after SQLite is done with the file */
 	pw_config_free(m->config);
 	pthread_mutex_destroy(&m->store_lock);
 	free(m->config_path);

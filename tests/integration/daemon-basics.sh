@@ -40,6 +40,10 @@ for sig in TERM INT; do
 	: >"$PW_TMP/daemon.log"
 	pw_start_daemon --config "$conf"
 	pw_assert_grep "$PW_TMP/daemon.log" 'portwatchd\[notice\]: portwatchd [0-9.]+ started'
+	# one daemon per database: a second one is refused, the first unharmed
+	st=0; timeout 10 "$PORTWATCHD" --foreground --config "$conf" 2>"$PW_TMP/second.log" || st=$?
+	pw_assert_eq "$st" 1 "exit status of a second daemon on the same database"
+	pw_assert_grep "$PW_TMP/second.log" 'in use by another portwatchd'
 	kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died after READY"
 	pw_stop_daemon "$sig"
 	pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIG$sig"
