@@ -70,6 +70,7 @@ static const char *const alert_event_names[_PW_ALERT_EVENT_MAX] = {
 	[PW_ALERT_FLAPPING] = "flapping",
 	[PW_ALERT_ACCEPTS_EVERYTHING] = "accepts-everything",
 	[PW_ALERT_RUN_FAILED] = "run-failed",
+	[PW_ALERT_UNREACHABLE] = "unreachable",
 };
 
 const char *pw_alert_event_to_string(enum pw_alert_event e)
@@ -980,9 +981,17 @@ static void parse_alert_events(struct ctx *c, const config_setting_t *s, struct 
 			if (best_d <= 3)
 				error_at(c, e, "\"events\": unknown event \"%.40s\" (did you mean \"%s\"?)",
 					 name, best);
-			else
-				error_at(c, e, "\"events\": unknown event \"%.40s\" (known: opened, closed, filtered, unexpected-open, expected-closed, flapping, accepts-everything, run-failed)",
-					 name);
+			else {
+				/* listed from the table, so a new event is never left out */
+				char known[256] = "";
+
+				for (int k = 0; k < _PW_ALERT_EVENT_MAX; k++) {
+					if (k > 0)
+						strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+					strncat(known, alert_event_names[k], sizeof(known) - strlen(known) - 1);
+				}
+				error_at(c, e, "\"events\": unknown event \"%.40s\" (known: %s)", name, known);
+			}
 			ok = false;
 			continue;
 		}

@@ -281,10 +281,12 @@ static void alert_change(struct job_run *run, const struct pw_probe_result *r,
 		case PW_CHANGE_FLAP:
 			info.event = PW_ALERT_FLAPPING;
 			break;
+		case PW_CHANGE_UNREACHABLE:
+			info.event = PW_ALERT_UNREACHABLE;
+			break;
 		case PW_CHANGE_NONE:
 		case PW_CHANGE_BASELINE:
 		case PW_CHANGE_NEW:
-		case PW_CHANGE_UNREACHABLE:
 		case _PW_CHANGE_MAX:
 			return;
 		}

@@ -58,6 +58,7 @@ enum pw_alert_event {
 	PW_ALERT_FLAPPING,
 	PW_ALERT_ACCEPTS_EVERYTHING,
 	PW_ALERT_RUN_FAILED,
+	PW_ALERT_UNREACHABLE, /* an open port's host stopped answering (ICMP unreachable) */
 	_PW_ALERT_EVENT_MAX,
 };
 
