@@ -668,6 +668,12 @@ static int verb_scan(int argc, char **argv)
 		fprintf(stderr, "portwatch scan: no address to scan\n");
 		goto out;
 	}
+	/* "-p ," names no port at all: say so, not EINVAL from the engine */
+	if (pw_iset_count(&space.ports) == 0) {
+		fprintf(stderr, "portwatch scan: --ports \"%s\" names no port\n", ports);
+		ret = PW_CLI_EXIT_USAGE;
+		goto out;
+	}
 	out.nports = pw_iset_count(&space.ports);
 	if (so.all) {
 		pw_u128 total = pw_iset_count(&space.addrs) * out.nports;
