@@ -141,7 +141,8 @@ static const struct key tunable_keys[] = {
 /* Global scalars; "defaults", "alert" and "jobs" are groups, handled apart. */
 static const struct key global_keys[] = {
 	{ "database", V_STRING, CFG(database), 0, 0 },
-	{ "control_socket", V_STRING, CFG(control_socket), 0, 0 },
+	/* max: an AF_UNIX address holds 107 bytes of path (unix(7)) */
+	{ "control_socket", V_STRING, CFG(control_socket), 0, 107 },
 	{ "include_dir", V_STRING, CFG(include_dir), 0, 0 },
 	{ "log_level", V_LOGLEVEL, CFG(log_level), 0, 0 },
 	{ "max_inflight", V_UINT, CFG(max_inflight), 0, 1000000 },
@@ -655,6 +656,9 @@ static void parse_keyed(struct ctx *c, const config_setting_t *s, const struct k
 			/* every string key is a path: say so here, not at open() */
 			error_at(c, s, "\"%s\" is %zu bytes long, longer than a path may be (%d)",
 				 k->name, strlen(str), PATH_MAX - 1);
+		else if (str && k->max && strlen(str) > k->max)
+			error_at(c, s, "\"%s\" is %zu bytes long, longer than a socket path may be (%llu)",
+				 k->name, strlen(str), (unsigned long long)k->max);
 		else if (str) {
 			char *old, *n = xstrdup(c, str);
 
@@ -704,6 +708,12 @@ static void check_tunables(struct ctx *c, const config_setting_t *where, const s
 	if (t->jitter > t->interval)
 		error_at(c, where, "\"jitter\" (%s) is longer than \"interval\" (%s)",
 			 pw_format_duration(a, sizeof(a), t->jitter),
+			 pw_format_duration(b, sizeof(b), t->interval));
+	/* A changed port waits confirm x confirm_spacing: longer than the
+	 * interval, every run would overrun into the next and be skipped. */
+	else if ((uint64_t)t->t.confirm_count * t->t.confirm_spacing_usec >= t->interval)
+		error_at(c, where, "\"confirm\" x \"confirm_spacing\" (%u x %s) is not shorter than \"interval\" (%s)",
+			 t->t.confirm_count, pw_format_duration(a, sizeof(a), t->t.confirm_spacing_usec),
 			 pw_format_duration(b, sizeof(b), t->interval));
 }
 

@@ -29,7 +29,7 @@ expect_exit 2 "$PORTWATCH" scan
 expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 0
 pw_assert_grep "$PW_TMP/err" 'invalid port spec "0"' "port 0 refused by name"
 expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --rate nope
-expect_exit 2 "$PORTWATCH" scan 300.1.2.3 -p 80
+expect_exit 2 "$PORTWATCH" scan 127.0.0.300 -p 80
 expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --shard 3/2
 
 # ---------------------------------------------------------------- scans
