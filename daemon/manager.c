@@ -87,6 +87,25 @@ static uint64_t now_mono(void)
 
 /* ------------------------------------------------------------ store */
 
+/*
+ * What a failed store call returned: the store's own message when the
+ * error came from the database (it names the file and SQLite's text), the
+ * errno text when it did not (bad arguments, no memory): the store's
+ * message would be an older failure's then.
+ */
+static const char *store_strerror(struct pw_manager *m, int r)
+{
+	switch (-r) {
+	case ENOMEM:
+	case EINVAL:
+	case ESRCH:
+	case EROFS:
+		return strerror(-r);
+	default:
+		return pw_store_last_error(m->store)[0] ? pw_store_last_error(m->store) : strerror(-r);
+	}
+}
+
 static void store_report(struct pw_manager *m, int r, const char *what)
 {
 	if (r >= 0 && r != PW_STORE_DEFERRED) {
@@ -426,15 +445,17 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 	k = pw_store_observe(m->store, run->run_id, &obs, &change);
 	pthread_mutex_unlock(&m->store_lock);
 	if (k == -ENOBUFS) {
-		/* The change is detected again at the next run once writes succeed. */
+		/* The change is detected again at the next observation once writes succeed. */
 		if (run->store_refused++ == 0)
 			pw_log_error("Job %s: database write queue full (%s); changes are held back until writes succeed",
 				     run->name, pw_store_last_error(m->store));
 		return;
 	}
 	if (k < 0) {
-		pw_log_error("Job %s: recording %s: %s", run->name, "observation",
-			     pw_store_last_error(m->store));
+		char a[PW_ADDR_STRLEN];
+
+		pw_log_error("Job %s: cannot record %s port %u: %s", run->name,
+			     pw_addr_format(r->addr, a), r->port, store_strerror(m, k));
 		return;
 	}
 	store_report(m, k, "Writing history");
@@ -725,7 +746,7 @@ static int run_start(struct pw_manager *m, const struct pw_job *job)
 	r = pw_store_run_begin(m->store, job->name, now_real(), &run->run_id);
 	pthread_mutex_unlock(&m->store_lock);
 	if (r < 0) {
-		pw_log_error("Job %s: cannot start a run: %s", job->name, pw_store_last_error(m->store));
+		pw_log_error("Job %s: cannot start a run: %s", job->name, store_strerror(m, r));
 		goto fail_space;
 	}
 	run->start_mono = now_mono();
