@@ -134,7 +134,7 @@ timeout 30 ip netns exec "$PW_NETNS" "$PORTWATCHD" --foreground --config "$PW_TM
 chattr -i "$db" 2>/dev/null
 chmod 0644 "$db"
 pw_assert_eq "$st" 1 "exit status on a read-only database at start"
-pw_assert_grep "$PW_TMP/ro-start.log" "Cannot open the database: .*history\.db"
+pw_assert_grep "$PW_TMP/ro-start.log" "Cannot open the database:? .*history\.db"
 pw_log "ok: read-only at start: $(grep -m1 'Cannot open' "$PW_TMP/ro-start.log")"
 
 # ------------------------------------------------------------ ENOSPC
@@ -242,7 +242,7 @@ st=0
 timeout 30 ip netns exec "$PW_NETNS" "$PORTWATCHD" --foreground --config "$PW_TMP/portwatchd.conf" \
 	2>"$PW_TMP/garbage-start.log" || st=$?
 pw_assert_eq "$st" 1 "exit status on a garbage database at start"
-pw_assert_grep "$PW_TMP/garbage-start.log" "Cannot open the database: .*garbage\.db"
+pw_assert_grep "$PW_TMP/garbage-start.log" "Cannot open the database:? .*garbage\.db"
 pw_log "ok: garbage at start: $(grep -m1 'Cannot open' "$PW_TMP/garbage-start.log")"
 
 # while running: the daemon keeps running or exits with a clear message
@@ -289,7 +289,7 @@ else
 	st=0
 	wait "$gr" || st=$?
 	pw_assert_eq "$st" 1 "exit status of a restart on the damaged file"
-	pw_assert_grep "$PW_TMP/garbage-restart.log" "Cannot open the database: .*history\.db"
+	pw_assert_grep "$PW_TMP/garbage-restart.log" "Cannot open the database:? .*history\.db"
 	pw_log "ok: garbage in place: restart refused: $(grep -m1 'Cannot open' "$PW_TMP/garbage-restart.log" | cut -c1-160)"
 fi
 pw_assert_eq "$(sqlite3 "$PW_TMP/good.db" 'PRAGMA integrity_check;')" ok "the copy taken before the garbage"
