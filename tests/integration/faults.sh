@@ -1,6 +1,7 @@
 #!/bin/bash
 # Fault injection against the running daemon, in a private network and
-# mount namespace: the database made read-only (chattr +i), its directory
+# mount namespace: the database made read-only (chattr +i while running, a
+# read-only bind mount at start), its directory
 # on a tiny tmpfs that fills up (ENOSPC), locked by another writer for
 # longer than the busy timeout, replaced by garbage (while running and at
 # start), RLIMIT_NOFILE forced low, and SIGKILL at random moments 20 times
@@ -125,14 +126,14 @@ fi
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after the read-only fault"
 
-# read-only at start: the store refuses a write-protected file
-chmod 0444 "$db"
-if [ "$(id -u)" -eq 0 ]; then chattr +i "$db" 2>/dev/null; fi
+# read-only at start: its directory a read-only bind mount (read-only for
+# root too; this is a private mount namespace)
+mount --bind "$PW_TMP/data" "$PW_TMP/data" && mount -o remount,bind,ro "$PW_TMP/data" ||
+	pw_fail "cannot make a read-only bind mount"
 st=0
 timeout 30 ip netns exec "$PW_NETNS" "$PORTWATCHD" --foreground --config "$PW_TMP/portwatchd.conf" \
 	2>"$PW_TMP/ro-start.log" || st=$?
-chattr -i "$db" 2>/dev/null
-chmod 0644 "$db"
+umount "$PW_TMP/data"
 pw_assert_eq "$st" 1 "exit status on a read-only database at start"
 pw_assert_grep "$PW_TMP/ro-start.log" "Cannot open the database:? .*history\.db"
 pw_log "ok: read-only at start: $(grep -m1 'Cannot open' "$PW_TMP/ro-start.log")"
