@@ -1136,11 +1136,15 @@ static int lock_database(struct pw_manager *m)
 
 	if (strcmp(path, ":memory:") == 0)
 		return 0;
-	m->db_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
-	if (m->db_lock_fd < 0) {
-		pw_log_error("Cannot open the database %s: %s", path, strerror(errno));
-		return -errno;
-	}
+	/* flock() needs no write access; a new database is created by SQLite
+	 * itself, locked right after. Where the file cannot be opened at all,
+	 * the store's open says why, with SQLite's words. */
+	m->db_lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (m->db_lock_fd < 0 && errno == ENOENT)
+		m->db_lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+				     0600);
+	if (m->db_lock_fd < 0)
+		return 0;
 	if (flock(m->db_lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int r = -errno;
 
