@@ -206,6 +206,13 @@ pw_u128 pw_iset_pick(const struct pw_iset *s, pw_u128 index)
 	return s->ranges[lo].lo + (index - s->before[lo]);
 }
 
+pw_u128 pw_iset_rank(const struct pw_iset *s, pw_u128 v)
+{
+	size_t i = lower_bound(s, v);
+
+	return s->before[i] + (v - s->ranges[i].lo);
+}
+
 bool pw_iset_equal(const struct pw_iset *a, const struct pw_iset *b)
 {
 	if (a->n != b->n)

@@ -168,22 +168,6 @@ struct scan_out {
 	int err;
 };
 
-/* Position of v within the set (v must be in it). */
-static pw_u128 iset_rank(const struct pw_iset *s, pw_u128 v)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->ranges[mid].hi < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return s->before[lo] + (v - s->ranges[lo].lo);
-}
-
 static void on_result(void *userdata, const struct pw_probe_result *r)
 {
 	struct scan_out *o = userdata;
@@ -204,8 +188,8 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 		return;
 	}
 	if (o->states) {
-		pw_u128 v = iset_rank(&o->space->addrs, r->addr) * o->nports +
-			    iset_rank(&o->space->ports, r->port);
+		pw_u128 v = pw_iset_rank(&o->space->addrs, r->addr) * o->nports +
+			    pw_iset_rank(&o->space->ports, r->port);
 
 		o->states[v / 2] |= (uint8_t)((r->state + 1) << (4 * (v % 2)));
 	}

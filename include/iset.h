@@ -49,4 +49,7 @@ pw_u128 pw_iset_count(const struct pw_iset *s);
 /* The index-th smallest element; index must be < pw_iset_count(). */
 pw_u128 pw_iset_pick(const struct pw_iset *s, pw_u128 index);
 
+/* The inverse of pick: v's index in the set; v must be in it. */
+pw_u128 pw_iset_rank(const struct pw_iset *s, pw_u128 v);
+
 bool pw_iset_equal(const struct pw_iset *a, const struct pw_iset *b);

@@ -18,6 +18,7 @@ static void check_against_model(const struct pw_iset *s, const bool *model)
 		ck_assert_msg(pw_iset_contains(s, (pw_u128)v) == model[v], "element %d", v);
 		if (model[v]) {
 			ck_assert_msg(pw_iset_pick(s, count) == (pw_u128)v, "pick(%d)", (int)count);
+			ck_assert_msg(pw_iset_rank(s, (pw_u128)v) == count, "rank(%d)", v);
 			count++;
 		}
 	}
