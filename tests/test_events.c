@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "capture.h"
 #include "check-main.h"
 #include "events.h"
 #include "log.h"
@@ -326,28 +327,6 @@ START_TEST(every_type_formats_bare_and_full)
 }
 END_TEST
 
-/* Run fn with stderr redirected to a temporary file; return what it wrote. */
-static char *capture_stderr(void (*fn)(void))
-{
-	char path[] = "/tmp/pw-test-events-XXXXXX";
-	static char buf[8192];
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	unlink(path);
-	dup2(fd, STDERR_FILENO);
-	fn();
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	return buf;
-}
-
 static void emit_at_notice(void)
 {
 	struct pw_event_counts c = { .probes_planned = 1, .probes_done = 1, .closed = 1 };
@@ -366,7 +345,7 @@ static void emit_at_notice(void)
 
 START_TEST(logs_through_the_logger_at_its_priority)
 {
-	const char *out = capture_stderr(emit_at_notice);
+	const char *out = pw_test_capture_stderr(emit_at_notice);
 
 	ck_assert_str_eq(out, "pwtest[warning]: 127.0.0.1:22 (ssh) is now open (was closed) [job local] "
 			      "[PORTWATCH_EVENT=port-opened PORTWATCH_JOB=local PORTWATCH_ADDRESS=127.0.0.1 "

@@ -4,31 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check-main.h"
 #include "log.h"
 #include "util.h"
-
-/* Run fn with stderr redirected to a temporary file; return what it wrote. */
-static char *capture_stderr(void (*fn)(void))
-{
-	char path[] = "/tmp/pw-test-log-XXXXXX";
-	static char buf[8192];
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	unlink(path);
-	dup2(fd, STDERR_FILENO);
-	fn();
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	return buf;
-}
 
 static void emit_levels(void)
 {
@@ -41,7 +20,7 @@ static void emit_levels(void)
 
 START_TEST(stderr_lines_and_filtering)
 {
-	const char *out = capture_stderr(emit_levels);
+	const char *out = pw_test_capture_stderr(emit_levels);
 
 	ck_assert_str_eq(out, "pwtest[notice]: shown 42\npwtest[err]: broken: disk\n");
 }
@@ -57,7 +36,7 @@ static void emit_fields(void)
 
 START_TEST(stderr_shows_fields)
 {
-	const char *out = capture_stderr(emit_fields);
+	const char *out = pw_test_capture_stderr(emit_fields);
 
 	ck_assert_str_eq(out, "pwtest[warning]: port 443 opened [PW_JOB=web PW_PORT=443]\n");
 }
@@ -75,7 +54,7 @@ static void emit_long(void)
 
 START_TEST(overlong_line_is_truncated_not_overflowed)
 {
-	const char *out = capture_stderr(emit_long);
+	const char *out = pw_test_capture_stderr(emit_long);
 	size_t l = strlen(out);
 
 	ck_assert_uint_eq(l, 4095);
