@@ -27,10 +27,7 @@ const char *pw_change_kind_to_string(enum pw_change_kind k)
 
 int pw_change_kind_from_string(const char *s)
 {
-	for (size_t i = 0; s && i < PW_ELEMENTSOF(kind_names); i++)
-		if (kind_names[i] && strcmp(s, kind_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
+	return pw_table_lookup(kind_names, PW_ELEMENTSOF(kind_names), s);
 }
 
 bool pw_change_updates_state(enum pw_change_kind k)

@@ -82,10 +82,7 @@ const char *pw_alert_event_to_string(enum pw_alert_event e)
 
 int pw_alert_event_from_string(const char *s)
 {
-	for (int i = 0; s && i < _PW_ALERT_EVENT_MAX; i++)
-		if (strcmp(s, alert_event_names[i]) == 0)
-			return i;
-	return -EINVAL;
+	return pw_table_lookup(alert_event_names, PW_ELEMENTSOF(alert_event_names), s);
 }
 
 /* ------------------------------------------------------------ key tables */

@@ -79,10 +79,7 @@ int pw_log_level_from_string(const char *s)
 {
 	if (s && strcmp(s, "error") == 0)
 		return LOG_ERR;
-	for (size_t i = 0; s && i < PW_ELEMENTSOF(level_names); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
+	return pw_table_lookup(level_names, PW_ELEMENTSOF(level_names), s);
 }
 
 const char *pw_log_level_to_string(int prio)

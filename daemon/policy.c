@@ -23,10 +23,7 @@ const char *pw_policy_verdict_to_string(enum pw_policy_verdict v)
 
 int pw_policy_verdict_from_string(const char *s)
 {
-	for (size_t i = 0; s && i < PW_ELEMENTSOF(verdict_names); i++)
-		if (verdict_names[i] && strcmp(s, verdict_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
+	return pw_table_lookup(verdict_names, PW_ELEMENTSOF(verdict_names), s);
 }
 
 static bool has_any(const struct pw_iset *s)

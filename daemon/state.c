@@ -23,8 +23,5 @@ const char *pw_state_to_string(enum pw_state s)
 
 int pw_state_from_string(const char *s)
 {
-	for (size_t i = 0; s && i < PW_ELEMENTSOF(state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
+	return pw_table_lookup(state_names, PW_ELEMENTSOF(state_names), s);
 }

@@ -147,10 +147,7 @@ const char *pw_run_status_to_string(enum pw_run_status st)
 
 int pw_run_status_from_string(const char *str)
 {
-	for (size_t i = 0; str && i < PW_ELEMENTSOF(run_status_names); i++)
-		if (strcmp(str, run_status_names[i]) == 0)
-			return (int)i;
-	return -EINVAL;
+	return pw_table_lookup(run_status_names, PW_ELEMENTSOF(run_status_names), str);
 }
 
 unsigned pw_store_schema_version(void)

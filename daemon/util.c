@@ -128,6 +128,14 @@ uint64_t pw_now_usec(clockid_t clock)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+int pw_table_lookup(const char *const *table, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (table[i] && strcmp(s, table[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
 size_t pw_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -76,5 +76,11 @@ const char *pw_format_duration(char *buf, size_t len, uint64_t usec);
 /* Microseconds on the given clock (CLOCK_MONOTONIC, CLOCK_REALTIME). */
 uint64_t pw_now_usec(clockid_t clock);
 
+/*
+ * Name tables (enum value -> stable string, as stored and logged): the
+ * index of s among table[0..n) with NULL entries skipped, or -EINVAL.
+ */
+int pw_table_lookup(const char *const *table, size_t n, const char *s);
+
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t pw_edit_distance(const char *a, const char *b);

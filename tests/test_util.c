@@ -99,6 +99,19 @@ START_TEST(format_duration_round_trips)
 }
 END_TEST
 
+START_TEST(table_lookup)
+{
+	static const char *const t[] = { "zero", NULL, "two" };
+
+	ck_assert_int_eq(pw_table_lookup(t, PW_ELEMENTSOF(t), "zero"), 0);
+	ck_assert_int_eq(pw_table_lookup(t, PW_ELEMENTSOF(t), "two"), 2);
+	ck_assert_int_eq(pw_table_lookup(t, PW_ELEMENTSOF(t), "one"), -EINVAL);
+	ck_assert_int_eq(pw_table_lookup(t, PW_ELEMENTSOF(t), ""), -EINVAL);
+	ck_assert_int_eq(pw_table_lookup(t, PW_ELEMENTSOF(t), NULL), -EINVAL);
+	ck_assert_int_eq(pw_table_lookup(t, 2, "two"), -EINVAL);
+}
+END_TEST
+
 START_TEST(edit_distance_suggests)
 {
 	ck_assert_uint_eq(pw_edit_distance("timeout", "timeout"), 0);
@@ -117,6 +130,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, parse_duration_forms);
 	tcase_add_test(tc, format_duration_round_trips);
 	tcase_add_test(tc, edit_distance_suggests);
+	tcase_add_test(tc, table_lookup);
 	suite_add_tcase(s, tc);
 	return s;
 }
