@@ -78,7 +78,8 @@ run)
 	configure_build build
 	mkdir -p var
 	say "starting portwatchd (Ctrl-C stops it)"
-	exec build/portwatchd --foreground --config etc/portwatchd.conf --database var/portwatch.db
+	exec build/portwatchd --foreground --config etc/portwatchd.conf --database var/portwatch.db \
+		--control-socket var/portwatchd.sock
 	;;
 test)
 	install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"

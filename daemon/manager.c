@@ -53,6 +53,7 @@ struct pw_manager {
 	sd_event *event;
 	char *config_path;
 	char *database_override;
+	char *control_socket; /* the --control-socket override, else NULL */
 	int log_level_override; /* -1: the config's log_level rules */
 	struct pw_config *config;
 	struct pw_store *store;
@@ -962,7 +963,7 @@ static int reload(struct pw_manager *m)
 	if (strcmp(nc->database, old->database) != 0)
 		pw_log_warning("Database path changed to %s; it takes effect at restart, still using %s",
 			       nc->database, old->database);
-	if (strcmp(nc->control_socket, old->control_socket) != 0)
+	if (!m->control_socket && strcmp(nc->control_socket, old->control_socket) != 0)
 		pw_log_warning("Control socket path changed to %s; it takes effect at restart, still using %s",
 			       nc->control_socket, old->control_socket);
 
@@ -1112,10 +1113,11 @@ static int setup_hooks(struct pw_manager *m)
 	if (r < 0)
 		return r;
 	/* Without the socket the daemon still scans; only `portwatch run` fails. */
-	r = pw_control_new(m->event, m->config->control_socket, on_control, m, &m->control);
+	r = pw_control_new(m->event, m->control_socket ?: m->config->control_socket, on_control, m,
+			   &m->control);
 	if (r < 0)
 		pw_log_warning("Control socket %s: %s; `portwatch run` will not reach this daemon",
-			       m->config->control_socket,
+			       m->control_socket ?: m->config->control_socket,
 			       r == -EADDRINUSE ? "another daemon answers there" : strerror(-r));
 	return 0;
 }
@@ -1235,6 +1237,11 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	m->db_lock_fd = -1;
 	m->notify = (struct pw_notify)PW_NOTIFY_INIT;
 	m->config_path = strdup(o->config_path);
+	m->control_socket = o->control_socket ? strdup(o->control_socket) : NULL;
+	if (o->control_socket && !m->control_socket) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	m->database_override = o->database ? strdup(o->database) : NULL;
 	if (!m->config_path || (o->database && !m->database_override)) {
 		r = -ENOMEM;
@@ -1324,6 +1331,7 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 	pthread_mutex_destroy(&m->store_lock);
 	free(m->config_path);
 	free(m->database_override);
+	free(m->control_socket);
 	free(m);
 	return NULL;
 }

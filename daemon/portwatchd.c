@@ -31,6 +31,7 @@ enum {
 struct options {
 	const char *config_path;
 	const char *database;
+	const char *control_socket;
 	bool check_config;
 	bool foreground;
 	int log_level;
@@ -46,6 +47,7 @@ static void help(FILE *out)
 		"\n"
 		"  -c, --config FILE      main configuration file (default %s)\n"
 		"  -d, --database PATH    override the configured database path\n"
+		"  -s, --control-socket PATH  override the configured control socket\n"
 		"  -t, --check-config     validate the configuration, print the jobs, exit\n"
 		"  -f, --foreground       log readable lines to stderr, not to the journal\n"
 		"  -l, --log-level LEVEL  debug, info, notice, warning or err (default info)\n"
@@ -80,6 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "database", required_argument, NULL, 'd' },
+		{ "control-socket", required_argument, NULL, 's' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -90,13 +93,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:d:tfl:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:s:tfl:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
 			break;
 		case 'd':
 			o->database = optarg;
+			break;
+		case 's':
+			o->control_socket = optarg;
 			break;
 		case 't':
 			o->check_config = true;
@@ -203,6 +209,7 @@ static int run(const struct options *o)
 
 	r = pw_manager_new(&(struct pw_manager_options){ .config_path = o->config_path,
 							 .database = o->database,
+							 .control_socket = o->control_socket,
 							 .log_level = o->log_level_set ? o->log_level : -1 },
 			   &diag, &m);
 	if (r == -EINVAL && diag.n > 0) {

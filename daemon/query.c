@@ -167,6 +167,7 @@ enum {
 	O_SINCE,
 	O_LIMIT,
 	O_ALL,
+	O_SOCKET,
 	O_HELP,
 };
 
@@ -184,6 +185,7 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, O_SINCE },
 	{ "limit", required_argument, NULL, O_LIMIT },
 	{ "all", no_argument, NULL, O_ALL },
+	{ "socket", required_argument, NULL, O_SOCKET },
 	{ "help", no_argument, NULL, O_HELP },
 	{},
 };
@@ -198,9 +200,12 @@ struct verb_info {
 
 static const struct verb_info verb_info[_PW_QUERY_VERB_MAX] = {
 	[PW_QUERY_STATUS] = {
-		"status", OPTS_GLOBAL, 0, 0, "",
+		"status", OPTS_GLOBAL | OPT(O_SOCKET), 0, 0, " [--socket PATH]",
 		"Show the daemon's state and, per job: schedule, last run and its result,\n"
-		"when the next run is due, and how many ports are open.\n",
+		"when the next run is due, and how many ports are open.\n"
+		"\n"
+		"      --socket PATH    the daemon's control socket (default: the config\n"
+		"                       file's \"control_socket\")\n",
 	},
 	[PW_QUERY_OPEN] = {
 		"open", OPTS_GLOBAL | OPT(O_JOB), 0, 1, " [--job JOB] [HOST]",
@@ -260,7 +265,7 @@ static void verb_help(enum pw_query_verb v, FILE *f)
 }
 
 struct opts {
-	const char *db, *config, *job, *host, *since;
+	const char *db, *config, *job, *host, *since, *socket;
 	enum pw_cli_format format;
 	bool no_header, all, format_set;
 	uint64_t limit;
@@ -353,6 +358,9 @@ static int parse_options(struct q *q, int argc, char **argv)
 		switch (c) {
 		case O_DB:
 			q->o.db = optarg;
+			break;
+		case O_SOCKET:
+			q->o.socket = optarg;
 			break;
 		case O_CONFIG:
 			q->o.config = optarg;
@@ -1228,7 +1236,7 @@ static int probe_daemon(struct q *q, struct daemon_info *d)
 	_cleanup_free_ char *reply = NULL;
 	int r;
 
-	d->socket = q->config ? q->config->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	d->socket = q->o.socket ?: q->config ? q->config->control_socket : PW_DEFAULT_CONTROL_SOCKET;
 	r = pw_control_request(d->socket, "status", 2 * USEC_PER_SEC, &reply);
 	switch (r) {
 	case 0:

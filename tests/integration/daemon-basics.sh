@@ -38,8 +38,12 @@ pw_assert_grep "$PW_TMP/err" "missing\.conf"
 # life cycle: READY=1, logs its start, stops cleanly on SIGTERM and SIGINT
 for sig in TERM INT; do
 	: >"$PW_TMP/daemon.log"
-	pw_start_daemon --config "$conf"
+	pw_start_daemon --config "$conf" --control-socket "$PW_TMP/ctl.sock"
 	pw_assert_grep "$PW_TMP/daemon.log" 'portwatchd\[notice\]: portwatchd [0-9.]+ started'
+	[ -S "$PW_TMP/ctl.sock" ] || pw_fail "--control-socket: no socket at $PW_TMP/ctl.sock"
+	"$PORTWATCH" --config "$conf" status --socket "$PW_TMP/ctl.sock" >"$PW_TMP/status" ||
+		pw_fail "portwatch status --socket failed"
+	pw_assert_grep "$PW_TMP/status" "^Daemon: +running \\(pid $PW_DAEMON_PID, control socket $PW_TMP/ctl.sock\\)"
 	# one daemon per database: a second one is refused, the first unharmed
 	st=0; timeout 10 "$PORTWATCHD" --foreground --config "$conf" 2>"$PW_TMP/second.log" || st=$?
 	pw_assert_eq "$st" 1 "exit status of a second daemon on the same database"
