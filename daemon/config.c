@@ -1502,6 +1502,56 @@ static char *read_all(int fd, size_t size_hint)
 	return buf;
 }
 
+/*
+ * libconfig opens the files named by "@include" itself (fopen(3), always
+ * relative to the including file's directory), past the checks above: a
+ * FIFO there would block the load forever, a device or a huge file would
+ * be read to the end. Check them, and what they include, the same way
+ * first; libconfig reports missing files and nesting itself.
+ */
+static bool includes_ok(struct ctx *c, const char *dir, const char *text, int depth)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		_cleanup_free_ char *name = NULL, *path = NULL, *inc = NULL;
+		_cleanup_close_ int fd = -1;
+		const char *q = p + strspn(p, " \t"), *end;
+		struct stat st;
+
+		if (strncmp(q, "@include", 8) != 0 || !strchr(" \t", q[8]))
+			continue;
+		q += 8 + strspn(q + 8, " \t");
+		if (*q != '"' || !(end = strpbrk(q + 1, "\"\n")) || *end != '"')
+			continue;
+		name = strndup(q + 1, (size_t)(end - q - 1));
+		if (!name || asprintf(&path, "%s/%s", dir, name) < 0) {
+			path = NULL;
+			c->oom = true;
+			return false;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			error_at(c, NULL, "@include \"%.200s\": not a regular file", name);
+			return false;
+		}
+		if (depth >= 10)
+			continue;
+		inc = read_all(fd, (size_t)st.st_size);
+		if (!inc) {
+			if (errno == ENOMEM)
+				c->oom = true;
+			else
+				error_at(c, NULL, "@include \"%.200s\": %s", name,
+					 errno == EBADMSG ? "contains a NUL byte, not a text file" : strerror(errno));
+			return false;
+		}
+		if (!includes_ok(c, dir, inc, depth + 1))
+			return false;
+	}
+	return true;
+}
+
 /* Returns false when the file could not be read or parsed at all. */
 static bool load_file(struct ctx *c, const char *path, bool is_main)
 {
@@ -1540,6 +1590,8 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 			error_at(c, NULL, "cannot read file: %s", strerror(errno));
 		return false;
 	}
+	if (dir && !includes_ok(c, dir, text, 0))
+		return false;
 	config_init(&lc);
 	if (dir)
 		config_set_include_dir(&lc, dir);

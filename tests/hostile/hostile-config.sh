@@ -171,5 +171,16 @@ expect_error "@include of itself" "main\\.conf:[0-9]+: include file nesting too 
 main '@include "/nonexistent/x.conf"'
 expect_error "@include of a missing file" "${at}cannot open include file"
 
+# what libconfig would open itself must pass the same checks
+mkfifo "$d/inc.fifo"
+main '@include "inc.fifo"'
+expect_error "@include of a FIFO" "$m: @include \"inc\.fifo\": not a regular file"
+main '@include "../../../../../../../../../../dev/zero"'
+expect_error "@include of /dev/zero" "$m: @include \".*dev/zero\": not a regular file"
+echo '@include "inc.fifo"' >"$d/nested.inc"
+main 'jobs = ();' '@include "nested.inc"'
+expect_error "@include of a file that includes a FIFO" "$m: @include \"inc\.fifo\": not a regular file"
+rm "$d/inc.fifo" "$d/nested.inc"
+
 pw_log "$n_cases hostile configurations refused cleanly"
 pw_pass
