@@ -1509,7 +1509,9 @@ static char *read_all(int fd, size_t size_hint)
  * be read to the end. Check them, and what they include, the same way
  * first; libconfig reports missing files and nesting itself.
  */
-static bool includes_ok(struct ctx *c, const char *dir, const char *text, int depth)
+#define MAX_INCLUDES 64
+
+static bool includes_ok(struct ctx *c, const char *dir, const char *text, int depth, unsigned *n)
 {
 	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		_cleanup_free_ char *name = NULL, *path = NULL, *inc = NULL;
@@ -1526,6 +1528,13 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 		if (!name || asprintf(&path, "%s/%s", dir, name) < 0) {
 			path = NULL;
 			c->oom = true;
+			return false;
+		}
+		/* a file may include the same one many times over: bound the
+		 * walk, not only its depth (libconfig stops at 10 levels) */
+		if (++*n > MAX_INCLUDES) {
+			error_at(c, NULL, "more than %d @include directives, counting nested ones",
+				 MAX_INCLUDES);
 			return false;
 		}
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -1546,7 +1555,7 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 					 errno == EBADMSG ? "contains a NUL byte, not a text file" : strerror(errno));
 			return false;
 		}
-		if (!includes_ok(c, dir, inc, depth + 1))
+		if (!includes_ok(c, dir, inc, depth + 1, n))
 			return false;
 	}
 	return true;
@@ -1590,7 +1599,7 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 			error_at(c, NULL, "cannot read file: %s", strerror(errno));
 		return false;
 	}
-	if (dir && !includes_ok(c, dir, text, 0))
+	if (dir && !includes_ok(c, dir, text, 0, &(unsigned){ 0 }))
 		return false;
 	config_init(&lc);
 	if (dir)

@@ -72,11 +72,11 @@ int pw_fuzz_portwatch_main(int argc, char **argv);
 #undef pw_engine_new
 #undef exit
 
-static char workdir[64];
+static char workdir[256];
 
 static void cleanup(void)
 {
-	char p[128];
+	char p[320];
 
 	snprintf(p, sizeof(p), "%s/%s", workdir, PW_DEFAULT_DATABASE);
 	unlink(p);

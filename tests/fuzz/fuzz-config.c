@@ -33,11 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SEPARATOR "\n#---8<---\n"
 #define MAX_DROPINS 8
 
-static char dir[64], confd[96], main_path[128];
+static char dir[256], confd[288], main_path[320];
 
 static void cleanup(void)
 {
-	char p[160];
+	char p[320];
 
 	for (int i = 0; i < MAX_DROPINS; i++) {
 		snprintf(p, sizeof(p), "%s/%02d.conf", confd, i);
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n == 0)
 			write_file(main_path, p, (size_t)(stop - p));
 		else if (n <= MAX_DROPINS) {
-			char path[160];
+			char path[320];
 
 			snprintf(path, sizeof(path), "%s/%02d.conf", confd, n - 1);
 			write_file(path, p, (size_t)(stop - p));
@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the next input starts from an empty drop-in directory */
 	for (int i = 0; i + 1 < n && i < MAX_DROPINS; i++) {
-		char path[160];
+		char path[320];
 
 		snprintf(path, sizeof(path), "%s/%02d.conf", confd, i);
 		unlink(path);
