@@ -28,6 +28,8 @@ esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/pw-fuzz-$target.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
+# the targets' own scratch files too: libFuzzer may end without atexit()
+export TMPDIR=$work
 
 # Leak detection stays on: a leak is a failure like a crash. lsan.supp
 # names the leaks of libraries we cannot fix (and why).

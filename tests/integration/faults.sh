@@ -24,6 +24,9 @@ if [ -z "${PW_IN_FAULT_NS:-}" ]; then
 	exec unshare --mount --propagation private env PW_IN_FAULT_NS=1 "$BASH" "$0" "$@"
 fi
 
+# a failure between chattr +i and -i must not leave an undeletable file
+unprotect() { chattr -i "$PW_TMP"/data/* 2>/dev/null; true; }
+PW_CLEANUP_HOOKS+=(unprotect)
 pw_netns_add faults
 export PW_DAEMON_NETNS=$PW_NETNS
 pw_netns_filter 3000-3099 127.0.0.9
