@@ -131,6 +131,17 @@ pw_log "container booted (PID $PW_CONTAINER)"
 tar -C "$dest" -cf - . | ns tar -C / --keep-directory-symlink --no-same-owner -xf - ||
 	pw_fail "copying the DESTDIR install into the container failed"
 ns test -x "$exec_start" || pw_fail "$exec_start is not in the container"
+# Under a prefix systemd does not search (make distcheck's), link the unit
+# and the catalog to where it looks, as a packager's prefix would have.
+unit_dir=$(dirname "${unit#"$dest"}")
+case "$unit_dir" in
+/etc/systemd/system | /lib/systemd/system | /usr/lib/systemd/system | /usr/local/lib/systemd/system) ;;
+*)
+	ns ln -sf "$unit_dir/portwatchd.service" /etc/systemd/system/portwatchd.service
+	catalog=$(find "$dest" -name portwatch.catalog -type f | head -n 1)
+	[ -n "$catalog" ] && ns ln -sf "${catalog#"$dest"}" /usr/lib/systemd/catalog/portwatch.catalog
+	;;
+esac
 ns journalctl --update-catalog || pw_fail "journalctl --update-catalog failed in the container"
 # A short watchdog, so the test sees it fed within seconds; the unit's own
 # WatchdogSec= is checked by unit-verify.sh.
