@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1224,7 +1225,7 @@ static void *worker_main(void *arg)
 			ts = (struct timespec){ .tv_sec = (time_t)(d / USEC_PER_SEC),
 						.tv_nsec = (long)(d % USEC_PER_SEC) * 1000 };
 		}
-		n = epoll_pwait2(c->epfd, evs, MAX_EVENTS, &ts, NULL);
+		n = pw_epoll_wait(c->epfd, evs, MAX_EVENTS, &ts);
 		if (n < 0)
 			n = 0;
 	}
@@ -1582,9 +1583,22 @@ int pw_engine_run_blocking(struct pw_engine *e)
 						.tv_nsec = (long)(d % USEC_PER_SEC) * 1000 };
 			tsp = &ts;
 		}
-		if (epoll_pwait2(e->epfd, &ev, 1, tsp, NULL) < 0 && errno != EINTR)
+		if (pw_epoll_wait(e->epfd, &ev, 1, tsp) < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+int pw_epoll_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts)
+{
+	long long ms;
+	int n = epoll_pwait2(epfd, evs, max, ts, NULL);
+
+	if (n >= 0 || errno != ENOSYS)
+		return n;
+	if (!ts)
+		return epoll_wait(epfd, evs, max, -1);
+	ms = (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+	return epoll_wait(epfd, evs, max, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
 void pw_engine_abort(struct pw_engine *e)

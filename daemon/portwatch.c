@@ -585,7 +585,7 @@ static int drive(struct pw_engine *e, bool show_progress, bool *ret_interrupted)
 						.tv_nsec = (long)(d % USEC_PER_SEC) * 1000 };
 			tsp = &ts;
 		}
-		n = epoll_pwait2(ep, evs, 2, tsp, NULL);
+		n = pw_epoll_wait(ep, evs, 2, tsp);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {

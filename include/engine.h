@@ -160,6 +160,16 @@ void pw_engine_get_stats(struct pw_engine *e, struct pw_engine_stats *ret);
  */
 bool pw_engine_rtt(struct pw_engine *e, uint32_t *ret_srtt, uint32_t *ret_rttvar);
 
+/*
+ * epoll_pwait2(2) (a timeout in nanoseconds: sub-millisecond probe timers
+ * stay exact), falling back to epoll_wait(2) with the timeout rounded up
+ * to a millisecond where the kernel (before 5.11) or valgrind lacks it.
+ * ts NULL waits without a timeout. Returns what they return.
+ */
+struct epoll_event;
+struct timespec;
+int pw_epoll_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts);
+
 /* What the engine chose, for the caller's log. */
 unsigned pw_engine_concurrency(const struct pw_engine *e); /* in-flight cap, all threads */
 unsigned pw_engine_threads(const struct pw_engine *e);
