@@ -433,6 +433,13 @@ static int hook_start(struct pw_alerter *a, struct hook *h)
 
 	h->a = a;
 	h->start_mono = pw_now_usec(CLOCK_MONOTONIC);
+	/* posix_spawn() reports a failed exec only where it uses a vfork-like
+	 * clone; check first so a missing or non-executable program is always
+	 * a spawn error, never an "exit status 127" from a child. */
+	if (access(h->argv[0], X_OK) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
