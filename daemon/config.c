@@ -1293,17 +1293,23 @@ static bool push_job(struct ctx *c, struct pw_job *j)
 	return true;
 }
 
-static void parse_job(struct ctx *c, const config_setting_t *g, int index)
+/* What a job starts from: the "defaults" group as loaded so far. */
+static struct tunables defaults_of(const struct pw_config *cfg)
 {
-	struct pw_config *cfg = c->cfg;
-	struct pw_job j = { .enabled = true };
-	struct job_parts p = { .targets = PW_ISET_INIT };
-	struct tunables tun = {
+	return (struct tunables){
 		.t = cfg->defaults,
 		.interval = cfg->default_interval_usec,
 		.jitter = cfg->default_jitter_usec,
 		.accept_all = cfg->default_accept_all_threshold,
 	};
+}
+
+static void parse_job(struct ctx *c, const config_setting_t *g, int index)
+{
+	struct pw_config *cfg = c->cfg;
+	struct pw_job j = { .enabled = true };
+	struct job_parts p = { .targets = PW_ISET_INIT };
+	struct tunables tun = defaults_of(cfg);
 	unsigned errors = c->errors;
 	int n;
 
@@ -1367,12 +1373,7 @@ static void parse_jobs(struct ctx *c, const config_setting_t *s)
 static void parse_defaults(struct ctx *c, const config_setting_t *g)
 {
 	struct pw_config *cfg = c->cfg;
-	struct tunables tun = {
-		.t = cfg->defaults,
-		.interval = cfg->default_interval_usec,
-		.jitter = cfg->default_jitter_usec,
-		.accept_all = cfg->default_accept_all_threshold,
-	};
+	struct tunables tun = defaults_of(cfg);
 	unsigned errors = c->errors;
 	int n;
 
