@@ -19,6 +19,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "endpoint.h"
+
 #define MAX_LISTENERS 4096
 
 static volatile sig_atomic_t stop;
@@ -29,54 +31,13 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[64];
-	const char *colon;
-	char *end;
-	long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(close - s - 1));
-		host[close - s - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535)
-		return -1;
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-		*len = sizeof(struct sockaddr_in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-		*len = sizeof(struct sockaddr_in6);
-		return 0;
-	}
-	return -1;
-}
-
 static int open_listener(const char *spec)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
 
-	if (parse_endpoint(spec, &ss, &len) < 0) {
+	if (pw_test_endpoint(spec, 0, &ss, &len) < 0) {
 		fprintf(stderr, "pw-listen: bad endpoint \"%s\"\n", spec);
 		return -1;
 	}
