@@ -51,16 +51,19 @@ configure_build() { # DIR CONFIGURE-ARGS...
 }
 
 # make check in DIR; prints the failing logs and records the counts.
-total_pass=0 total_fail=0 total_skip=0
+total_pass=0 total_fail=0 total_skip=0 failed_logs=()
 run_checks() { # DIR LABEL
 	local dir=$1 label=$2 st=0 n
 	say "make check ($label)"
 	make -C "$dir" -j"$(nproc)" check >"$dir/check.out" 2>&1 || st=$?
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XPASS|XFAIL):' "$dir/check.out" || true
 	grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.out" || true
-	for n in $(grep -lE '^(FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
-		say "--- ${n%.trs}.log"
-		cat "${n%.trs}.log" >&2
+	# On stdout too, and last: a CI that keeps only the tail of stdout
+	# still shows why a test failed.
+	for n in $(grep -lE '^:test-result: (FAIL|ERROR)' $(find "$dir/tests" -name '*.trs') 2>/dev/null); do
+		say "--- ${n%.trs}.log ($label)"
+		tail -n 60 "${n%.trs}.log"
+		failed_logs+=("${n%.trs}.log ($label)")
 	done
 	n=$(sed -n 's/^# PASS: *//p' "$dir/check.out"); total_pass=$((total_pass + ${n:-0}))
 	n=$(sed -n 's/^# SKIP: *//p' "$dir/check.out"); total_skip=$((total_skip + ${n:-0}))
@@ -89,6 +92,7 @@ test)
 	run_checks build "plain build"
 	configure_build build-asan --enable-sanitizers
 	run_checks build-asan "ASan+UBSan build"
+	[ ${#failed_logs[@]} -eq 0 ] || printf 'failed: %s\n' "${failed_logs[@]}"
 	echo "tests: $total_pass passed, $total_fail failed, $total_skip skipped"
 	[ "$total_fail" -eq 0 ]
 	;;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,26 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* Prints one queued message; false when there was none. */
+static bool print_one(int fd, int flags)
+{
+	char buf[8192];
+	ssize_t n;
+
+	n = recv(fd, buf, sizeof(buf) - 1, flags);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	fputs(buf, stdout);
+	if (buf[n - 1] != '\n')
+		fputc('\n', stdout);
+	fflush(stdout);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char buf[8192];
 	time_t deadline;
 	int fd;
 
@@ -49,19 +66,15 @@ int main(int argc, char **argv)
 	}
 	while (!stop && time(NULL) < deadline) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
 
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		fputs(buf, stdout);
-		if (buf[n - 1] != '\n')
-			fputc('\n', stdout);
-		fflush(stdout);
+		if (poll(&p, 1, 200) > 0)
+			print_one(fd, 0);
 	}
+	/* A daemon that has just exited may have left its last messages
+	 * (STOPPING=1) queued: the test stops us after it and then reads
+	 * the log, so print everything still queued before going. */
+	while (print_one(fd, MSG_DONTWAIT))
+		;
 	unlink(argv[1]);
 	return 0;
 }

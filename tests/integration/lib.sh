@@ -82,11 +82,16 @@ pw_unlisten() {
 # NOTIFY_SOCKET pointed at a socket this test reads; waits for READY=1.
 # Sets PW_DAEMON_PID; stderr goes to $PW_TMP/daemon.log, notify messages to
 # $PW_TMP/notify.log.
+# One notifier per daemon: a notifier left from an earlier daemon in the
+# same test would share the socket path and the log file with the new one.
+PW_NOTIFY_PID=
 pw_start_daemon() {
 	local sock="$PW_TMP/notify.sock"
-	: >"$PW_TMP/notify.log"
+	pw_stop_notify
+	rm -f "$sock"
 	"$PW_HELPERS/pw-notify" "$sock" 600 >"$PW_TMP/notify.log" &
-	PW_PIDS+=("$!")
+	PW_NOTIFY_PID=$!
+	PW_PIDS+=("$PW_NOTIFY_PID")
 	pw_wait_for 10 test -S "$sock" || pw_fail "notify socket did not appear"
 	local wrap=()
 	# PW_DAEMON_NETNS=NAME runs the daemon inside that network namespace.
@@ -101,10 +106,18 @@ pw_start_daemon() {
 }
 
 # pw_stop_daemon [SIGNAL]: stop it and set PW_DAEMON_STATUS to its exit code.
+# Then notify.log holds every message the daemon sent, STOPPING=1 included.
 pw_stop_daemon() {
 	kill -"${1:-TERM}" "$PW_DAEMON_PID"
 	PW_DAEMON_STATUS=0
 	wait "$PW_DAEMON_PID" || PW_DAEMON_STATUS=$?
+	pw_stop_notify
+}
+pw_stop_notify() {
+	[ -n "$PW_NOTIFY_PID" ] || return 0
+	kill "$PW_NOTIFY_PID" 2>/dev/null || true
+	wait "$PW_NOTIFY_PID" 2>/dev/null || true
+	PW_NOTIFY_PID=
 }
 
 # ======================================================================
