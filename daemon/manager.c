@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "resolve.h"
 #include "scheduler.h"
 #include "store.h"
 #include "targets.h"
@@ -39,8 +40,10 @@ struct job_run {
 	struct pw_manager *m;
 	char *name;
 	const struct pw_job *job; /* in m->config; repointed on reload */
-	struct pw_engine *engine;
+	struct pw_engine *engine; /* NULL while host names resolve */
 	sd_event_source *io, *timer;
+	struct pw_resolve *resolve; /* the job's host names, off the loop */
+	sd_event_source *resolve_io;
 	int64_t run_id;
 	bool baseline;             /* the job had no completed run before */
 	uint64_t start_mono, start_real;
@@ -170,6 +173,15 @@ static struct job_run *find_run(struct pw_manager *m, const char *name)
 	return NULL;
 }
 
+/* A run still resolving its host names has probed nothing yet. */
+static void run_stats(const struct job_run *run, struct pw_engine_stats *ret)
+{
+	if (run->engine)
+		pw_engine_get_stats(run->engine, ret);
+	else
+		*ret = (struct pw_engine_stats){ 0 };
+}
+
 static void update_status(struct pw_manager *m, bool force)
 {
 	char buf[256] = "";
@@ -192,9 +204,14 @@ static void update_status(struct pw_manager *m, bool force)
 		struct pw_engine_stats st;
 		int n;
 
-		pw_engine_get_stats(r->engine, &st);
-		n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%", shown ? ", " : "", r->name,
-			     st.total ? (unsigned long long)(st.done * 100 / st.total) : 0ULL);
+		run_stats(r, &st);
+		if (!r->engine)
+			n = snprintf(buf + used, sizeof(buf) - used, "%s%s resolving", shown ? ", " : "",
+				     r->name);
+		else
+			n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%", shown ? ", " : "",
+				     r->name,
+				     st.total ? (unsigned long long)(st.done * 100 / st.total) : 0ULL);
 		if (n < 0 || (size_t)n >= sizeof(buf) - used)
 			break;
 		used += (size_t)n;
@@ -532,6 +549,8 @@ static void run_free(struct pw_manager *m, struct job_run *run)
 		}
 	sd_event_source_disable_unref(run->io);
 	sd_event_source_disable_unref(run->timer);
+	sd_event_source_disable_unref(run->resolve_io);
+	pw_resolve_free(run->resolve);
 	pw_engine_free(run->engine);
 	free(run->name);
 	free(run);
@@ -541,11 +560,9 @@ static void run_free(struct pw_manager *m, struct job_run *run)
 static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_status status,
 		       const char *reason, int error)
 {
-	struct pw_engine_stats st;
 	enum pw_event_type type = PW_EVENT_RUN_COMPLETED;
 	int r;
 
-	pw_engine_get_stats(run->engine, &st);
 	run->counts.duration_usec = now_mono() - run->start_mono;
 	if (status == PW_RUN_COMPLETED)
 		save_rtt(m, run);
@@ -633,31 +650,23 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return run_step(userdata);
 }
 
-/* The probe space of one run: numeric targets plus names resolved now. */
-static int build_space(const struct pw_job *job, struct pw_scan_space *space,
-		       unsigned *ret_unresolved)
+/* The probe space of one run: numeric targets plus the resolved names. */
+static int build_space(const struct pw_job *job, const struct pw_iset *resolved,
+		       struct pw_scan_space *space)
 {
-	struct pw_iset resolved = PW_ISET_INIT;
-	int r, failed = 0;
+	int r;
 
 	*space = (struct pw_scan_space){ PW_ISET_INIT, PW_ISET_INIT };
 	r = pw_iset_copy(&space->addrs, &job->space.addrs);
 	if (r >= 0)
 		r = pw_iset_copy(&space->ports, &job->space.ports);
-	if (r >= 0 && job->n_hostnames > 0) {
-		/* Blocking, but names are few and mostly in /etc/hosts; see README. */
-		failed = pw_targets_resolve(job->hostnames, job->n_hostnames, &job->exclude_addrs,
-					    &resolved, NULL);
-		r = failed < 0 ? failed : pw_iset_add_set(&space->addrs, &resolved);
-	}
-	pw_iset_done(&resolved);
+	if (r >= 0 && resolved)
+		r = pw_iset_add_set(&space->addrs, resolved);
 	if (r < 0) {
 		pw_iset_done(&space->addrs);
 		pw_iset_done(&space->ports);
-		return r;
 	}
-	*ret_unresolved = (unsigned)failed;
-	return 0;
+	return r;
 }
 
 static unsigned enabled_jobs(const struct pw_config *c)
@@ -714,58 +723,30 @@ static int run_engine_new(struct job_run *run, const struct pw_scan_space *space
 	return pw_engine_new(&p, &run->engine);
 }
 
-static int run_start(struct pw_manager *m, const struct pw_job *job)
+static const char *launch_failure(int r)
 {
-	_cleanup_free_ struct job_run *run = NULL;
+	return r == -EHOSTUNREACH ? "no target resolved" : "could not start the scan";
+}
+
+/* Probe what the job names: its numeric targets plus resolved (may be NULL). */
+static int run_launch(struct job_run *run, const struct pw_iset *resolved)
+{
+	struct pw_manager *m = run->m;
 	struct pw_scan_space space;
-	struct pw_store_run_info last, completed;
-	unsigned unresolved = 0;
 	pw_u128 planned;
 	int r;
 
-	run = calloc(1, sizeof(*run));
-	if (!run)
-		return -ENOMEM;
-	run->m = m;
-	run->job = job;
-	run->run_id = 0;
-	run->name = strdup(job->name);
-	if (!run->name)
-		return -ENOMEM;
-
-	r = build_space(job, &space, &unresolved);
+	r = build_space(run->job, resolved, &space);
 	if (r < 0)
-		goto fail_name;
-	if (unresolved > 0)
-		pw_log_warning("Job %s: %u of %zu host names did not resolve; scanning the rest",
-			       job->name, unresolved, job->n_hostnames);
+		return r;
 	planned = pw_iset_count(&space.addrs) * pw_iset_count(&space.ports);
-
-	pthread_mutex_lock(&m->store_lock);
-	r = pw_store_last_run(m->store, job->name, &last, &completed);
-	run->baseline = r == -ENOENT || (r >= 0 && completed.run_id == 0);
-	r = pw_store_run_begin(m->store, job->name, now_real(), &run->run_id);
-	pthread_mutex_unlock(&m->store_lock);
-	if (r < 0) {
-		pw_log_error("Job %s: cannot start a run: %s", job->name, store_strerror(m, r));
-		goto fail_space;
-	}
-	run->start_mono = now_mono();
-	run->start_real = now_real();
 	run->counts.probes_planned = (uint64_t)planned;
-
-	if (planned == 0) {
-		pw_iset_done(&space.addrs);
-		pw_iset_done(&space.ports);
-		/* Only names that all failed to resolve get here. */
-		r = -EHOSTUNREACH;
-		goto fail_recorded;
-	}
-	r = run_engine_new(run, &space);
+	/* Only names that all failed to resolve leave nothing to probe. */
+	r = planned == 0 ? -EHOSTUNREACH : run_engine_new(run, &space);
 	pw_iset_done(&space.addrs);
 	pw_iset_done(&space.ports);
 	if (r < 0)
-		goto fail_recorded;
+		return r;
 
 	r = sd_event_add_io(m->event, &run->io, pw_engine_get_fd(run->engine), EPOLLIN, on_engine_io,
 			    run);
@@ -775,50 +756,106 @@ static int run_start(struct pw_manager *m, const struct pw_job *job)
 		r = sd_event_add_time(m->event, &run->timer, CLOCK_MONOTONIC, 0, 1, on_engine_timer,
 				      run);
 	if (r < 0)
-		goto fail_recorded;
+		return r;
+	pw_log_debug("Job %s: run %lld uses %u probes in flight, %u thread(s)", run->name,
+		     (long long)run->run_id, pw_engine_concurrency(run->engine),
+		     pw_engine_threads(run->engine));
+	return 0;
+}
 
-	run->next = m->runs;
-	m->runs = run;
+static int on_resolved(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct job_run *run = userdata;
+	struct pw_manager *m = run->m;
+	struct pw_iset resolved = PW_ISET_INIT;
+	unsigned unresolved = 0;
+	int r;
+
+	r = pw_resolve_result(run->resolve, &resolved, &unresolved);
+	if (r == -EAGAIN)
+		return 0;
+	run->resolve_io = sd_event_source_disable_unref(run->resolve_io);
+	run->resolve = (pw_resolve_free(run->resolve), NULL);
+	if (r < 0) {
+		run_finish(m, run, PW_RUN_FAILED, "could not resolve the host names", -r);
+		goto out;
+	}
+	if (unresolved > 0)
+		pw_log_warning("Job %s: %u of %zu host names did not resolve; scanning the rest",
+			       run->name, unresolved, run->job->n_hostnames);
+	r = run_launch(run, &resolved);
+	if (r < 0)
+		run_finish(m, run, PW_RUN_FAILED, launch_failure(r), -r);
+out:
+	pw_iset_done(&resolved);
+	update_status(m, true);
+	rearm_sched_timer(m);
+	return 0;
+}
+
+/*
+ * Start a run of job. The run is recorded and listed at once; a job with
+ * host names first resolves them in a thread (resolve.h), and its probes
+ * start when they are in. Returns < 0 only when no run was recorded; a run
+ * that fails later ends through run_finish() like any other.
+ */
+static int run_start(struct pw_manager *m, const struct pw_job *job)
+{
+	_cleanup_free_ struct job_run *run = NULL;
+	struct pw_store_run_info last, completed;
+	struct job_run *started;
+	int r;
+
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return -ENOMEM;
+	run->m = m;
+	run->job = job;
+	run->name = strdup(job->name);
+	if (!run->name)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&m->store_lock);
+	r = pw_store_last_run(m->store, job->name, &last, &completed);
+	run->baseline = r == -ENOENT || (r >= 0 && completed.run_id == 0);
+	r = pw_store_run_begin(m->store, job->name, now_real(), &run->run_id);
+	pthread_mutex_unlock(&m->store_lock);
+	if (r < 0) {
+		pw_log_error("Job %s: cannot start a run: %s", job->name, store_strerror(m, r));
+		free(run->name);
+		return r;
+	}
+	run->start_mono = now_mono();
+	run->start_real = now_real();
+	started = TAKE_PTR(run);
+	started->next = m->runs;
+	m->runs = started;
 	m->n_runs++;
 	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_STARTED,
 					       .job = job->name,
-					       .run_id = run->run_id,
-					       .counts = &run->counts });
-	pw_log_debug("Job %s: run %lld uses %u probes in flight, %u thread(s)", job->name,
-		     (long long)run->run_id, pw_engine_concurrency(run->engine),
-		     pw_engine_threads(run->engine));
-	TAKE_PTR(run);
-	return 0;
+					       .run_id = started->run_id,
+					       .counts = &started->counts });
 
-fail_recorded:
-	/* The run exists in the store: close it as failed so history says why. */
-	pthread_mutex_lock(&m->store_lock);
-	(void)pw_store_run_end(m->store, run->run_id, PW_RUN_FAILED, now_real());
-	pthread_mutex_unlock(&m->store_lock);
-	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_FAILED,
-					       .job = job->name,
-					       .run_id = run->run_id,
-					       .reason = r == -EHOSTUNREACH ? "no target resolved"
-									    : "could not start the scan",
-					       .error = -r });
-	alert_job_event(m, job, PW_ALERT_RUN_FAILED, run->run_id, NULL,
-			r == -EHOSTUNREACH ? "no target resolved" : "could not start the scan");
-	sd_event_source_disable_unref(run->io);
-	sd_event_source_disable_unref(run->timer);
-	pw_engine_free(run->engine);
-	free(run->name);
-	return r;
-fail_space:
-	pw_iset_done(&space.addrs);
-	pw_iset_done(&space.ports);
-fail_name:
-	free(run->name);
-	return r;
+	if (job->n_hostnames == 0) {
+		r = run_launch(started, NULL);
+		if (r < 0)
+			run_finish(m, started, PW_RUN_FAILED, launch_failure(r), -r);
+		return 0;
+	}
+	r = pw_resolve_start(job->hostnames, job->n_hostnames, &job->exclude_addrs, NULL,
+			     &started->resolve);
+	if (r >= 0)
+		r = sd_event_add_io(m->event, &started->resolve_io, pw_resolve_fd(started->resolve),
+				    EPOLLIN, on_resolved, started);
+	if (r < 0)
+		run_finish(m, started, PW_RUN_FAILED, "could not start resolving the host names", -r);
+	return 0;
 }
 
 static void run_abort(struct pw_manager *m, struct job_run *run, const char *reason)
 {
-	pw_engine_abort(run->engine);
+	if (run->engine)
+		pw_engine_abort(run->engine);
 	run_finish(m, run, PW_RUN_ABORTED, reason, 0);
 }
 
@@ -1077,7 +1114,7 @@ static int status_reply(struct pw_manager *m, char **ret_reply)
 	for (struct job_run *run = m->runs; run; run = run->next) {
 		struct pw_engine_stats st;
 
-		pw_engine_get_stats(run->engine, &st);
+		run_stats(run, &st);
 		fprintf(f, "running %s %lld %llu %llu\n", run->name, (long long)run->run_id,
 			(unsigned long long)st.done, (unsigned long long)st.total);
 	}

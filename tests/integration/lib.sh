@@ -96,6 +96,12 @@ pw_start_daemon() {
 	local wrap=()
 	# PW_DAEMON_NETNS=NAME runs the daemon inside that network namespace.
 	[ -n "${PW_DAEMON_NETNS:-}" ] && wrap=(ip netns exec "$PW_DAEMON_NETNS")
+	# PW_DAEMON_RESOLV=FILE: the daemon sees FILE as /etc/resolv.conf, in
+	# a mount namespace of its own (the host's file is never touched). Each
+	# step execs the next, so $! is still the daemon's pid.
+	[ -n "${PW_DAEMON_RESOLV:-}" ] &&
+		wrap+=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+			"$PW_DAEMON_RESOLV")
 	NOTIFY_SOCKET="$sock" "${wrap[@]}" "$PORTWATCHD" --foreground "$@" 2>>"$PW_TMP/daemon.log" &
 	PW_DAEMON_PID=$!
 	PW_PIDS+=("$PW_DAEMON_PID")
