@@ -2,57 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
 
 #include "cli.h"
 #include "util.h"
-
-/* One pointer per port: getservbyport(3) rereads the file on every call,
- * which costs seconds when a --all listing names 65535 ports. */
-static char **services;
-static bool services_loaded;
-
-static void services_load(void)
-{
-	struct servent *se;
-
-	services_loaded = true;
-	services = calloc(65536, sizeof(*services));
-	if (!services)
-		return;
-	setservent(0);
-	while ((se = getservent())) {
-		uint16_t port = ntohs((uint16_t)se->s_port);
-
-		if (!se->s_proto || strcmp(se->s_proto, "tcp") != 0 || services[port])
-			continue;
-		services[port] = strdup(se->s_name); /* NULL on ENOMEM: no name */
-	}
-	endservent();
-}
-
-const char *pw_cli_service_name(uint16_t port)
-{
-	if (!services_loaded)
-		services_load();
-	return services ? services[port] : NULL;
-}
-
-void pw_cli_services_free(void)
-{
-	if (services) {
-		for (size_t i = 0; i < 65536; i++)
-			free(services[i]);
-		free(services);
-	}
-	services = NULL;
-	services_loaded = false;
-}
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629), 0 if it is not one. */
 static size_t utf8_len(const unsigned char *p)

@@ -3,13 +3,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <arpa/inet.h>
 
 #include "events.h"
 #include "log.h"
@@ -95,16 +93,6 @@ enum pw_event_type pw_event_type_for_state(enum pw_state s)
 		break;
 	}
 	return PW_EVENT_PORT_UNREACHABLE;
-}
-
-const char *pw_event_service_name(uint16_t port, char *buf, size_t len)
-{
-	/* The daemon is single-threaded, so the static result is safe here. */
-	struct servent *se = port ? getservbyport(htons(port), "tcp") : NULL;
-
-	if (len > 0)
-		snprintf(buf, len, "%s", se && se->s_name ? se->s_name : "");
-	return buf;
 }
 
 static const char *state_name(bool has, enum pw_state s)
@@ -531,12 +519,8 @@ int pw_event_format(const struct pw_event *ev, char **ret_message, char ***ret_f
 
 	if (!ev || (unsigned)ev->type >= _PW_EVENT_MAX)
 		return -EINVAL;
-	if (ev->has_address && ev->port) {
-		if (ev->service)
-			snprintf(service, sizeof(service), "%s", ev->service);
-		else
-			pw_event_service_name(ev->port, service, sizeof(service));
-	}
+	if (ev->has_address && ev->port && ev->service)
+		snprintf(service, sizeof(service), "%s", ev->service);
 
 	f = open_memstream(&msg, &msg_len);
 	if (!f)

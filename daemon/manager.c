@@ -24,6 +24,7 @@
 #include "ratelimit.h"
 #include "resolve.h"
 #include "scheduler.h"
+#include "services.h"
 #include "store.h"
 #include "targets.h"
 #include "util.h"
@@ -77,6 +78,7 @@ struct pw_manager {
 	struct pw_alerter *alerter;
 	uint64_t alerts_dropped; /* since the queue was last full */
 	struct pw_control *control; /* NULL: no control socket */
+	struct pw_services services; /* port names for events and hooks */
 };
 
 static uint64_t now_real(void)
@@ -285,7 +287,6 @@ static void alert_change(struct job_run *run, const struct pw_probe_result *r,
 			 const struct pw_change *c, enum pw_policy_verdict v)
 {
 	const struct pw_alert *cfg = &run->job->alert;
-	char service[64];
 	struct pw_alert_info info = {
 		.event = _PW_ALERT_EVENT_MAX,
 		.job = run->name,
@@ -329,7 +330,7 @@ static void alert_change(struct job_run *run, const struct pw_probe_result *r,
 		}
 	if (!pw_alert_wants(cfg, info.event))
 		return;
-	info.service = pw_event_service_name(r->port, service, sizeof(service));
+	info.service = pw_services_name(&run->m->services, r->port);
 	alert_submit(run->m, cfg, &info);
 }
 
@@ -359,6 +360,7 @@ static void log_port_change(struct job_run *run, const struct pw_probe_result *r
 		.has_address = true,
 		.address = r->addr,
 		.port = r->port,
+		.service = pw_services_name(&run->m->services, r->port),
 		.has_old_state = c->has_old,
 		.old_state = c->old_state,
 		.has_new_state = true,
@@ -757,6 +759,11 @@ static int run_launch(struct job_run *run, const struct pw_iset *resolved)
 				      run);
 	if (r < 0)
 		return r;
+	/* Logged once the probe count is known, names resolved. */
+	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_STARTED,
+					       .job = run->name,
+					       .run_id = run->run_id,
+					       .counts = &run->counts });
 	pw_log_debug("Job %s: run %lld uses %u probes in flight, %u thread(s)", run->name,
 		     (long long)run->run_id, pw_engine_concurrency(run->engine),
 		     pw_engine_threads(run->engine));
@@ -831,10 +838,6 @@ static int run_start(struct pw_manager *m, const struct pw_job *job)
 	started->next = m->runs;
 	m->runs = started;
 	m->n_runs++;
-	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_RUN_STARTED,
-					       .job = job->name,
-					       .run_id = started->run_id,
-					       .counts = &started->counts });
 
 	if (job->n_hostnames == 0) {
 		r = run_launch(started, NULL);
@@ -986,6 +989,8 @@ static int reload(struct pw_manager *m)
 	int r;
 
 	(void)pw_notify_reloading(now_mono());
+	/* netbase may have been upgraded; on ENOMEM the old names stay */
+	(void)pw_services_load(&m->services, NULL);
 	r = pw_config_load(m->config_path, &nc, &diag);
 	if (r >= 0 && m->database_override)
 		r = pw_config_set_database(nc, m->database_override);
@@ -1115,8 +1120,10 @@ static int status_reply(struct pw_manager *m, char **ret_reply)
 		struct pw_engine_stats st;
 
 		run_stats(run, &st);
-		fprintf(f, "running %s %lld %llu %llu\n", run->name, (long long)run->run_id,
-			(unsigned long long)st.done, (unsigned long long)st.total);
+		/* a sixth word; older CLIs read five and ignore it */
+		fprintf(f, "running %s %lld %llu %llu%s\n", run->name, (long long)run->run_id,
+			(unsigned long long)st.done, (unsigned long long)st.total,
+			run->engine ? "" : " resolving");
 	}
 	fprintf(f, "pid %d\n", (int)getpid());
 	if (fclose(f) != 0) {
@@ -1294,6 +1301,10 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 		pw_log_set_max_priority(m->config->log_level);
 	m->inflight_budget = inflight_budget(m->config);
 	pw_ratelimit_init(&m->global_rate, m->config->max_rate, 0);
+	/* Once, not per event: getservbyport(3) rereads the file each call. */
+	r = pw_services_load(&m->services, NULL);
+	if (r < 0)
+		goto fail;
 
 	r = open_store(m);
 	if (r < 0)
@@ -1365,6 +1376,7 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 	if (m->db_lock_fd >= 0)
 		close(m->db_lock_fd); /* after SQLite is done with the file */
 	pw_config_free(m->config);
+	pw_services_done(&m->services);
 	pthread_mutex_destroy(&m->store_lock);
 	free(m->config_path);
 	free(m->database_override);

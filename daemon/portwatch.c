@@ -29,6 +29,7 @@
 #include "pw-config.h"
 #include "query.h"
 #include "scan.h"
+#include "services.h"
 #include "state.h"
 #include "store.h"
 #include "targets.h"
@@ -239,13 +240,14 @@ struct scan_opts {
 	uint64_t shard_i, shard_n;
 	unsigned canaries;
 	bool json, all, fail_open, no_services, progress;
+	struct pw_services services;
 };
 
 static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr, uint16_t port,
 		       enum pw_state st, bool *first)
 {
 	char abuf[PW_ADDR_STRLEN];
-	const char *svc = so->no_services ? NULL : pw_cli_service_name(port);
+	const char *svc = so->no_services ? NULL : pw_services_name(&so->services, port);
 	const struct open_port *op = st == PW_STATE_OPEN ? find_open(o, addr, port) : NULL;
 
 	pw_addr_format(addr, abuf);
@@ -706,6 +708,10 @@ static int verb_scan(int argc, char **argv)
 		fprintf(stderr, "portwatch scan: out of memory collecting results\n");
 		goto out;
 	}
+	/* Names are decoration: without memory for the table, the curated
+	 * ones still show. */
+	if (!so.no_services)
+		(void)pw_services_load(&so.services, NULL);
 	print_results(&so, &out, &st, (double)(pw_now_usec(CLOCK_MONOTONIC) - t0) / 1e6, interrupted);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "portwatch scan: writing the results failed\n");
@@ -724,7 +730,7 @@ out:
 	free(out.states);
 	free(out.open);
 	free(out.wild);
-	pw_cli_services_free();
+	pw_services_done(&so.services);
 	for (size_t i = 0; i < targets.n_names; i++)
 		free(targets.names[i]);
 	free(targets.names);

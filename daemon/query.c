@@ -28,6 +28,7 @@
 #include "ports.h"
 #include "pw-config.h"
 #include "query.h"
+#include "services.h"
 #include "store.h"
 #include "targets.h"
 #include "util.h"
@@ -285,6 +286,8 @@ struct q {
 	/* address and port filters; an empty set means no filter */
 	struct pw_iset addrs, ports;
 	uint64_t since_usec;
+	struct pw_services services; /* read at the first port name shown */
+	bool services_loaded;
 };
 
 static void errorf(struct q *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -707,10 +710,14 @@ static const char *col_address(sqlite3_stmt *st, int blob_col, int text_col, pw_
 	return col_text(st, text_col);
 }
 
-/* Curated names first: the same on every machine, and what specs accept. */
-static const char *service_name(uint16_t port)
+static const char *service_name(struct q *q, uint16_t port)
 {
-	return pw_ports_common_name(port) ?: pw_cli_service_name(port);
+	/* Names are decoration: without memory for the table, the curated
+	 * ones still show. */
+	if (!q->services_loaded)
+		(void)pw_services_load(&q->services, NULL);
+	q->services_loaded = true;
+	return pw_services_name(&q->services, port);
 }
 
 static int step_error(struct q *q, int rc, const char *what)
@@ -885,7 +892,7 @@ static int fill_open(struct q *q, struct pw_cli_table *t)
 		if (r == 0)
 			r = set_text(q, t, OP_ADDRESS, a);
 		if (r == 0)
-			r = set_text(q, t, OP_SERVICE, service_name(port));
+			r = set_text(q, t, OP_SERVICE, service_name(q, port));
 		if (r < 0)
 			break;
 		pw_cli_table_set_int(t, OP_PORT, port);
@@ -946,7 +953,7 @@ static int event_rows(struct q *q, sqlite3_stmt *st, struct pw_cli_table *t)
 		if (r == 0)
 			r = set_text(q, t, EV_ADDRESS, a);
 		if (r == 0)
-			r = set_text(q, t, EV_SERVICE, service_name(port));
+			r = set_text(q, t, EV_SERVICE, service_name(q, port));
 		if (r == 0)
 			r = set_text(q, t, EV_EVENT, col_text(st, 6));
 		if (r == 0)
@@ -1178,6 +1185,7 @@ static const char *const daemon_state_names[] = {
 struct progress {
 	char *job;
 	uint64_t run, done, total;
+	bool resolving; /* no probe yet: the job's host names are being looked up */
 };
 
 struct daemon_info {
@@ -1201,16 +1209,16 @@ static int parse_status_reply(struct daemon_info *d, char *reply)
 	}
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		struct progress p, *a;
-		char *w[5], *s2 = NULL;
+		char *w[6], *s2 = NULL;
 		int n = 0;
 
-		for (char *t = strtok_r(line, " ", &s2); t && n < 5; t = strtok_r(NULL, " ", &s2))
+		for (char *t = strtok_r(line, " ", &s2); t && n < 6; t = strtok_r(NULL, " ", &s2))
 			w[n++] = t;
 		if (n == 2 && strcmp(w[0], "pid") == 0) {
 			(void)pw_parse_u64(w[1], 1, INT32_MAX, &d->pid);
 			continue;
 		}
-		if (n != 5 || strcmp(w[0], "running") != 0 || pw_parse_u64(w[2], 1, INT64_MAX, &p.run) < 0 ||
+		if (n < 5 || strcmp(w[0], "running") != 0 || pw_parse_u64(w[2], 1, INT64_MAX, &p.run) < 0 ||
 		    pw_parse_u64(w[3], 0, INT64_MAX, &p.done) < 0 ||
 		    pw_parse_u64(w[4], 0, INT64_MAX, &p.total) < 0)
 			continue;
@@ -1218,6 +1226,7 @@ static int parse_status_reply(struct daemon_info *d, char *reply)
 		if (!a)
 			return -ENOMEM;
 		d->runs = a;
+		p.resolving = n == 6 && strcmp(w[5], "resolving") == 0;
 		p.job = strdup(w[1]);
 		if (!p.job)
 			return -ENOMEM;
@@ -1375,10 +1384,15 @@ static void status_text(struct q *q, const struct daemon_info *d, FILE *f)
 	else
 		fprintf(f, " (control socket %s)", d->socket);
 	fputc('\n', f);
-	for (size_t i = 0; i < d->n_runs; i++)
-		fprintf(f, "%s%s, run %llu: %llu of %llu probes done\n", i ? "          " : "Running:  ",
-			d->runs[i].job, (unsigned long long)d->runs[i].run,
-			(unsigned long long)d->runs[i].done, (unsigned long long)d->runs[i].total);
+	for (size_t i = 0; i < d->n_runs; i++) {
+		fprintf(f, "%s%s, run %llu: ", i ? "          " : "Running:  ", d->runs[i].job,
+			(unsigned long long)d->runs[i].run);
+		if (d->runs[i].resolving)
+			fprintf(f, "resolving host names\n");
+		else
+			fprintf(f, "%llu of %llu probes done\n", (unsigned long long)d->runs[i].done,
+				(unsigned long long)d->runs[i].total);
+	}
 	fprintf(f, "Database: %s\nConfig:   ", q->db_path);
 	if (q->config)
 		fprintf(f, "%s (%zu job%s)\n", q->config_path, q->config->n_jobs,
@@ -1426,9 +1440,9 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		for (size_t i = 0; i < d.n_runs; i++) {
 			fprintf(f, "%s{\"job\": ", i ? ", " : "");
 			pw_cli_json_string(f, d.runs[i].job);
-			fprintf(f, ", \"run\": %llu, \"probes_done\": %llu, \"probes_total\": %llu}",
-				(unsigned long long)d.runs[i].run, (unsigned long long)d.runs[i].done,
-				(unsigned long long)d.runs[i].total);
+			fprintf(f, ", \"run\": %llu, \"resolving\": %s, \"probes_done\": %llu, \"probes_total\": %llu}",
+				(unsigned long long)d.runs[i].run, d.runs[i].resolving ? "true" : "false",
+				(unsigned long long)d.runs[i].done, (unsigned long long)d.runs[i].total);
 		}
 		fputc(']', f);
 		fprintf(f, ",\n  \"database\": ");
@@ -1505,7 +1519,7 @@ int pw_query_run(enum pw_query_verb verb, int argc, char **argv, const struct pw
 	free(q.config_note);
 	pw_iset_done(&q.addrs);
 	pw_iset_done(&q.ports);
-	pw_cli_services_free();
+	pw_services_done(&q.services);
 	return ret;
 }
 

@@ -68,7 +68,7 @@ struct pw_event {
 	bool has_address;
 	pw_u128 address;
 	uint16_t port;           /* 0: the address as a whole */
-	const char *service;     /* NULL: looked up in /etc/services */
+	const char *service;     /* services.h's name of the port; NULL: none */
 	bool has_old_state, has_new_state;
 	enum pw_state old_state, new_state;
 	bool has_rtt;
@@ -93,9 +93,6 @@ int pw_event_priority(enum pw_event_type t);               /* LOG_*; -EINVAL if 
 
 /* The event reporting a confirmed change to state s (PORT_OPENED, ...). */
 enum pw_event_type pw_event_type_for_state(enum pw_state s);
-
-/* The /etc/services name of a TCP port into buf ("" if none); returns buf. */
-const char *pw_event_service_name(uint16_t port, char *buf, size_t len);
 
 /*
  * The human MESSAGE and the NULL-terminated "KEY=value" field list of an

@@ -40,29 +40,12 @@ START_TEST(json_quoting)
 }
 END_TEST
 
-/* The services file is the system's: only check what any Debian has. */
-START_TEST(service_names)
-{
-	const char *ssh = pw_cli_service_name(22);
-
-	if (access("/etc/services", R_OK) == 0) {
-		ck_assert_ptr_nonnull(ssh);
-		ck_assert_str_eq(ssh, "ssh");
-		ck_assert_str_eq(pw_cli_service_name(443), "https");
-	}
-	ck_assert_ptr_null(pw_cli_service_name(0));
-	pw_cli_services_free();
-	pw_cli_services_free(); /* twice is fine */
-}
-END_TEST
-
 static Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, json_quoting);
-	tcase_add_test(tc, service_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,11 +2,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "capture.h"
 #include "check-main.h"
@@ -138,19 +136,11 @@ START_TEST(ipv6_port_without_service_or_old_state)
 }
 END_TEST
 
-START_TEST(service_name_from_etc_services)
+START_TEST(service_name_in_message_and_field)
 {
-	struct servent *se = getservbyname("ssh", "tcp");
-	char buf[64];
-
-	if (!se || ntohs((uint16_t)se->s_port) != 22)
-		return; /* no /etc/services (netbase) here: nothing to compare with */
-	ck_assert_str_eq(pw_event_service_name(22, buf, sizeof(buf)), "ssh");
-	ck_assert_str_eq(pw_event_service_name(0, buf, sizeof(buf)), "");
-
 	struct pw_event ev = {
 		.type = PW_EVENT_PORT_CLOSED, .has_address = true, .address = addr("127.0.0.2"),
-		.port = 22, .has_old_state = true, .old_state = PW_STATE_OPEN,
+		.port = 22, .service = "ssh", .has_old_state = true, .old_state = PW_STATE_OPEN,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
@@ -163,12 +153,17 @@ START_TEST(service_name_from_etc_services)
 }
 END_TEST
 
-START_TEST(unassigned_port_has_empty_service)
+START_TEST(no_service_is_an_empty_field)
 {
-	char buf[8] = "junk";
+	struct pw_event ev = {
+		.type = PW_EVENT_PORT_CLOSED, .has_address = true, .address = addr("127.0.0.2"),
+		.port = 65000, .has_old_state = true, .old_state = PW_STATE_OPEN,
+	};
+	_cleanup_free_ char *msg = NULL;
+	const char *f = format(&ev, &msg);
 
-	/* 65000 is not assigned in IANA's registry nor in netbase's list */
-	ck_assert_str_eq(pw_event_service_name(65000, buf, sizeof(buf)), "");
+	ck_assert_str_eq(msg, "127.0.0.2:65000 is now closed (was open)");
+	ck_assert_ptr_nonnull(strstr(f, " PORTWATCH_SERVICE= "));
 }
 END_TEST
 
@@ -403,8 +398,8 @@ static Suite *events_suite(void)
 	tcase_add_test(tc, change_event_per_state);
 	tcase_add_test(tc, port_opened_sentence_and_fields);
 	tcase_add_test(tc, ipv6_port_without_service_or_old_state);
-	tcase_add_test(tc, service_name_from_etc_services);
-	tcase_add_test(tc, unassigned_port_has_empty_service);
+	tcase_add_test(tc, service_name_in_message_and_field);
+	tcase_add_test(tc, no_service_is_an_empty_field);
 	tcase_add_test(tc, flapping_and_policy_sentences);
 	tcase_add_test(tc, accepts_all_counts_the_address);
 	tcase_add_test(tc, run_events_carry_counters);

@@ -417,7 +417,7 @@ static int fake_daemon_handler(void *userdata, const char *request, char **ret_r
 {
 	if (strcmp(request, "status") != 0)
 		return -EINVAL;
-	*ret_reply = strdup("ok\nrunning lo 6 120 1024\nrunning web 7 0 3\nfuture line\npid 4242\n");
+	*ret_reply = strdup("ok\nrunning lo 6 120 1024\nrunning web 7 0 0 resolving\nfuture line\npid 4242\n");
 	return *ret_reply ? 0 : -ENOMEM;
 }
 

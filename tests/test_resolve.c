@@ -129,6 +129,36 @@ START_TEST(dropped_request_stops_after_its_current_name)
 }
 END_TEST
 
+static int failing_resolve(char *const *names, size_t n, const struct pw_iset *exclude,
+			   struct pw_iset *ret, int *gai)
+{
+	(void)names;
+	(void)n;
+	(void)exclude;
+	(void)ret;
+	(void)gai;
+	atomic_fetch_add(&calls, 1);
+	return -ENOMEM;
+}
+
+START_TEST(an_error_stops_and_is_reported)
+{
+	char *names[] = { "a", "b" };
+	struct pw_resolve *r;
+	struct pw_iset got = PW_ISET_INIT;
+	unsigned failed = 99;
+
+	atomic_store(&calls, 0);
+	ck_assert_int_eq(pw_resolve_start(names, 2, NULL, failing_resolve, &r), 0);
+	ck_assert(readable(pw_resolve_fd(r), 10000));
+	ck_assert_int_eq(pw_resolve_result(r, &got, &failed), -ENOMEM);
+	ck_assert_int_eq(atomic_load(&calls), 1);
+	ck_assert_uint_eq(failed, 99); /* outputs untouched on failure */
+	ck_assert_int_eq(pw_resolve_result(r, &got, &failed), -EALREADY);
+	pw_resolve_free(r);
+}
+END_TEST
+
 START_TEST(no_names_is_an_empty_result)
 {
 	struct pw_resolve *r;
@@ -156,6 +186,7 @@ static Suite *resolve_suite(void)
 	tcase_add_test(tc, localhost_resolves_off_the_loop);
 	tcase_add_test(tc, pending_until_the_lookup_returns);
 	tcase_add_test(tc, dropped_request_stops_after_its_current_name);
+	tcase_add_test(tc, an_error_stops_and_is_reported);
 	tcase_add_test(tc, no_names_is_an_empty_result);
 	suite_add_tcase(s, tc);
 	return s;

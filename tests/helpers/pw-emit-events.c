@@ -8,8 +8,8 @@
  *   pw-emit-events [--stderr] JOB    log every type with PORTWATCH_JOB=JOB, to
  *                                    the journal (or stderr), at debug level
  *
- * Port events are about 127.0.0.1:22 (closed -> the event's state, RTT
- * 123 us); run events carry run id 42 and fixed counters.
+ * Port events are about 127.0.0.1:22, named as the daemon names it
+ * (services.h), closed -> the event's state, RTT 123 us; run events carry run id 42 and fixed counters.
  */
 #include "config.h"
 
@@ -19,8 +19,9 @@
 
 #include "events.h"
 #include "log.h"
+#include "services.h"
 
-static int emit(enum pw_event_type t, const char *job)
+static int emit(enum pw_event_type t, const char *job, const struct pw_services *services)
 {
 	static const struct pw_event_counts counts = {
 		.probes_planned = 1000, .probes_done = 1000, .open = 3, .closed = 990,
@@ -40,6 +41,7 @@ static int emit(enum pw_event_type t, const char *job)
 		ev.has_address = true;
 		ev.address = pw_addr_from_v4(0x7f000001);
 		ev.port = 22;
+		ev.service = pw_services_name(services, 22);
 		ev.has_old_state = true;
 		ev.old_state = t == PW_EVENT_PORT_CLOSED ? PW_STATE_OPEN : PW_STATE_CLOSED;
 		ev.has_new_state = true;
@@ -90,7 +92,8 @@ static int emit(enum pw_event_type t, const char *job)
 int main(int argc, char **argv)
 {
 	enum pw_log_target target = PW_LOG_JOURNAL;
-	int i = 1;
+	struct pw_services services = PW_SERVICES_INIT;
+	int i = 1, ret = 0;
 
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
 		for (int t = 0; t < _PW_EVENT_MAX; t++)
@@ -107,13 +110,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pw_log_open("pw-emit-events", target, LOG_DEBUG);
+	if (pw_services_load(&services, NULL) < 0) {
+		fprintf(stderr, "pw-emit-events: out of memory\n");
+		return 1;
+	}
 	for (int t = 0; t < _PW_EVENT_MAX; t++) {
-		int r = emit(t, argv[i]);
+		int r = emit(t, argv[i], &services);
 
 		if (r < 0) {
 			fprintf(stderr, "pw-emit-events: %s: %s\n", pw_event_type_to_string(t), strerror(-r));
-			return 1;
+			ret = 1;
+			break;
 		}
 	}
-	return 0;
+	pw_services_done(&services);
+	return ret;
 }

@@ -4,12 +4,18 @@
 # server, 127.0.0.1:53, drops every query (nftables), the daemon sees a
 # resolv.conf of our own. While job "named" waits on its lookups, job
 # "fast" keeps completing runs and the control socket answers; the names
-# that do resolve (localhost, from /etc/hosts) are scanned; SIGTERM during
-# the lookups ends the daemon at once and records the run as aborted.
+# that do resolve (localhost, from /etc/hosts) are scanned; a reload keeps
+# a resolving run whose job did not change and aborts one whose job did;
+# SIGTERM during the lookups ends the daemon at once and records the run
+# as aborted.
 . "$(dirname "$0")/lib.sh"
 pw_require_netns
 command -v sqlite3 >/dev/null || pw_skip "needs the sqlite3 CLI"
 command -v unshare >/dev/null || pw_skip "needs unshare (util-linux)"
+# nss-resolve asks systemd-resolved over a unix socket, which the netns
+# does not cut off: the names would fail at once, without a stall.
+grep -qE '^hosts:.*\bresolve\b' /etc/nsswitch.conf 2>/dev/null &&
+	pw_skip "hosts: resolve in nsswitch.conf; this test needs the glibc stub resolver"
 
 pw_netns_add dns
 export PW_DAEMON_NETNS=$PW_NETNS
@@ -18,25 +24,42 @@ pw_netns_nft tcp dport 53 drop
 # Without a resolv.conf glibc asks 127.0.0.1 anyway (5 s, 2 attempts).
 printf 'nameserver 127.0.0.1\noptions timeout:3 attempts:1\n' >"$PW_TMP/resolv.conf"
 [ -e /etc/resolv.conf ] && export PW_DAEMON_RESOLV="$PW_TMP/resolv.conf"
+# the same through the environment, for a host without the file; and no
+# search domains, so each name is one query
+export RES_OPTIONS="timeout:3 attempts:1" LOCALDOMAIN=
 
 db="$PW_TMP/history.db"
 conf="$PW_TMP/portwatchd.conf"
-cat >"$conf" <<CONF
+write_conf() { # NAMED-TARGETS
+	cat >"$conf" <<CONF
 database = "$db";
 include_dir = "$PW_TMP/conf.d";
 defaults = { jitter = "0s"; timeout = "200ms"; confirm = 1; confirm_spacing = "100ms"; };
 jobs = (
-	{ name = "named"; targets = [ "localhost", "stall-a.invalid", "stall-b.invalid" ];
-	  ports = [ "3001" ]; interval = "1h"; },
+	{ name = "named"; targets = [ $1 ]; ports = [ "3001" ]; interval = "1h"; },
 	{ name = "fast"; targets = [ "127.0.0.2" ]; ports = [ "3002" ]; interval = "1s"; }
 );
 CONF
+}
+write_conf '"localhost", "stall-a.invalid", "stall-b.invalid"'
 mkdir -p "$PW_TMP/conf.d"
 q() { sqlite3 -batch -noheader "$db" "$@"; }
 named_run() { # COLUMN STATUS: of job named's last run with that status
 	q "SELECT r.$1 FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'named' AND r.status = '$2' ORDER BY r.id DESC LIMIT 1;"
 }
+named_runs() { # STATUS
+	q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'named' AND r.status = '$1';"
+}
+named_runs_are() { [ "$(named_runs "$1")" = "$2" ]; }
 log_has() { grep -qE -- "$1" "$PW_TMP/daemon.log"; }
+# resolve_named: run job named now and wait until it is resolving
+resolve_named() {
+	local seen
+	seen=$(wc -l <"$PW_TMP/notify.log")
+	kill -USR1 "$PW_DAEMON_PID"
+	pw_wait_for 10 resolving_since "$seen" || { cat "$PW_TMP/notify.log" >&2; pw_fail "job named did not start resolving"; }
+}
+resolving_since() { tail -n +"$(($1 + 1))" "$PW_TMP/notify.log" | grep -q '^STATUS=.*named resolving'; }
 
 pw_netns_listen 127.0.0.1:3001 '[::1]:3001' 127.0.0.2:3002
 pw_start_daemon --config "$conf" --control-socket "$PW_TMP/ctl.sock"
@@ -48,6 +71,7 @@ pw_wait_for 10 grep -q '^STATUS=.*named resolving' "$PW_TMP/notify.log" ||
 "$PORTWATCH" --config "$conf" status --socket "$PW_TMP/ctl.sock" >"$PW_TMP/status" ||
 	pw_fail "portwatch status failed during the lookups"
 pw_assert_grep "$PW_TMP/status" "^Daemon: +running \\(pid $PW_DAEMON_PID"
+pw_assert_grep "$PW_TMP/status" "named, run [0-9]+: resolving host names"
 pw_wait_for 30 log_has 'Baseline recorded for job named' ||
 	{ cat "$PW_TMP/daemon.log" >&2; pw_fail "job named never completed"; }
 pw_assert_grep "$PW_TMP/daemon.log" 'Job named: 2 of 3 host names did not resolve; scanning the rest'
@@ -63,24 +87,36 @@ fast_runs=$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE 
 	pw_fail "job fast completed $fast_runs run(s) during $(((ended - started) / 1000)) ms of lookups: the loop was blocked"
 # localhost's addresses (from /etc/hosts: 127.0.0.1, and ::1 where listed)
 # were scanned; the dead names added nothing
-want=$(getent ahosts localhost | awk '{ print $1 }' | LC_ALL=C sort -u | tr '\n' ' ')
+want=$(pw_netns_exec getent ahosts localhost | awk '{ print $1 }' | LC_ALL=C sort -u | tr '\n' ' ')
 got=$(q "SELECT address FROM events WHERE kind = 'baseline' AND new_state = 'open' AND port = 3001;" |
 	LC_ALL=C sort -u | tr '\n' ' ')
 pw_assert_eq "$got" "$want" "ports found through localhost"
 
+# a reload that leaves job named as it is keeps its resolving run
+resolve_named
+kill -HUP "$PW_DAEMON_PID"
+pw_wait_for 30 named_runs_are completed 2 || pw_fail "the run kept over a reload did not complete"
+pw_assert_eq "$(named_runs aborted)" 0 "runs aborted by a reload that changed nothing"
+# a reload that changes job named's targets aborts it, and does not wait
+resolve_named
+write_conf '"localhost", "stall-a.invalid"'
+t0=$(date +%s%N)
+kill -HUP "$PW_DAEMON_PID"
+pw_wait_for 10 named_runs_are aborted 1 || pw_fail "a reload changing job named did not abort its run"
+t1=$(date +%s%N)
+[ $(((t1 - t0) / 1000000)) -le 2500 ] ||
+	pw_fail "aborting on reload took $(((t1 - t0) / 1000000)) ms: the daemon waited for the lookups"
+kill -0 "$PW_DAEMON_PID" || pw_fail "the daemon died on the reload"
+
 # SIGTERM while the lookups hang: the daemon does not wait for them
-seen=$(wc -l <"$PW_TMP/notify.log")
-resolving_again() { tail -n +"$((seen + 1))" "$PW_TMP/notify.log" | grep -q '^STATUS=.*named resolving'; }
-kill -USR1 "$PW_DAEMON_PID"
-pw_wait_for 10 resolving_again || pw_fail "the second run of job named did not start resolving"
+resolve_named
 t0=$(date +%s%N)
 pw_stop_daemon TERM
 t1=$(date +%s%N)
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM during lookups"
 [ $(((t1 - t0) / 1000000)) -le 2500 ] ||
 	pw_fail "stopping took $(((t1 - t0) / 1000000)) ms: the daemon waited for the lookups"
-pw_assert_eq "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'named' AND r.status = 'aborted';")" 1 \
-	"the run stopped during lookups recorded as aborted"
+pw_assert_eq "$(named_runs aborted)" 2 "runs aborted by the reload and the stop"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind <> 'baseline';")" 0 "events other than the baseline"
 pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity_check"
 pw_pass

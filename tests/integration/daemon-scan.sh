@@ -46,6 +46,8 @@ first=$PW_LISTEN_PID
 write_conf </dev/null
 pw_start_daemon --config "$conf" --log-level debug
 wait_log 'Baseline recorded for job a' "no baseline"
+# the start event counts what the run will probe: 2 addresses x 10 ports
+pw_assert_grep "$PW_TMP/daemon.log" 'PORTWATCH_EVENT=run-started PORTWATCH_JOB=a .*PORTWATCH_PROBES_PLANNED=20( |\]|$)'
 wait_q "SELECT count(*) FROM events WHERE kind = 'baseline' AND new_state = 'open';" 2 "baseline open ports"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind = 'opened';")" 0 "no 'opened' events in the baseline"
 # the run's RTT estimate is saved for the next run to start from

@@ -182,6 +182,11 @@ pw_wait_for 10 test "$(hook_files 'flood.*')" -ge 68 || true
 pw_assert_eq "$(hook_files 'flood.*')" 68 "hooks run for the flood (4 at once + 64 queued)"
 pw_assert_eq "$(q "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id WHERE j.name = 'flood' AND e.policy = 'unexpected-open';")" 200 "flood events in the database"
 pw_assert_eq "$(q "SELECT count(*) FROM violations WHERE job = 'flood';")" 200 "flood violations"
+# one name per port everywhere (3000 is in the curated list): the log line
+# and the CLI agree
+pw_assert_grep "$PW_TMP/daemon.log" '127\.0\.0\.3:3000 \(grafana\) is open but the policy'
+"$PORTWATCH" --db "$db" history 127.0.0.3:3000 --csv >"$PW_TMP/history.csv" || pw_fail "portwatch history 127.0.0.3:3000 failed"
+pw_assert_grep "$PW_TMP/history.csv" ',grafana,'
 run_now pol
 
 # -- the shipped example hook appends each event's JSON as one line
