@@ -127,14 +127,14 @@ START_TEST(agrees_with_getservent)
 	for (unsigned p = 1; p < 65536; p++) {
 		const char *got = pw_services_name(&s, (uint16_t)p);
 
-		if (pw_ports_common_name((uint16_t)p))
-			continue;
-		if (want[p])
-			ck_assert_msg(got && strcmp(got, want[p]) == 0, "port %u: got %s, want %s", p,
-				      got ?: "(none)", want[p]);
-		else
-			ck_assert_msg(!got, "port %u: got %s, want none", p, got);
-		compared += want[p] != NULL;
+		if (!pw_ports_common_name((uint16_t)p)) {
+			if (want[p])
+				ck_assert_msg(got && strcmp(got, want[p]) == 0, "port %u: got %s, want %s",
+					      p, got ?: "(none)", want[p]);
+			else
+				ck_assert_msg(!got, "port %u: got %s, want none", p, got);
+			compared += want[p] != NULL;
+		}
 		free(want[p]);
 	}
 	free(want);
