@@ -24,7 +24,7 @@ struct pw_resolve {
 	atomic_bool cancelled; /* the owner left: stop after this name */
 	atomic_bool done;      /* the thread has written result/failed/error */
 	int evfd;
-	pw_resolve_fn fn;
+	pw_resolve_lookup_cb_t fn;
 	char **names;
 	size_t n_names;
 	struct pw_iset exclude;
@@ -85,7 +85,7 @@ static void *resolve_main(void *arg)
 }
 
 static int request_new(char *const *names, size_t n_names, const struct pw_iset *exclude,
-		       pw_resolve_fn fn, struct pw_resolve **ret)
+		       pw_resolve_lookup_cb_t fn, struct pw_resolve **ret)
 {
 	struct pw_resolve *r = calloc(1, sizeof(*r));
 
@@ -117,7 +117,7 @@ oom:
 }
 
 int pw_resolve_start(char *const *names, size_t n_names, const struct pw_iset *exclude,
-		     pw_resolve_fn fn, struct pw_resolve **ret)
+		     pw_resolve_lookup_cb_t fn, struct pw_resolve **ret)
 {
 	struct pw_resolve *r = NULL;
 	pthread_attr_t attr;

@@ -21,7 +21,7 @@
 struct pw_resolve;
 
 /* What a request runs: pw_targets_resolve() unless a test supplies one. */
-typedef int (*pw_resolve_fn)(char *const *names, size_t n_names, const struct pw_iset *exclude,
+typedef int (*pw_resolve_lookup_cb_t)(char *const *names, size_t n_names, const struct pw_iset *exclude,
 			     struct pw_iset *ret_addrs, int *gai_errors);
 
 /*
@@ -30,7 +30,7 @@ typedef int (*pw_resolve_fn)(char *const *names, size_t n_names, const struct pw
  * eventfd(2) or pthread_create(3).
  */
 int pw_resolve_start(char *const *names, size_t n_names, const struct pw_iset *exclude,
-		     pw_resolve_fn fn, struct pw_resolve **ret);
+		     pw_resolve_lookup_cb_t fn, struct pw_resolve **ret);
 
 /* Readable (EPOLLIN) once the result is in; never read it yourself. */
 int pw_resolve_fd(const struct pw_resolve *r);
