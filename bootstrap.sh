@@ -18,7 +18,7 @@ top=$PWD
 build_pkgs=(build-essential autoconf automake pkg-config libconfig-dev libsqlite3-dev
 	libsystemd-dev check netbase)
 test_pkgs=(sqlite3 iproute2 nftables iptables libnetfilter-queue-dev clang valgrind
-	systemd systemd-container debootstrap util-linux procps psmisc time)
+	systemd systemd-container debootstrap util-linux procps psmisc time clang-format)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -190,7 +190,8 @@ int pw_alert_format_env(const struct pw_alert_info *info, char ***ret)
 	if (r >= 0 && info->run_id > 0)
 		r = env_add(env, &n, "PORTWATCH_RUN_ID", "%" PRId64, info->run_id);
 	if (r >= 0 && info->has_address)
-		r = env_add(env, &n, "PORTWATCH_ADDRESS", "%s", pw_addr_format(info->address, addr));
+		r = env_add(env, &n, "PORTWATCH_ADDRESS", "%s",
+			    pw_addr_format(info->address, addr));
 	if (r >= 0 && info->port)
 		r = env_add(env, &n, "PORTWATCH_PORT", "%u", info->port);
 	if (r >= 0 && info->service && *info->service)
@@ -236,8 +237,7 @@ static struct hook *hook_free(struct hook *h)
 	return NULL;
 }
 
-static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info,
-		    struct hook **ret)
+static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info, struct hook **ret)
 {
 	struct hook *h = calloc(1, sizeof(*h));
 	int r;
@@ -409,7 +409,7 @@ static int spawn(struct hook *h, int in_fd, int out_fd)
 	 * inherit that, nor any handler. */
 	if (!r)
 		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						    POSIX_SPAWN_SETPGROUP);
+							    POSIX_SPAWN_SETPGROUP);
 	if (!r)
 		r = posix_spawnattr_setsigmask(&attr, &none);
 	if (!r)

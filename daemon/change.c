@@ -62,7 +62,8 @@ int pw_change_detect(bool has_baseline, bool has_old, enum pw_state old_state,
 		.new_state = new_state,
 	};
 
-	if ((unsigned)new_state >= _PW_STATE_MAX || (has_old && (unsigned)old_state >= _PW_STATE_MAX))
+	if ((unsigned)new_state >= _PW_STATE_MAX ||
+	    (has_old && (unsigned)old_state >= _PW_STATE_MAX))
 		return -EINVAL;
 
 	if (has_old && old_state == new_state)

@@ -299,7 +299,8 @@ static void measure(const struct pw_cli_table *t, const struct cell *row, size_t
 	char buf[64];
 
 	for (size_t c = 0; c < t->n_cols; c++) {
-		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf) : t->cols[c].title;
+		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf)
+				    : t->cols[c].title;
 		size_t l = s ? strlen(s) : 1;
 
 		if (l > w[c])
@@ -308,13 +309,16 @@ static void measure(const struct pw_cli_table *t, const struct cell *row, size_t
 }
 
 /* One line of text: a row, or the header for NULL. */
-static void text_line(const struct pw_cli_table *t, const struct cell *row, const size_t *w, FILE *f)
+static void text_line(const struct pw_cli_table *t, const struct cell *row, const size_t *w,
+		      FILE *f)
 {
 	char buf[64];
 
 	for (size_t c = 0; c < t->n_cols; c++) {
-		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf) : t->cols[c].title;
-		bool right = t->cols[c].type == PW_CLI_COL_INT || t->cols[c].type == PW_CLI_COL_SPAN;
+		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf)
+				    : t->cols[c].title;
+		bool right = t->cols[c].type == PW_CLI_COL_INT ||
+			     t->cols[c].type == PW_CLI_COL_SPAN;
 		bool last = c + 1 == t->n_cols;
 		size_t l;
 

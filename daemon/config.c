@@ -150,7 +150,8 @@ static const struct key global_keys[] = {
 
 static const char *const global_groups[] = { "defaults", "alert", "jobs" };
 static const char *const job_only_keys[] = {
-	"name", "enabled", "targets", "exclude", "ports", "exclude_ports", "expect_open", "never_open",
+	"name",  "enabled",       "targets",     "exclude",
+	"ports", "exclude_ports", "expect_open", "never_open",
 };
 static const char *const alert_keys[] = { "command", "events", "timeout" };
 
@@ -193,18 +194,20 @@ struct ctx {
 	bool oom;
 	bool defaults_ok;
 	const char *text; /* the file being parsed, for refine_line() */
-	dev_t main_dev; /* an include_dir of "." must not read the main file twice */
+	dev_t main_dev;   /* an include_dir of "." must not read the main file twice */
 	ino_t main_ino;
 };
 
 static bool is_int(const config_setting_t *s)
 {
-	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+	       config_setting_type(s) == CONFIG_TYPE_INT64;
 }
 
 static bool is_list(const config_setting_t *s)
 {
-	return config_setting_type(s) == CONFIG_TYPE_LIST || config_setting_type(s) == CONFIG_TYPE_ARRAY;
+	return config_setting_type(s) == CONFIG_TYPE_LIST ||
+	       config_setting_type(s) == CONFIG_TYPE_ARRAY;
 }
 
 static int setting_line(const config_setting_t *s)
@@ -373,11 +376,13 @@ static const char *closest_key(enum scope scope, const char *key)
 	size_t best_d = SIZE_MAX, len = strlen(key);
 
 #define CONSIDER_TABLE(t)                                   \
-	for (size_t i = 0; i < PW_ELEMENTSOF(t); i++)       \
-		consider(key, (t)[i].name, &best, &best_d)
-#define CONSIDER_LIST(l)                                    \
-	for (size_t i = 0; i < PW_ELEMENTSOF(l); i++)       \
-		consider(key, (l)[i], &best, &best_d)
+	for (size_t i = 0; i < PW_ELEMENTSOF(t); i++) {     \
+		consider(key, (t)[i].name, &best, &best_d); \
+	}
+#define CONSIDER_LIST(l)                                \
+	for (size_t i = 0; i < PW_ELEMENTSOF(l); i++) { \
+		consider(key, (l)[i], &best, &best_d);  \
+	}
 
 	switch (scope) {
 	case SCOPE_GLOBAL:
@@ -423,30 +428,42 @@ static void unknown_key(struct ctx *c, const config_setting_t *s, enum scope sco
 	switch (scope) {
 	case SCOPE_GLOBAL:
 		if (tunable)
-			return error_at(c, s, "\"%s\" is a per-job setting: set it in a job or in the \"defaults\" group",
-					key);
+			return error_at(
+				c, s,
+				"\"%s\" is a per-job setting: set it in a job or in the \"defaults\" group",
+				key);
 		if (job_only)
-			return error_at(c, s, "\"%s\" belongs in a job: jobs = ( { name = \"...\"; %s = ...; } );",
-					key, key);
+			return error_at(
+				c, s,
+				"\"%s\" belongs in a job: jobs = ( { name = \"...\"; %s = ...; } );",
+				key, key);
 		break;
 	case SCOPE_DROPIN:
 		if (global || tunable)
-			return error_at(c, s, "\"%s\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
-					key);
+			return error_at(
+				c, s,
+				"\"%s\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
+				key);
 		if (job_only)
-			return error_at(c, s, "\"%s\" belongs in a job: jobs = ( { name = \"...\"; %s = ...; } );",
-					key, key);
+			return error_at(
+				c, s,
+				"\"%s\" belongs in a job: jobs = ( { name = \"...\"; %s = ...; } );",
+				key, key);
 		break;
 	case SCOPE_DEFAULTS:
 		if (job_only)
 			return error_at(c, s, "\"%s\" has no default: set it in each job", key);
 		if (global)
-			return error_at(c, s, "\"%s\" is a global setting: set it at the top of the main file, outside \"defaults\"",
-					key);
+			return error_at(
+				c, s,
+				"\"%s\" is a global setting: set it at the top of the main file, outside \"defaults\"",
+				key);
 		break;
 	case SCOPE_JOB:
 		if (global)
-			return error_at(c, s, "\"%s\" is a global setting and cannot be set in a job", key);
+			return error_at(c, s,
+					"\"%s\" is a global setting and cannot be set in a job",
+					key);
 		break;
 	case SCOPE_ALERT:
 		break;
@@ -499,7 +516,8 @@ static bool get_uint(struct ctx *c, const config_setting_t *s, const char *key, 
 	long long v;
 
 	if (!is_int(s)) {
-		error_at(c, s, "\"%s\" must be an integer, not %s", key, type_name(config_setting_type(s)));
+		error_at(c, s, "\"%s\" must be an integer, not %s", key,
+			 type_name(config_setting_type(s)));
 		return false;
 	}
 	if (!int_ok(c, s, key))
@@ -543,18 +561,23 @@ static bool get_duration(struct ctx *c, const config_setting_t *s, const char *k
 			return false;
 		}
 		if (r < 0) {
-			error_at(c, s, "\"%s\": \"%.40s\" is not a duration (write e.g. \"90s\", \"15m\", \"1h30m\", \"250ms\")",
-				 key, str);
+			error_at(
+				c, s,
+				"\"%s\": \"%.40s\" is not a duration (write e.g. \"90s\", \"15m\", \"1h30m\", \"250ms\")",
+				key, str);
 			return false;
 		}
 	} else {
-		error_at(c, s, "\"%s\" must be a duration string such as \"15m\" or a number of seconds, not %s",
-			 key, type_name(config_setting_type(s)));
+		error_at(
+			c, s,
+			"\"%s\" must be a duration string such as \"15m\" or a number of seconds, not %s",
+			key, type_name(config_setting_type(s)));
 		return false;
 	}
 	if (v < min || v > max) {
 		error_at(c, s, "\"%s\" must be between %s and %s, got %s", key,
-			 pw_format_duration(a, sizeof(a), min), pw_format_duration(b, sizeof(b), max),
+			 pw_format_duration(a, sizeof(a), min),
+			 pw_format_duration(b, sizeof(b), max),
 			 pw_format_duration(g, sizeof(g), v));
 		return false;
 	}
@@ -583,29 +606,34 @@ static bool get_share(struct ctx *c, const config_setting_t *s, const char *key,
 		char *end;
 
 		if (len < 2 || str[len - 1] != '%' || !isdigit((unsigned char)str[0])) {
-			error_at(c, s, "\"%s\": \"%.40s\" is not a share (write 0.8 or \"80%%\")", key, str);
+			error_at(c, s, "\"%s\": \"%.40s\" is not a share (write 0.8 or \"80%%\")",
+				 key, str);
 			return false;
 		}
 		errno = 0;
 		v = strtod(str, &end);
 		if (errno || end != str + len - 1) {
-			error_at(c, s, "\"%s\": \"%.40s\" is not a share (write 0.8 or \"80%%\")", key, str);
+			error_at(c, s, "\"%s\": \"%.40s\" is not a share (write 0.8 or \"80%%\")",
+				 key, str);
 			return false;
 		}
 		if (!(v >= 0.0 && v <= 100.0)) {
-			error_at(c, s, "\"%s\" must be between 0%% and 100%%, got \"%.40s\"", key, str);
+			error_at(c, s, "\"%s\" must be between 0%% and 100%%, got \"%.40s\"", key,
+				 str);
 			return false;
 		}
 		*ret = v / 100.0;
 		return true;
 	}
 	default:
-		error_at(c, s, "\"%s\" must be a number between 0 and 1 or a percentage string, not %s", key,
-			 type_name(config_setting_type(s)));
+		error_at(c, s,
+			 "\"%s\" must be a number between 0 and 1 or a percentage string, not %s",
+			 key, type_name(config_setting_type(s)));
 		return false;
 	}
 	if (!(v >= 0.0 && v <= 1.0)) {
-		error_at(c, s, "\"%s\" must be between 0 and 1 (or \"0%%\" to \"100%%\"), got %g", key, v);
+		error_at(c, s, "\"%s\" must be between 0 and 1 (or \"0%%\" to \"100%%\"), got %g",
+			 key, v);
 		return false;
 	}
 	*ret = v;
@@ -615,7 +643,8 @@ static bool get_share(struct ctx *c, const config_setting_t *s, const char *key,
 static const char *get_string(struct ctx *c, const config_setting_t *s, const char *key)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(c, s, "\"%s\" must be a string, not %s", key, type_name(config_setting_type(s)));
+		error_at(c, s, "\"%s\" must be a string, not %s", key,
+			 type_name(config_setting_type(s)));
 		return NULL;
 	}
 	return config_setting_get_string(s);
@@ -654,8 +683,10 @@ static void parse_keyed(struct ctx *c, const config_setting_t *s, const struct k
 			error_at(c, s, "\"%s\" is %zu bytes long, longer than a path may be (%d)",
 				 k->name, strlen(str), PATH_MAX - 1);
 		else if (str && k->max && strlen(str) > k->max)
-			error_at(c, s, "\"%s\" is %zu bytes long, longer than a socket path may be (%llu)",
-				 k->name, strlen(str), (unsigned long long)k->max);
+			error_at(
+				c, s,
+				"\"%s\" is %zu bytes long, longer than a socket path may be (%llu)",
+				k->name, strlen(str), (unsigned long long)k->max);
 		else if (str) {
 			char *old, *n = xstrdup(c, str);
 
@@ -670,8 +701,10 @@ static void parse_keyed(struct ctx *c, const config_setting_t *s, const struct k
 			int lvl = pw_log_level_from_string(str);
 
 			if (lvl < 0)
-				error_at(c, s, "\"%s\": unknown level \"%.40s\" (use debug, info, notice, warning or err)",
-					 k->name, str);
+				error_at(
+					c, s,
+					"\"%s\": unknown level \"%.40s\" (use debug, info, notice, warning or err)",
+					k->name, str);
 			else
 				memcpy(dst, &lvl, sizeof(lvl));
 		}
@@ -698,10 +731,12 @@ static void check_tunables(struct ctx *c, const config_setting_t *where, const s
 			 pw_format_duration(b, sizeof(b), t->t.max_timeout_usec));
 	else if (t->t.initial_timeout_usec < t->t.min_timeout_usec ||
 		 t->t.initial_timeout_usec > t->t.max_timeout_usec)
-		error_at(c, where, "\"timeout\" (%s) must lie between \"min_rtt_timeout\" (%s) and \"max_rtt_timeout\" (%s)",
-			 pw_format_duration(x, sizeof(x), t->t.initial_timeout_usec),
-			 pw_format_duration(a, sizeof(a), t->t.min_timeout_usec),
-			 pw_format_duration(b, sizeof(b), t->t.max_timeout_usec));
+		error_at(
+			c, where,
+			"\"timeout\" (%s) must lie between \"min_rtt_timeout\" (%s) and \"max_rtt_timeout\" (%s)",
+			pw_format_duration(x, sizeof(x), t->t.initial_timeout_usec),
+			pw_format_duration(a, sizeof(a), t->t.min_timeout_usec),
+			pw_format_duration(b, sizeof(b), t->t.max_timeout_usec));
 	if (t->jitter > t->interval)
 		error_at(c, where, "\"jitter\" (%s) is longer than \"interval\" (%s)",
 			 pw_format_duration(a, sizeof(a), t->jitter),
@@ -709,9 +744,12 @@ static void check_tunables(struct ctx *c, const config_setting_t *where, const s
 	/* A changed port waits confirm x confirm_spacing: longer than the
 	 * interval, every run would overrun into the next and be skipped. */
 	else if ((uint64_t)t->t.confirm_count * t->t.confirm_spacing_usec >= t->interval)
-		error_at(c, where, "\"confirm\" x \"confirm_spacing\" (%u x %s) is not shorter than \"interval\" (%s)",
-			 t->t.confirm_count, pw_format_duration(a, sizeof(a), t->t.confirm_spacing_usec),
-			 pw_format_duration(b, sizeof(b), t->interval));
+		error_at(
+			c, where,
+			"\"confirm\" x \"confirm_spacing\" (%u x %s) is not shorter than \"interval\" (%s)",
+			t->t.confirm_count,
+			pw_format_duration(a, sizeof(a), t->t.confirm_spacing_usec),
+			pw_format_duration(b, sizeof(b), t->interval));
 }
 
 /* ------------------------------------------------------------ spec lists */
@@ -749,8 +787,8 @@ static bool strv_push(struct ctx *c, struct strv *sv, const char *s)
 }
 
 enum spec_kind {
-	SPEC_TARGETS,   /* addresses and hostnames */
-	SPEC_EXCLUDE,   /* addresses only */
+	SPEC_TARGETS, /* addresses and hostnames */
+	SPEC_EXCLUDE, /* addresses only */
 	SPEC_PORTS,
 };
 
@@ -775,12 +813,15 @@ static void one_spec(struct ctx *c, const config_setting_t *s, const char *key, 
 		r = pw_target_parse(spec, out->set, &tk, &why);
 		if (r >= 0 && tk == PW_TARGET_HOSTNAME) {
 			if (kind == SPEC_EXCLUDE) {
-				error_at(c, s, "%s \"%.80s\": hostnames cannot be excluded, only addresses", key,
-					 spec);
+				error_at(
+					c, s,
+					"%s \"%.80s\": hostnames cannot be excluded, only addresses",
+					key, spec);
 				return;
 			}
 			if (out->names->n >= PW_CONFIG_MAX_HOSTNAMES_PER_JOB) {
-				error_at(c, s, "%s: more than %d hostnames", key, PW_CONFIG_MAX_HOSTNAMES_PER_JOB);
+				error_at(c, s, "%s: more than %d hostnames", key,
+					 PW_CONFIG_MAX_HOSTNAMES_PER_JOB);
 				return;
 			}
 			strv_push(c, out->names, spec);
@@ -790,7 +831,8 @@ static void one_spec(struct ctx *c, const config_setting_t *s, const char *key, 
 	if (r == -ENOMEM)
 		c->oom = true;
 	else if (r < 0)
-		error_at(c, s, "%s \"%.80s%s\": %s", key, spec, strlen(spec) > 80 ? "..." : "", why);
+		error_at(c, s, "%s \"%.80s%s\": %s", key, spec, strlen(spec) > 80 ? "..." : "",
+			 why);
 }
 
 /* One string element: a spec, or several separated by commas. */
@@ -906,13 +948,15 @@ static void parse_alert_command(struct ctx *c, const config_setting_t *s, struct
 	char **argv;
 
 	if (!is_list(s)) {
-		error_at(c, s, "\"command\" must be a list of strings (program and arguments), not %s",
+		error_at(c, s,
+			 "\"command\" must be a list of strings (program and arguments), not %s",
 			 type_name(config_setting_type(s)));
 		return;
 	}
 	n = config_setting_length(s);
 	if (n > PW_CONFIG_MAX_ALERT_ARGS) {
-		error_at(c, s, "\"command\" has %d elements, more than %d", n, PW_CONFIG_MAX_ALERT_ARGS);
+		error_at(c, s, "\"command\" has %d elements, more than %d", n,
+			 PW_CONFIG_MAX_ALERT_ARGS);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -925,8 +969,11 @@ static void parse_alert_command(struct ctx *c, const config_setting_t *s, struct
 		}
 		/* execve(2) would refuse it (E2BIG) at every alert */
 		if (strlen(config_setting_get_string(e)) >= PW_CONFIG_MAX_ALERT_ARG_LEN) {
-			error_at(c, e, "\"command\": element %d is %zu bytes long, more than a program may be given (%d)",
-				 i + 1, strlen(config_setting_get_string(e)), PW_CONFIG_MAX_ALERT_ARG_LEN - 1);
+			error_at(
+				c, e,
+				"\"command\": element %d is %zu bytes long, more than a program may be given (%d)",
+				i + 1, strlen(config_setting_get_string(e)),
+				PW_CONFIG_MAX_ALERT_ARG_LEN - 1);
 			return;
 		}
 	}
@@ -986,18 +1033,23 @@ static void parse_alert_events(struct ctx *c, const config_setting_t *s, struct 
 			for (int k = 0; k < _PW_ALERT_EVENT_MAX; k++)
 				consider(name, alert_event_names[k], &best, &best_d);
 			if (best_d <= 3)
-				error_at(c, e, "\"events\": unknown event \"%.40s\" (did you mean \"%s\"?)",
-					 name, best);
+				error_at(
+					c, e,
+					"\"events\": unknown event \"%.40s\" (did you mean \"%s\"?)",
+					name, best);
 			else {
 				/* listed from the table, so a new event is never left out */
 				char known[256] = "";
 
 				for (int k = 0; k < _PW_ALERT_EVENT_MAX; k++) {
 					if (k > 0)
-						strncat(known, ", ", sizeof(known) - strlen(known) - 1);
-					strncat(known, alert_event_names[k], sizeof(known) - strlen(known) - 1);
+						strncat(known, ", ",
+							sizeof(known) - strlen(known) - 1);
+					strncat(known, alert_event_names[k],
+						sizeof(known) - strlen(known) - 1);
 				}
-				error_at(c, e, "\"events\": unknown event \"%.40s\" (known: %s)", name, known);
+				error_at(c, e, "\"events\": unknown event \"%.40s\" (known: %s)",
+					 name, known);
 			}
 			ok = false;
 			continue;
@@ -1014,7 +1066,8 @@ static void parse_alert(struct ctx *c, const config_setting_t *g, struct pw_aler
 	int n;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		error_at(c, g, "\"alert\" must be a group { command = [...]; events = [...]; }, not %s",
+		error_at(c, g,
+			 "\"alert\" must be a group { command = [...]; events = [...]; }, not %s",
 			 type_name(config_setting_type(g)));
 		return;
 	}
@@ -1030,7 +1083,8 @@ static void parse_alert(struct ctx *c, const config_setting_t *g, struct pw_aler
 		else if (strcmp(key, "events") == 0)
 			parse_alert_events(c, m, a);
 		else if (strcmp(key, "timeout") == 0)
-			get_duration(c, m, "timeout", ALERT_TIMEOUT_MIN, ALERT_TIMEOUT_MAX, &a->timeout_usec);
+			get_duration(c, m, "timeout", ALERT_TIMEOUT_MIN, ALERT_TIMEOUT_MAX,
+				     &a->timeout_usec);
 		else
 			unknown_key(c, m, SCOPE_ALERT);
 	}
@@ -1072,8 +1126,8 @@ static void note_job_name(struct ctx *c, const config_setting_t *s, const char *
 
 	for (size_t i = 0; i < c->n_seen; i++)
 		if (strcmp(c->seen[i].name, name) == 0) {
-			error_at(c, s, "duplicate job name (first defined at %s:%d)", c->seen[i].file,
-				 c->seen[i].line);
+			error_at(c, s, "duplicate job name (first defined at %s:%d)",
+				 c->seen[i].file, c->seen[i].line);
 			return;
 		}
 	v = realloc(c->seen, (c->n_seen + 1) * sizeof(*v));
@@ -1110,8 +1164,10 @@ static void parse_job_name(struct ctx *c, const config_setting_t *g, struct pw_j
 	if (!name)
 		return;
 	if (!valid_job_name(name)) {
-		error_at(c, s, "invalid job name \"%.80s\": use 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
-			 name, PW_CONFIG_MAX_NAME);
+		error_at(
+			c, s,
+			"invalid job name \"%.80s\": use 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
+			name, PW_CONFIG_MAX_NAME);
 		return;
 	}
 	snprintf(c->label, sizeof(c->label), "job \"%s\": ", name);
@@ -1186,7 +1242,8 @@ static void u128_str(pw_u128 v, char buf[static 48])
 }
 
 /* Subtract exclusions, then enforce emptiness rules and the caps. */
-static void job_space(struct ctx *c, const config_setting_t *g, struct pw_job *j, struct job_parts *p)
+static void job_space(struct ctx *c, const config_setting_t *g, struct pw_job *j,
+		      struct job_parts *p)
 {
 	pw_u128 n_addrs, n_ports, probes;
 	char a[48], b[48], x[48];
@@ -1223,8 +1280,8 @@ static void job_space(struct ctx *c, const config_setting_t *g, struct pw_job *j
 	if (n_addrs > PW_CONFIG_MAX_ADDRS_PER_JOB) {
 		u128_str(n_addrs, a);
 		u128_str(PW_CONFIG_MAX_ADDRS_PER_JOB, b);
-		error_at(c, p->targets_s, "%s target addresses, above the cap of %s per job (an IPv4 /8)", a,
-			 b);
+		error_at(c, p->targets_s,
+			 "%s target addresses, above the cap of %s per job (an IPv4 /8)", a, b);
 		return;
 	}
 	/* a hostname counts as one address here; it may resolve to more */
@@ -1233,8 +1290,10 @@ static void job_space(struct ctx *c, const config_setting_t *g, struct pw_job *j
 		u128_str(n_addrs + j->n_hostnames, a);
 		u128_str(n_ports, b);
 		u128_str(probes, x);
-		error_at(c, g, "%s addresses x %s ports = %s probes per run, above the cap of 4294967296 (2^32): narrow the targets or ports, or split the job",
-			 a, b, x);
+		error_at(
+			c, g,
+			"%s addresses x %s ports = %s probes per run, above the cap of 4294967296 (2^32): narrow the targets or ports, or split the job",
+			a, b, x);
 	}
 }
 
@@ -1251,15 +1310,16 @@ static void job_expectations(struct ctx *c, struct pw_job *j, struct job_parts *
 	struct pw_iset tmp = PW_ISET_INIT;
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(lists); i++) {
-		const struct pw_iset *set = (const struct pw_iset *)((const char *)j + lists[i].off);
+		const struct pw_iset *set = (const struct pw_iset *)((const char *)j +
+								     lists[i].off);
 
 		if (pw_iset_copy(&tmp, set) < 0 || pw_iset_subtract(&tmp, &j->space.ports) < 0) {
 			c->oom = true;
 			break;
 		}
 		if (tmp.n > 0)
-			error_at(c, where[i], "%s: port %u is not among the ports this job scans", lists[i].key,
-				 (unsigned)tmp.ranges[0].lo);
+			error_at(c, where[i], "%s: port %u is not among the ports this job scans",
+				 lists[i].key, (unsigned)tmp.ranges[0].lo);
 		pw_iset_done(&tmp);
 	}
 	pw_iset_done(&tmp);
@@ -1273,7 +1333,8 @@ static void job_expectations(struct ctx *c, struct pw_job *j, struct job_parts *
 					     : j->never_open.ranges[k].hi;
 
 			if (lo <= hi) {
-				error_at(c, p->never_s, "port %u is in both \"expect_open\" and \"never_open\"",
+				error_at(c, p->never_s,
+					 "port %u is in both \"expect_open\" and \"never_open\"",
 					 (unsigned)lo);
 				return;
 			}
@@ -1314,7 +1375,8 @@ static void parse_job(struct ctx *c, const config_setting_t *g, int index)
 	int n;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		error_at(c, g, "each element of \"jobs\" must be a group { name = ...; ... }, not %s",
+		error_at(c, g,
+			 "each element of \"jobs\" must be a group { name = ...; ... }, not %s",
 			 type_name(config_setting_type(g)));
 		return;
 	}
@@ -1359,8 +1421,10 @@ static void parse_jobs(struct ctx *c, const config_setting_t *s)
 	int n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		error_at(c, s, "\"jobs\" must be a list of groups: jobs = ( { name = \"a\"; ... }, { name = \"b\"; ... } );, not %s",
-			 type_name(config_setting_type(s)));
+		error_at(
+			c, s,
+			"\"jobs\" must be a list of groups: jobs = ( { name = \"a\"; ... }, { name = \"b\"; ... } );, not %s",
+			type_name(config_setting_type(s)));
 		return;
 	}
 	n = config_setting_length(s);
@@ -1553,7 +1617,8 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 				c->oom = true;
 			else
 				error_at(c, NULL, "@include \"%.200s\": %s", name,
-					 errno == EBADMSG ? "contains a NUL byte, not a text file" : strerror(errno));
+					 errno == EBADMSG ? "contains a NUL byte, not a text file"
+							  : strerror(errno));
 			return false;
 		}
 		if (!includes_ok(c, dir, inc, depth + 1, n))

@@ -161,7 +161,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	r = sd_event_add_io(c->event, &cl->io, cfd, EPOLLIN, on_client, cl);
 	if (r >= 0)
 		r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC,
-					       PW_CONTROL_CLIENT_TIMEOUT_USEC, 0, on_client_timeout, cl);
+					       PW_CONTROL_CLIENT_TIMEOUT_USEC, 0, on_client_timeout,
+					       cl);
 	if (r < 0)
 		client_free(cl);
 	return 0;
@@ -180,8 +181,8 @@ static bool socket_is_live(const struct sockaddr_un *sa, socklen_t len)
 	return live;
 }
 
-int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler,
-		   void *userdata, struct pw_control **ret)
+int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler, void *userdata,
+		   struct pw_control **ret)
 {
 	struct sockaddr_un sa, tmp;
 	struct pw_control *c;

@@ -37,11 +37,11 @@
 
 #define MAX_EVENTS 256
 #define AUTO_CAP_MAX 16384U
-#define CANARY_RESERVE 16U           /* slots only canaries may take */
-#define HOST_WINDOW 32U              /* linear-probe window of the host table */
+#define CANARY_RESERVE 16U /* slots only canaries may take */
+#define HOST_WINDOW 32U    /* linear-probe window of the host table */
 #define BACKOFF_MIN_USEC UINT64_C(1000)
 #define BACKOFF_MAX_USEC (500 * USEC_PER_MSEC)
-#define SCANNER_ERROR_LIMIT 64       /* consecutive, with nothing else in flight */
+#define SCANNER_ERROR_LIMIT 64 /* consecutive, with nothing else in flight */
 #define CANARY_PORT_MIN 49152U
 #define WATERMARK_EVERY_USEC (20 * USEC_PER_MSEC)
 #define WAKE_TOKEN UINT64_MAX
@@ -63,8 +63,8 @@ enum slot_kind {
 };
 
 enum guard_state {
-	GUARD_NONE,     /* no open port seen yet */
-	GUARD_PENDING,  /* canaries out, open results held */
+	GUARD_NONE,    /* no open port seen yet */
+	GUARD_PENDING, /* canaries out, open results held */
 	GUARD_CLEAN,
 	GUARD_WILDCARD,
 };
@@ -74,24 +74,24 @@ struct host;
 struct slot {
 	struct pw_timer timer;
 	pw_u128 addr;
-	pw_u128 m;            /* sequence number within the core */
-	uint64_t started;     /* usec of the current connect() */
+	pw_u128 m;        /* sequence number within the core */
+	uint64_t started; /* usec of the current connect() */
 	struct host *host;
 	struct slot *hnext, *hprev; /* the host's list of attached slots */
 	struct slot *qnext;         /* ready queue or the host's blocked queue */
 	int fd;
 	uint32_t gen;
 	uint32_t rtt;
-	unsigned attempts;    /* connect()s in the current round (retries) */
+	unsigned attempts; /* connect()s in the current round (retries) */
 	unsigned total_attempts;
-	unsigned sc_errors;   /* consecutive scanner-side errors */
+	unsigned sc_errors; /* consecutive scanner-side errors */
 	uint16_t port;
 	uint8_t phase, kind;
 	uint8_t confirm_left;
-	int8_t prev;          /* previous state from the store, or -1 */
-	int8_t first;         /* state seen first while confirming, or -1 */
-	uint8_t held_flags;   /* PW_RESULT_* of a held result */
-	bool verified;        /* loopback ephemeral-range open was looked at twice */
+	int8_t prev;        /* previous state from the store, or -1 */
+	int8_t first;       /* state seen first while confirming, or -1 */
+	uint8_t held_flags; /* PW_RESULT_* of a held result */
+	bool verified;      /* loopback ephemeral-range open was looked at twice */
 	bool prev_asked;
 };
 
@@ -99,10 +99,10 @@ struct host {
 	pw_u128 addr;
 	struct pw_rtt rtt;
 	uint64_t last_use;
-	struct slot *slots;              /* attached slots */
+	struct slot *slots; /* attached slots */
 	struct slot *blocked, *blocked_tail;
 	uint32_t attached, inflight;
-	uint32_t probed, opens;          /* finished probes, canaries included */
+	uint32_t probed, opens; /* finished probes, canaries included */
 	uint8_t used, guard;
 	uint8_t canary_left, canary_open, canary_sent;
 };
@@ -124,7 +124,7 @@ struct core {
 	struct pw_ratelimit *shared_rl;
 	struct pw_rtt_limits limits;
 	struct pw_rtt job_rtt; /* all addresses together: where new ones start */
-	pw_u128 base, stride;     /* index = base + stride * m */
+	pw_u128 base, stride;  /* index = base + stride * m */
 	pw_u128 m_next, m_end, m_start;
 	unsigned cap, cap_eff, host_cap;
 	unsigned inflight;
@@ -134,7 +134,7 @@ struct core {
 	uint16_t eph_lo, eph_hi;
 	int fatal;
 	bool aborted, finished;
-	bool starved; /* no slot or host entry for the next index until one frees */
+	bool starved;   /* no slot or host entry for the next index until one frees */
 	bool throttled; /* worker: the owner is behind on results, start nothing */
 	struct pw_engine_stats st;
 	/* worker only: results waiting for the next flush */
@@ -460,8 +460,8 @@ static void count_state(struct core *c, enum pw_state st)
 	}
 }
 
-static void finish_probe(struct core *c, struct slot *s, enum pw_state state, enum pw_state observed,
-			 unsigned flags)
+static void finish_probe(struct core *c, struct slot *s, enum pw_state state,
+			 enum pw_state observed, unsigned flags)
 {
 	struct pw_probe_result r = {
 		.addr = s->addr,
@@ -792,8 +792,9 @@ static void observe(struct core *c, struct slot *s, enum pw_state st, bool sampl
 			return;
 		}
 		s->first = (int8_t)st;
-		s->confirm_left = (uint8_t)(e->p.timing.confirm_count > 255 ? 255 :
-								e->p.timing.confirm_count);
+		s->confirm_left = (uint8_t)(e->p.timing.confirm_count > 255
+						    ? 255
+						    : e->p.timing.confirm_count);
 	}
 	/* re-probe after the spacing, with a fresh set of retries */
 	s->attempts = 0;
@@ -817,7 +818,8 @@ static void start_canaries(struct core *c, struct host *h)
 		if (!s)
 			break;
 		do {
-			port = (uint16_t)(CANARY_PORT_MIN + rng_next(&c->rng) % (65536 - CANARY_PORT_MIN));
+			port = (uint16_t)(CANARY_PORT_MIN +
+					  rng_next(&c->rng) % (65536 - CANARY_PORT_MIN));
 			dup = false;
 			for (unsigned k = 0; k < i; k++)
 				dup |= used[k] == port;
@@ -983,8 +985,7 @@ static bool core_idle(const struct core *c)
  * those are read, or an answered probe would be taken for a timeout (after
  * any stall of the loop, a database flush for one).
  */
-static int core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now,
-		     bool more)
+static int core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now, bool more)
 {
 	c->now = now;
 	for (int i = 0; i < n && !c->aborted; i++)
@@ -1083,8 +1084,8 @@ static void core_done(struct core *c)
 		close(c->wakefd);
 }
 
-static int core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned cap, unsigned host_cap,
-		     uint64_t rate, bool worker)
+static int core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned cap,
+		     unsigned host_cap, uint64_t rate, bool worker)
 {
 	const struct pw_scan_timing *t = &e->p.timing;
 	pw_u128 start = e->p.start_index;
@@ -1274,7 +1275,8 @@ static int check_params(const struct pw_engine_params *p)
 	if (pw_iset_count(&p->space->addrs) == 0 || pw_iset_count(&p->space->ports) == 0)
 		return -EINVAL;
 	/* ports are 1..65535 */
-	if (p->space->ports.ranges[0].lo < 1 || p->space->ports.ranges[p->space->ports.n - 1].hi > 65535)
+	if (p->space->ports.ranges[0].lo < 1 ||
+	    p->space->ports.ranges[p->space->ports.n - 1].hi > 65535)
 		return -EINVAL;
 	if (t->retries > 100 || t->confirm_count > 255)
 		return -EINVAL;

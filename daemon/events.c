@@ -26,24 +26,30 @@ static const struct {
 } event_types[_PW_EVENT_MAX] = {
 	[PW_EVENT_PORT_OPENED] = { "port-opened", "446ac9d40b324de7a24554a65fd48aaa", LOG_WARNING },
 	[PW_EVENT_PORT_CLOSED] = { "port-closed", "d8cee0bfd6cb41ddaadd3d341c9cecef", LOG_NOTICE },
-	[PW_EVENT_PORT_FILTERED] = { "port-filtered", "73d178df424347c4b58491aadb49a2a0", LOG_NOTICE },
+	[PW_EVENT_PORT_FILTERED] = { "port-filtered", "73d178df424347c4b58491aadb49a2a0",
+				     LOG_NOTICE },
 	[PW_EVENT_PORT_UNREACHABLE] = { "port-unreachable", "22e943c07a1b402ebfabc8723b404a5a",
 					LOG_NOTICE },
-	[PW_EVENT_PORT_FLAPPING] = { "port-flapping", "bd44b25d12d6412593ca0babe85d5926", LOG_INFO },
-	[PW_EVENT_ADDRESS_ACCEPTS_ALL] = { "address-accepts-all", "4fca75dc36dc4fca9eaa3c02917512e1",
-					   LOG_WARNING },
+	[PW_EVENT_PORT_FLAPPING] = { "port-flapping", "bd44b25d12d6412593ca0babe85d5926",
+				     LOG_INFO },
+	[PW_EVENT_ADDRESS_ACCEPTS_ALL] = { "address-accepts-all",
+					   "4fca75dc36dc4fca9eaa3c02917512e1", LOG_WARNING },
 	[PW_EVENT_BASELINE_RECORDED] = { "baseline-recorded", "d5074e0925f9434e823ada683b2b94ff",
 					 LOG_NOTICE },
 	[PW_EVENT_RUN_STARTED] = { "run-started", "c0a07aa21b704695bb7e42c8f24c5a8d", LOG_DEBUG },
-	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf", LOG_INFO },
+	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf",
+				     LOG_INFO },
 	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_WARNING },
 	[PW_EVENT_RUN_FAILED] = { "run-failed", "0623ae75e57047a6a4b1b7d8e345352e", LOG_ERR },
 	[PW_EVENT_RUN_ABORTED] = { "run-aborted", "8e5ff242b50e4966a55a577a575fd5a1", LOG_NOTICE },
 	[PW_EVENT_CONFIG_RELOADED] = { "config-reloaded", "f47a53db0db74cfcae5f7b58c3cb6315",
 				       LOG_NOTICE },
-	[PW_EVENT_CONFIG_REJECTED] = { "config-rejected", "23a8321a1972491abcbc6bf2f12dd052", LOG_ERR },
-	[PW_EVENT_DAEMON_STARTED] = { "daemon-started", "a5206b66734a472db718204b0d0cc6bb", LOG_NOTICE },
-	[PW_EVENT_DAEMON_STOPPED] = { "daemon-stopped", "dbd74b9e2c6348a4bd34b700a25f17ea", LOG_NOTICE },
+	[PW_EVENT_CONFIG_REJECTED] = { "config-rejected", "23a8321a1972491abcbc6bf2f12dd052",
+				       LOG_ERR },
+	[PW_EVENT_DAEMON_STARTED] = { "daemon-started", "a5206b66734a472db718204b0d0cc6bb",
+				      LOG_NOTICE },
+	[PW_EVENT_DAEMON_STOPPED] = { "daemon-stopped", "dbd74b9e2c6348a4bd34b700a25f17ea",
+				      LOG_NOTICE },
 	[PW_EVENT_UNEXPECTED_OPEN] = { "unexpected-open", "6565e90585bf43f08e038e804d044e8a",
 				       LOG_WARNING },
 	[PW_EVENT_EXPECTED_CLOSED] = { "expected-closed", "9022ad5317834da2bcd9f758988839f8",
@@ -164,7 +170,9 @@ static void put_run(FILE *f, const struct pw_event *ev)
 
 static void put_state_counts(FILE *f, const struct pw_event_counts *c)
 {
-	fprintf(f, "%" PRIu64 " open, %" PRIu64 " closed, %" PRIu64 " filtered, %" PRIu64 " unreachable",
+	fprintf(f,
+		"%" PRIu64 " open, %" PRIu64 " closed, %" PRIu64 " filtered, %" PRIu64
+		" unreachable",
 		c->open, c->closed, c->filtered, c->unreachable);
 }
 
@@ -186,7 +194,8 @@ static void put_port_message(FILE *f, const struct pw_event *ev, const char *ser
 	case PW_EVENT_PORT_FILTERED:
 	case PW_EVENT_PORT_UNREACHABLE:
 		fprintf(f, " is now %s",
-			state_name(true, ev->has_new_state ? ev->new_state : implied_state(ev->type)));
+			state_name(true,
+				   ev->has_new_state ? ev->new_state : implied_state(ev->type)));
 		if (ev->has_old_state)
 			fprintf(f, " (was %s)", state_name(true, ev->old_state));
 		break;
@@ -256,7 +265,8 @@ static void put_run_message(FILE *f, const struct pw_event *ev)
 			fprintf(f, " in %s: %" PRIu64 " probes, ",
 				pw_format_duration(d, sizeof(d), c->duration_usec), c->probes_done);
 			put_state_counts(f, c);
-			fprintf(f, ", %" PRIu64 " change%s", c->changes, c->changes == 1 ? "" : "s");
+			fprintf(f, ", %" PRIu64 " change%s", c->changes,
+				c->changes == 1 ? "" : "s");
 		}
 		break;
 	case PW_EVENT_RUN_SKIPPED:
@@ -415,7 +425,8 @@ struct field_list {
 	bool oom;
 };
 
-static void __attribute__((format(printf, 2, 3))) add_field(struct field_list *l, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+add_field(struct field_list *l, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;

@@ -46,10 +46,10 @@ struct job_run {
 	struct pw_resolve *resolve; /* the job's host names, off the loop */
 	sd_event_source *resolve_io;
 	int64_t run_id;
-	bool baseline;             /* the job had no completed run before */
+	bool baseline; /* the job had no completed run before */
 	uint64_t start_mono, start_real;
 	struct pw_event_counts counts;
-	uint64_t store_refused;    /* observations refused at the memory bound */
+	uint64_t store_refused; /* observations refused at the memory bound */
 	struct job_run *next;
 };
 
@@ -57,7 +57,7 @@ struct pw_manager {
 	sd_event *event;
 	char *config_path;
 	char *database_override;
-	char *control_socket; /* the --control-socket override, else NULL */
+	char *control_socket;   /* the --control-socket override, else NULL */
 	int log_level_override; /* -1: the config's log_level rules */
 	struct pw_config *config;
 	struct pw_store *store;
@@ -76,8 +76,8 @@ struct pw_manager {
 	bool store_failing; /* a write failed; log again only on recovery */
 	unsigned inflight_budget;
 	struct pw_alerter *alerter;
-	uint64_t alerts_dropped; /* since the queue was last full */
-	struct pw_control *control; /* NULL: no control socket */
+	uint64_t alerts_dropped;     /* since the queue was last full */
+	struct pw_control *control;  /* NULL: no control socket */
 	struct pw_services services; /* port names for events and hooks */
 };
 
@@ -108,7 +108,8 @@ static const char *store_strerror(struct pw_manager *m, int r)
 	case EROFS:
 		return strerror(-r);
 	default:
-		return pw_store_last_error(m->store)[0] ? pw_store_last_error(m->store) : strerror(-r);
+		return pw_store_last_error(m->store)[0] ? pw_store_last_error(m->store)
+							: strerror(-r);
 	}
 }
 
@@ -122,9 +123,10 @@ static void store_report(struct pw_manager *m, int r, const char *what)
 		return;
 	}
 	if (!m->store_failing)
-		pw_log_error("%s: %s; keeping %zu pending writes in memory and retrying every %llus",
-			     what, pw_store_last_error(m->store), pw_store_pending(m->store),
-			     (unsigned long long)(FLUSH_RETRY_USEC / USEC_PER_SEC));
+		pw_log_error(
+			"%s: %s; keeping %zu pending writes in memory and retrying every %llus",
+			what, pw_store_last_error(m->store), pw_store_pending(m->store),
+			(unsigned long long)(FLUSH_RETRY_USEC / USEC_PER_SEC));
 	m->store_failing = true;
 }
 
@@ -195,11 +197,17 @@ static void update_status(struct pw_manager *m, bool force)
 		char dur[32];
 
 		if (next == UINT64_MAX)
-			(void)pw_notify_status(&m->notify, now_mono(), force, "Idle, no enabled jobs");
+			(void)pw_notify_status(&m->notify, now_mono(), force,
+					       "Idle, no enabled jobs");
 		else
-			(void)pw_notify_status(&m->notify, now_mono(), force, "Idle, next run in %s",
+			(void)pw_notify_status(&m->notify, now_mono(), force,
+					       "Idle, next run in %s",
 					       pw_format_duration(dur, sizeof(dur),
-								  next > now_real() ? (next - now_real()) / USEC_PER_SEC * USEC_PER_SEC : 0));
+								  next > now_real()
+									  ? (next - now_real()) /
+										    USEC_PER_SEC *
+										    USEC_PER_SEC
+									  : 0));
 		return;
 	}
 	for (struct job_run *r = m->runs; r && shown < 4; r = r->next, shown++) {
@@ -208,12 +216,13 @@ static void update_status(struct pw_manager *m, bool force)
 
 		run_stats(r, &st);
 		if (!r->engine)
-			n = snprintf(buf + used, sizeof(buf) - used, "%s%s resolving", shown ? ", " : "",
-				     r->name);
+			n = snprintf(buf + used, sizeof(buf) - used, "%s%s resolving",
+				     shown ? ", " : "", r->name);
 		else
-			n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%", shown ? ", " : "",
-				     r->name,
-				     st.total ? (unsigned long long)(st.done * 100 / st.total) : 0ULL);
+			n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%",
+				     shown ? ", " : "", r->name,
+				     st.total ? (unsigned long long)(st.done * 100 / st.total)
+					      : 0ULL);
 		if (n < 0 || (size_t)n >= sizeof(buf) - used)
 			break;
 		used += (size_t)n;
@@ -251,11 +260,12 @@ static void on_alert_done(void *userdata, const struct pw_alert_result *res)
 			       res->exited ? 0 : res->term_signal, sep, out ?: "",
 			       res->output_truncated ? "..." : "");
 	else if (!res->exited)
-		pw_log_warning("%s was killed by signal %d after %s%s%s%s", what, res->term_signal, dur,
-			       sep, out ?: "", res->output_truncated ? "..." : "");
+		pw_log_warning("%s was killed by signal %d after %s%s%s%s", what, res->term_signal,
+			       dur, sep, out ?: "", res->output_truncated ? "..." : "");
 	else
-		pw_log(res->exit_status ? LOG_WARNING : LOG_INFO, "%s exited with status %d after %s%s%s%s",
-		       what, res->exit_status, dur, sep, out ?: "", res->output_truncated ? "..." : "");
+		pw_log(res->exit_status ? LOG_WARNING : LOG_INFO,
+		       "%s exited with status %d after %s%s%s%s", what, res->exit_status, dur, sep,
+		       out ?: "", res->output_truncated ? "..." : "");
 	if (m->alerts_dropped && pw_alerter_queued(m->alerter) == 0) {
 		pw_log_warning("Alert queue drained; %llu alert(s) were dropped while it was full",
 			       (unsigned long long)m->alerts_dropped);
@@ -274,10 +284,12 @@ static void alert_submit(struct pw_manager *m, const struct pw_alert *cfg,
 	if (r == -ENOBUFS) {
 		/* Alerts are notifications; the event itself is in the database. */
 		if (m->alerts_dropped++ == 0)
-			pw_log_warning("Alert queue full (%u hooks running, %zu queued): dropping alerts until it drains",
-				       pw_alerter_running(m->alerter), pw_alerter_queued(m->alerter));
+			pw_log_warning(
+				"Alert queue full (%u hooks running, %zu queued): dropping alerts until it drains",
+				pw_alerter_running(m->alerter), pw_alerter_queued(m->alerter));
 	} else if (r < 0) {
-		pw_log_error("Alert for %s: %s", pw_alert_event_to_string(info->event), strerror(-r));
+		pw_log_error("Alert for %s: %s", pw_alert_event_to_string(info->event),
+			     strerror(-r));
 	}
 }
 
@@ -334,9 +346,8 @@ static void alert_change(struct job_run *run, const struct pw_probe_result *r,
 	alert_submit(run->m, cfg, &info);
 }
 
-static void alert_job_event(struct pw_manager *m, const struct pw_job *job,
-			    enum pw_alert_event e, int64_t run_id, const pw_u128 *addr,
-			    const char *reason)
+static void alert_job_event(struct pw_manager *m, const struct pw_job *job, enum pw_alert_event e,
+			    int64_t run_id, const pw_u128 *addr, const char *reason)
 {
 	struct pw_alert_info info = {
 		.event = e,
@@ -445,7 +456,8 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 			.has_address = true,
 			.address = r->addr,
 		});
-		alert_job_event(m, run->job, PW_ALERT_ACCEPTS_EVERYTHING, run->run_id, &r->addr, NULL);
+		alert_job_event(m, run->job, PW_ALERT_ACCEPTS_EVERYTHING, run->run_id, &r->addr,
+				NULL);
 		return;
 	}
 	run->counts.probes_done++;
@@ -467,8 +479,9 @@ static void on_result(void *userdata, const struct pw_probe_result *r)
 	if (k == -ENOBUFS) {
 		/* The change is detected again at the next observation once writes succeed. */
 		if (run->store_refused++ == 0)
-			pw_log_error("Job %s: database write queue full (%s); changes are held back until writes succeed",
-				     run->name, pw_store_last_error(m->store));
+			pw_log_error(
+				"Job %s: database write queue full (%s); changes are held back until writes succeed",
+				run->name, pw_store_last_error(m->store));
 		return;
 	}
 	if (k < 0) {
@@ -516,7 +529,8 @@ static void load_rtt(struct job_run *run, struct pw_engine_params *p)
 	pthread_mutex_lock(&run->m->store_lock);
 	(void)pw_store_load_rtt(run->m->store, run->name, find_job_rtt, &saved);
 	pthread_mutex_unlock(&run->m->store_lock);
-	if (saved.srtt_usec > 0 && saved.srtt_usec <= UINT32_MAX && saved.rttvar_usec <= UINT32_MAX) {
+	if (saved.srtt_usec > 0 && saved.srtt_usec <= UINT32_MAX &&
+	    saved.rttvar_usec <= UINT32_MAX) {
 		p->saved_srtt_usec = (uint32_t)saved.srtt_usec;
 		p->saved_rttvar_usec = (uint32_t)saved.rttvar_usec;
 	}
@@ -531,7 +545,8 @@ static void save_rtt(struct pw_manager *m, struct job_run *run)
 		return;
 	pthread_mutex_lock(&m->store_lock);
 	r = pw_store_save_rtt(m->store, run->name,
-			      &(struct pw_store_rtt){ .addr = 0, .srtt_usec = srtt, .rttvar_usec = rttvar },
+			      &(struct pw_store_rtt){
+				      .addr = 0, .srtt_usec = srtt, .rttvar_usec = rttvar },
 			      1, now_real());
 	pthread_mutex_unlock(&m->store_lock);
 	if (r < 0)
@@ -714,11 +729,12 @@ static int run_engine_new(struct job_run *run, const struct pw_scan_space *space
 
 	/* Jobs share the global caps instead of the first taking all. */
 	p.timing.concurrency = fair_share(m->inflight_budget, job->timing.concurrency,
-					   enabled_jobs(m->config));
+					  enabled_jobs(m->config));
 	if (m->config->max_rate && p.threads <= 1)
 		p.shared_rate = &m->global_rate;
 	else if (m->config->max_rate)
-		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate, enabled_jobs(m->config));
+		p.timing.rate = fair_share(m->config->max_rate, job->timing.rate,
+					   enabled_jobs(m->config));
 	load_rtt(run, &p);
 	if (getrandom(&p.key, sizeof(p.key), 0) != sizeof(p.key))
 		p.key = now_mono();
@@ -750,8 +766,8 @@ static int run_launch(struct job_run *run, const struct pw_iset *resolved)
 	if (r < 0)
 		return r;
 
-	r = sd_event_add_io(m->event, &run->io, pw_engine_get_fd(run->engine), EPOLLIN, on_engine_io,
-			    run);
+	r = sd_event_add_io(m->event, &run->io, pw_engine_get_fd(run->engine), EPOLLIN,
+			    on_engine_io, run);
 	if (r >= 0)
 		/* accuracy 1 us: sd-event's default (250 ms) would hold every probe
 		 * timeout and rate step back by up to a quarter second */
@@ -851,7 +867,8 @@ static int run_start(struct pw_manager *m, const struct pw_job *job)
 		r = sd_event_add_io(m->event, &started->resolve_io, pw_resolve_fd(started->resolve),
 				    EPOLLIN, on_resolved, started);
 	if (r < 0)
-		run_finish(m, started, PW_RUN_FAILED, "could not start resolving the host names", -r);
+		run_finish(m, started, PW_RUN_FAILED, "could not start resolving the host names",
+			   -r);
 	return 0;
 }
 
@@ -1003,11 +1020,13 @@ static int reload(struct pw_manager *m)
 	}
 	pw_diag_done(&diag);
 	if (strcmp(nc->database, old->database) != 0)
-		pw_log_warning("Database path changed to %s; it takes effect at restart, still using %s",
-			       nc->database, old->database);
+		pw_log_warning(
+			"Database path changed to %s; it takes effect at restart, still using %s",
+			nc->database, old->database);
 	if (!m->control_socket && strcmp(nc->control_socket, old->control_socket) != 0)
-		pw_log_warning("Control socket path changed to %s; it takes effect at restart, still using %s",
-			       nc->control_socket, old->control_socket);
+		pw_log_warning(
+			"Control socket path changed to %s; it takes effect at restart, still using %s",
+			nc->control_socket, old->control_socket);
 
 	/* Jobs that disappeared or whose scan changed stop; the others keep
 	 * running, with new expectations and alerts from now on. */
@@ -1049,9 +1068,8 @@ static int reload(struct pw_manager *m)
 	if (m->log_level_override < 0)
 		pw_log_set_max_priority(nc->log_level);
 	pw_config_free(old);
-	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_CONFIG_RELOADED,
-					       .config_path = m->config_path,
-					       .jobs = &counts });
+	(void)pw_event_log(&(struct pw_event){
+		.type = PW_EVENT_CONFIG_RELOADED, .config_path = m->config_path, .jobs = &counts });
 	rearm_sched_timer(m);
 	(void)pw_notify_ready("Configuration reloaded");
 	update_status(m, true);
@@ -1187,7 +1205,8 @@ static int lock_database(struct pw_manager *m)
 	 * the store's open says why, with SQLite's words. */
 	m->db_lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (m->db_lock_fd < 0 && errno == ENOENT)
-		m->db_lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+		m->db_lock_fd = open(path,
+				     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
 				     0600);
 	if (m->db_lock_fd < 0)
 		return 0;
@@ -1195,8 +1214,9 @@ static int lock_database(struct pw_manager *m)
 		int r = -errno;
 
 		if (r == -EWOULDBLOCK)
-			pw_log_error("The database %s is in use by another portwatchd; one daemon per database",
-				     path);
+			pw_log_error(
+				"The database %s is in use by another portwatchd; one daemon per database",
+				path);
 		else
 			pw_log_error("Cannot lock the database %s: %s", path, strerror(-r));
 		return r;
@@ -1221,7 +1241,8 @@ static int open_store(struct pw_manager *m)
 	if (r > 0)
 		pw_log_notice("Closed %d run(s) left running by an earlier stop as aborted", r);
 	else if (r < 0)
-		pw_log_warning("Closing runs left by an earlier stop: %s", pw_store_last_error(m->store));
+		pw_log_warning("Closing runs left by an earlier stop: %s",
+			       pw_store_last_error(m->store));
 	return 0;
 }
 

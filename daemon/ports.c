@@ -142,8 +142,10 @@ int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
 		if (!valid_name(spec))
 			return fail(reason, "not a port, range or service name", -EINVAL);
 		if (lookup_name(spec, &lo) < 0)
-			return fail(reason, "unknown service name (not in the common list or /etc/services)",
-				    -EINVAL);
+			return fail(
+				reason,
+				"unknown service name (not in the common list or /etc/services)",
+				-EINVAL);
 		return pw_iset_add(set, lo, lo);
 	}
 

@@ -44,7 +44,8 @@ struct verb {
 /* ------------------------------------------------------------------ spec parsing */
 
 /* Split a comma-separated list and hand each spec to fn. */
-static int for_each_spec(const char *list, int (*fn)(const char *spec, void *userdata), void *userdata)
+static int for_each_spec(const char *list, int (*fn)(const char *spec, void *userdata),
+			 void *userdata)
 {
 	_cleanup_free_ char *copy = strdup(list);
 	char *save = NULL, *tok;
@@ -104,7 +105,8 @@ static int add_port(const char *spec, void *userdata)
 	int r = pw_ports_parse(spec, userdata, &why);
 
 	if (r < 0)
-		fprintf(stderr, "portwatch scan: invalid port spec \"%s\": %s\n", spec, why ?: strerror(-r));
+		fprintf(stderr, "portwatch scan: invalid port spec \"%s\": %s\n", spec,
+			why ?: strerror(-r));
 	return r;
 }
 
@@ -243,8 +245,8 @@ struct scan_opts {
 	struct pw_services services;
 };
 
-static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr, uint16_t port,
-		       enum pw_state st, bool *first)
+static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr,
+		       uint16_t port, enum pw_state st, bool *first)
 {
 	char abuf[PW_ADDR_STRLEN];
 	const char *svc = so->no_services ? NULL : pw_services_name(&so->services, port);
@@ -255,8 +257,8 @@ static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_
 		printf("%-15s %5u  %-11s %s\n", abuf, port, pw_state_to_string(st), svc ?: "");
 		return;
 	}
-	printf("%s\n    {\"address\": \"%s\", \"port\": %u, \"state\": \"%s\"", *first ? "" : ",", abuf, port,
-	       pw_state_to_string(st));
+	printf("%s\n    {\"address\": \"%s\", \"port\": %u, \"state\": \"%s\"", *first ? "" : ",",
+	       abuf, port, pw_state_to_string(st));
 	if (svc) {
 		printf(", \"service\": ");
 		pw_cli_json_string(stdout, svc);
@@ -267,8 +269,8 @@ static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_
 	*first = false;
 }
 
-static void print_results(const struct scan_opts *so, struct scan_out *o, const struct pw_engine_stats *st,
-			  double secs, bool interrupted)
+static void print_results(const struct scan_opts *so, struct scan_out *o,
+			  const struct pw_engine_stats *st, double secs, bool interrupted)
 {
 	char abuf[PW_ADDR_STRLEN];
 	bool first = true;
@@ -293,7 +295,8 @@ static void print_results(const struct scan_opts *so, struct scan_out *o, const 
 			if (s == 0)
 				continue;
 			addr = pw_iset_pick(&o->space->addrs, v / o->nports);
-			print_port(so, o, addr, (uint16_t)pw_iset_pick(&o->space->ports, v % o->nports),
+			print_port(so, o, addr,
+				   (uint16_t)pw_iset_pick(&o->space->ports, v % o->nports),
 				   (enum pw_state)(s - 1), &first);
 		}
 	} else {
@@ -312,19 +315,21 @@ static void print_results(const struct scan_opts *so, struct scan_out *o, const 
 		       (unsigned long long)naddrs, (unsigned long long)o->nports,
 		       (unsigned long long)st->total, (unsigned long long)st->done,
 		       (unsigned long long)st->open, (unsigned long long)st->closed,
-		       (unsigned long long)st->filtered, (unsigned long long)st->unreachable, o->nwild,
-		       secs, (unsigned long long)st->connects, (unsigned long long)st->self_connects,
+		       (unsigned long long)st->filtered, (unsigned long long)st->unreachable,
+		       o->nwild, secs, (unsigned long long)st->connects,
+		       (unsigned long long)st->self_connects,
 		       (unsigned long long)st->scanner_errors, interrupted ? "false" : "true");
 		return;
 	}
 	for (size_t i = 0; i < o->nwild; i++)
-		printf("%-15s %5s  %-11s %s\n", pw_addr_format(o->wild[i], abuf), "*", "accepts-all",
+		printf("%-15s %5s  %-11s %s\n", pw_addr_format(o->wild[i], abuf), "*",
+		       "accepts-all",
 		       "(every port accepts: wildcard or tarpit; its open ports are not listed)");
 	printf("%s %llu address%s x %llu port%s in %.2f s: %llu open, %llu closed, %llu filtered, "
 	       "%llu unreachable",
 	       interrupted ? "Interrupted after" : "Scanned", (unsigned long long)naddrs,
-	       naddrs == 1 ? "" : "es", (unsigned long long)o->nports, o->nports == 1 ? "" : "s", secs,
-	       (unsigned long long)st->open, (unsigned long long)st->closed,
+	       naddrs == 1 ? "" : "es", (unsigned long long)o->nports, o->nports == 1 ? "" : "s",
+	       secs, (unsigned long long)st->open, (unsigned long long)st->closed,
 	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable);
 	if (o->nwild)
 		printf(", %zu address%s accepting everything", o->nwild, o->nwild == 1 ? "" : "es");
@@ -377,13 +382,14 @@ enum {
 	OPT_NO_SERVICES,
 };
 
-static int parse_uint_opt(const char *name, const char *arg, uint64_t min, uint64_t max, uint64_t *ret)
+static int parse_uint_opt(const char *name, const char *arg, uint64_t min, uint64_t max,
+			  uint64_t *ret)
 {
 	int r = pw_parse_u64(arg, min, max, ret);
 
 	if (r < 0)
-		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a number in %llu..%llu\n", name, arg,
-			(unsigned long long)min, (unsigned long long)max);
+		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a number in %llu..%llu\n", name,
+			arg, (unsigned long long)min, (unsigned long long)max);
 	return r;
 }
 
@@ -394,8 +400,8 @@ static int parse_dur_opt(const char *name, const char *arg, uint64_t *ret)
 	if (r >= 0 && *ret == 0)
 		r = -ERANGE;
 	if (r < 0)
-		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a duration (e.g. 500ms, 2s)\n", name,
-			arg);
+		fprintf(stderr, "portwatch scan: %s: \"%s\" is not a duration (e.g. 500ms, 2s)\n",
+			name, arg);
 	return r;
 }
 
@@ -407,7 +413,8 @@ static int parse_shard(const char *arg, uint64_t *ret_i, uint64_t *ret_n)
 
 	if (!slash || (*slash = '\0', pw_parse_u64(copy, 1, UINT32_MAX, &i) < 0) ||
 	    pw_parse_u64(slash + 1, 1, UINT32_MAX, &n) < 0 || i > n) {
-		fprintf(stderr, "portwatch scan: --shard: \"%s\" is not I/N with 1 <= I <= N\n", arg);
+		fprintf(stderr, "portwatch scan: --shard: \"%s\" is not I/N with 1 <= I <= N\n",
+			arg);
 		return -EINVAL;
 	}
 	*ret_i = i - 1;
@@ -455,15 +462,18 @@ static int parse_scan_options(int argc, char **argv, struct scan_opts *so, const
 			so->fail_open = true;
 			break;
 		case 't':
-			if (parse_dur_opt("--timeout", optarg, &so->timing.initial_timeout_usec) < 0)
+			if (parse_dur_opt("--timeout", optarg, &so->timing.initial_timeout_usec) <
+			    0)
 				return -EINVAL;
 			break;
 		case OPT_MIN_TIMEOUT:
-			if (parse_dur_opt("--min-timeout", optarg, &so->timing.min_timeout_usec) < 0)
+			if (parse_dur_opt("--min-timeout", optarg, &so->timing.min_timeout_usec) <
+			    0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_TIMEOUT:
-			if (parse_dur_opt("--max-timeout", optarg, &so->timing.max_timeout_usec) < 0)
+			if (parse_dur_opt("--max-timeout", optarg, &so->timing.max_timeout_usec) <
+			    0)
 				return -EINVAL;
 			break;
 		case 'r':
@@ -665,7 +675,8 @@ static int verb_scan(int argc, char **argv)
 		pw_u128 total = pw_iset_count(&space.addrs) * out.nports;
 
 		if (total > ((pw_u128)1 << 32)) {
-			fprintf(stderr, "portwatch scan: --all over more than 2^32 probes is too much output\n");
+			fprintf(stderr,
+				"portwatch scan: --all over more than 2^32 probes is too much output\n");
 			ret = PW_CLI_EXIT_USAGE;
 			goto out;
 		}
@@ -678,19 +689,20 @@ static int verb_scan(int argc, char **argv)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	so.progress = isatty(STDERR_FILENO);
 
-	r = pw_engine_new(&(struct pw_engine_params){
-				  .space = &space,
-				  .timing = so.timing,
-				  .key = so.key,
-				  .shard_i = so.shard_i,
-				  .shard_n = so.shard_n,
-				  .threads = so.threads ? so.threads : (ncpu > 0 ? (unsigned)ncpu : 1),
-				  .canaries = so.canaries,
-				  .accept_share_pct = PW_ENGINE_DEFAULT_ACCEPT_SHARE,
-				  .on_result = on_result,
-				  .userdata = &out,
-			  },
-			  &e);
+	r = pw_engine_new(
+		&(struct pw_engine_params){
+			.space = &space,
+			.timing = so.timing,
+			.key = so.key,
+			.shard_i = so.shard_i,
+			.shard_n = so.shard_n,
+			.threads = so.threads ? so.threads : (ncpu > 0 ? (unsigned)ncpu : 1),
+			.canaries = so.canaries,
+			.accept_share_pct = PW_ENGINE_DEFAULT_ACCEPT_SHARE,
+			.on_result = on_result,
+			.userdata = &out,
+		},
+		&e);
 	if (r < 0) {
 		fprintf(stderr, "portwatch scan: cannot start the scan: %s\n",
 			r == -ERANGE ? "the probe space is too large" : strerror(-r));
@@ -712,7 +724,8 @@ static int verb_scan(int argc, char **argv)
 	 * ones still show. */
 	if (!so.no_services)
 		(void)pw_services_load(&so.services, NULL);
-	print_results(&so, &out, &st, (double)(pw_now_usec(CLOCK_MONOTONIC) - t0) / 1e6, interrupted);
+	print_results(&so, &out, &st, (double)(pw_now_usec(CLOCK_MONOTONIC) - t0) / 1e6,
+		      interrupted);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "portwatch scan: writing the results failed\n");
 		goto out;
@@ -804,11 +817,13 @@ static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_
 			usage(stdout);
 			return 1;
 		case ':':
-			fprintf(stderr, "portwatch %s: option \"%s\" needs a value\n", verb, argv[optind - 1]);
+			fprintf(stderr, "portwatch %s: option \"%s\" needs a value\n", verb,
+				argv[optind - 1]);
 			return -EINVAL;
 		default:
 		unknown:
-			fprintf(stderr, "portwatch %s: unknown option \"%s\"\nTry 'portwatch %s --help'.\n",
+			fprintf(stderr,
+				"portwatch %s: unknown option \"%s\"\nTry 'portwatch %s --help'.\n",
 				verb, argv[optind - 1], verb);
 			return -EINVAL;
 		}
@@ -818,18 +833,17 @@ static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_
 
 static void run_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: portwatch run [--config FILE] [--socket PATH] JOB\n"
-		"Ask the running portwatchd to run JOB now.\n"
-		"\n"
-		"      --config FILE   the daemon's configuration, for its control_socket\n"
-		"                      (default " PW_DEFAULT_CONFIG ")\n"
-		"      --socket PATH   the control socket (default: from the configuration,\n"
-		"                      else " PW_DEFAULT_CONTROL_SOCKET ")\n"
-		"  -h, --help          show this help\n"
-		"\n"
-		"Exit status: 0 the run started, 1 the daemon is not running or refused\n"
-		"(no such job, disabled, already running), 2 usage.\n");
+	fprintf(out, "Usage: portwatch run [--config FILE] [--socket PATH] JOB\n"
+		     "Ask the running portwatchd to run JOB now.\n"
+		     "\n"
+		     "      --config FILE   the daemon's configuration, for its control_socket\n"
+		     "                      (default " PW_DEFAULT_CONFIG ")\n"
+		     "      --socket PATH   the control socket (default: from the configuration,\n"
+		     "                      else " PW_DEFAULT_CONTROL_SOCKET ")\n"
+		     "  -h, --help          show this help\n"
+		     "\n"
+		     "Exit status: 0 the run started, 1 the daemon is not running or refused\n"
+		     "(no such job, disabled, already running), 2 usage.\n");
 }
 
 static int verb_run(int argc, char **argv)
@@ -861,7 +875,8 @@ static int verb_run(int argc, char **argv)
 		fprintf(stderr, "portwatch run: portwatchd is not running (%s at %s)\n",
 			r == -ENOENT ? "no socket" : "nobody answers", sock);
 	else if (r == -EACCES)
-		fprintf(stderr, "portwatch run: %s: permission denied (root or the daemon's user may ask)\n",
+		fprintf(stderr,
+			"portwatch run: %s: permission denied (root or the daemon's user may ask)\n",
 			sock);
 	else if (r < 0)
 		fprintf(stderr, "portwatch run: %s: %s\n", sock, strerror(-r));
@@ -876,19 +891,18 @@ static int verb_run(int argc, char **argv)
 
 static void ack_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: portwatch ack [--config FILE] [--db PATH] EVENT_ID...\n"
-		"Mark events (policy violations) acknowledged: who and when is stored and\n"
-		"shown in the \"violations\" and \"event_log\" views. The first\n"
-		"acknowledgement of an event stays. This is the only write portwatch makes.\n"
-		"\n"
-		"      --config FILE   the daemon's configuration, for its database\n"
-		"                      (default " PW_DEFAULT_CONFIG ")\n"
-		"      --db PATH       the database (default: from the configuration)\n"
-		"  -h, --help          show this help\n"
-		"\n"
-		"Exit status: 0 every event acknowledged (or already), 1 an error (no such\n"
-		"event, the database cannot be written), 2 usage.\n");
+	fprintf(out, "Usage: portwatch ack [--config FILE] [--db PATH] EVENT_ID...\n"
+		     "Mark events (policy violations) acknowledged: who and when is stored and\n"
+		     "shown in the \"violations\" and \"event_log\" views. The first\n"
+		     "acknowledgement of an event stays. This is the only write portwatch makes.\n"
+		     "\n"
+		     "      --config FILE   the daemon's configuration, for its database\n"
+		     "                      (default " PW_DEFAULT_CONFIG ")\n"
+		     "      --db PATH       the database (default: from the configuration)\n"
+		     "  -h, --help          show this help\n"
+		     "\n"
+		     "Exit status: 0 every event acknowledged (or already), 1 an error (no such\n"
+		     "event, the database cannot be written), 2 usage.\n");
 }
 
 /* Who acknowledged: the login name of the real uid. */
@@ -919,7 +933,8 @@ static int verb_ack(int argc, char **argv)
 		return r > 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_USAGE;
 	n = (size_t)(argc - optind);
 	if (n == 0) {
-		fprintf(stderr, "portwatch ack: name at least one event id\nTry 'portwatch ack --help'.\n");
+		fprintf(stderr,
+			"portwatch ack: name at least one event id\nTry 'portwatch ack --help'.\n");
 		return PW_CLI_EXIT_USAGE;
 	}
 	ids = calloc(n, sizeof(*ids));
@@ -927,7 +942,8 @@ static int verb_ack(int argc, char **argv)
 		return PW_CLI_EXIT_FAILURE;
 	for (size_t i = 0; i < n; i++)
 		if (pw_parse_u64(argv[optind + i], 1, INT64_MAX, &ids[i]) < 0) {
-			fprintf(stderr, "portwatch ack: \"%s\" is not an event id (a positive number, as in the violations view)\n",
+			fprintf(stderr,
+				"portwatch ack: \"%s\" is not an event id (a positive number, as in the violations view)\n",
 				argv[optind + i]);
 			return PW_CLI_EXIT_USAGE;
 		}
@@ -936,7 +952,8 @@ static int verb_ack(int argc, char **argv)
 	db = o.db ?: cfg ? cfg->database : PW_DEFAULT_DATABASE;
 	/* opened read-write, but never created: a typo must not make a database */
 	if (access(db, F_OK) < 0) {
-		fprintf(stderr, "portwatch ack: %s: no such database (--db PATH names another)\n", db);
+		fprintf(stderr, "portwatch ack: %s: no such database (--db PATH names another)\n",
+			db);
 		pw_config_free(cfg);
 		return PW_CLI_EXIT_FAILURE;
 	}
@@ -952,7 +969,8 @@ static int verb_ack(int argc, char **argv)
 		if (r == 0)
 			printf("Event %llu acknowledged.\n", (unsigned long long)ids[i]);
 		else if (r > 0)
-			printf("Event %llu was already acknowledged.\n", (unsigned long long)ids[i]);
+			printf("Event %llu was already acknowledged.\n",
+			       (unsigned long long)ids[i]);
 		else {
 			fprintf(stderr, "portwatch ack: %s\n", pw_store_last_error(s));
 			ret = PW_CLI_EXIT_FAILURE;
@@ -1009,7 +1027,8 @@ static const struct verb *find_verb(const char *name)
 		}
 	}
 	if (best && best_d <= 2)
-		fprintf(stderr, "portwatch: unknown verb \"%s\"; did you mean \"%s\"?\n", name, best->name);
+		fprintf(stderr, "portwatch: unknown verb \"%s\"; did you mean \"%s\"?\n", name,
+			best->name);
 	else
 		fprintf(stderr, "portwatch: unknown verb \"%s\"\nTry 'portwatch --help'.\n", name);
 	return NULL;
@@ -1023,7 +1042,8 @@ int main(int argc, char **argv)
 		help(stderr);
 		return PW_CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		help(stdout);
 		return PW_CLI_EXIT_OK;
 	}
@@ -1033,7 +1053,8 @@ int main(int argc, char **argv)
 	}
 	/* "portwatch --db X status": global options may come before the verb */
 	if (argv[1][0] == '-' && pw_query_hoist_verb(argc, argv) < 0) {
-		fprintf(stderr, "portwatch: unknown option \"%s\"\nTry 'portwatch --help'.\n", argv[1]);
+		fprintf(stderr, "portwatch: unknown option \"%s\"\nTry 'portwatch --help'.\n",
+			argv[1]);
 		return PW_CLI_EXIT_USAGE;
 	}
 	v = find_verb(argv[1]);

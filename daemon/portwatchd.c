@@ -114,15 +114,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->log_level = pw_log_level_from_string(optarg);
 			o->log_level_set = true;
 			if (o->log_level < 0) {
-				fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n", optarg);
+				fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
 		case ARG_LOG_TARGET:
 			o->log_target = log_target_from_string(optarg);
 			if (o->log_target < 0) {
-				fprintf(stderr, "portwatchd: --log-target: unknown target \"%s\" "
-						"(auto, journal or stderr)\n", optarg);
+				fprintf(stderr,
+					"portwatchd: --log-target: unknown target \"%s\" "
+					"(auto, journal or stderr)\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -138,7 +141,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "portwatchd: unexpected argument \"%s\"\nTry 'portwatchd --help'.\n",
+		fprintf(stderr,
+			"portwatchd: unexpected argument \"%s\"\nTry 'portwatchd --help'.\n",
 			argv[optind]);
 		return -EINVAL;
 	}
@@ -210,7 +214,9 @@ static int run(const struct options *o)
 	r = pw_manager_new(&(struct pw_manager_options){ .config_path = o->config_path,
 							 .database = o->database,
 							 .control_socket = o->control_socket,
-							 .log_level = o->log_level_set ? o->log_level : -1 },
+							 .log_level = o->log_level_set
+									      ? o->log_level
+									      : -1 },
 			   &diag, &m);
 	if (r == -EINVAL && diag.n > 0) {
 		print_errors(&diag);
@@ -238,8 +244,9 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &o) < 0)
 		return PW_EXIT_USAGE;
 	pw_log_open("portwatchd",
-		    o.log_target >= 0 ? (enum pw_log_target)o.log_target :
-		    o.foreground ? PW_LOG_STDERR : PW_LOG_AUTO,
+		    o.log_target >= 0 ? (enum pw_log_target)o.log_target
+		    : o.foreground    ? PW_LOG_STDERR
+				      : PW_LOG_AUTO,
 		    o.log_level);
 
 	if (o.check_config)

@@ -172,8 +172,9 @@ enum {
 	O_HELP,
 };
 
-#define OPT(o) (1u << ((o) - O_DB))
-#define OPTS_GLOBAL (OPT(O_DB) | OPT(O_CONFIG) | OPT(O_JSON) | OPT(O_CSV) | OPT(O_NO_HEADER) | OPT(O_HELP))
+#define OPT(o) (1u << ((o)-O_DB))
+#define OPTS_GLOBAL \
+	(OPT(O_DB) | OPT(O_CONFIG) | OPT(O_JSON) | OPT(O_CSV) | OPT(O_NO_HEADER) | OPT(O_HELP))
 
 static const struct option longopts[] = {
 	{ "db", required_argument, NULL, O_DB },
@@ -279,7 +280,7 @@ struct q {
 	struct opts o;
 	struct pw_config *config; /* NULL: none read */
 	const char *config_path;
-	char *config_note;        /* why there is no config, for status */
+	char *config_note; /* why there is no config, for status */
 	const char *db_path;
 	struct pw_store *store;
 	sqlite3 *db;
@@ -418,10 +419,11 @@ static int parse_options(struct q *q, int argc, char **argv)
 		if (r == -ERANGE)
 			return usage_error(q, "--since: \"%s\" is not a valid date", q->o.since);
 		if (r < 0)
-			return usage_error(q,
-					   "--since: \"%s\" is neither a duration (1h, 2d) nor a UTC time "
-					   "(2026-11-20, \"2026-11-20 13:00\")",
-					   q->o.since);
+			return usage_error(
+				q,
+				"--since: \"%s\" is neither a duration (1h, 2d) nor a UTC time "
+				"(2026-11-20, \"2026-11-20 13:00\")",
+				q->o.since);
 	}
 	return -1;
 }
@@ -438,7 +440,8 @@ static int parse_addr_filter(struct q *q, const char *spec)
 	if (r < 0) {
 		if (r == -ENOMEM)
 			return r;
-		return usage_error(q, "\"%s\" is not an address: %s", spec, why ?: strerror(-r)), -EINVAL;
+		return usage_error(q, "\"%s\" is not an address: %s", spec, why ?: strerror(-r)),
+		       -EINVAL;
 	}
 	switch (kind) {
 	case PW_TARGET_ADDRESSES:
@@ -449,7 +452,8 @@ static int parse_addr_filter(struct q *q, const char *spec)
 		if (r < 0)
 			return r;
 		if (r > 0 || pw_iset_count(&q->addrs) == 0) {
-			errorf(q, "cannot resolve \"%s\": %s", spec, gai ? gai_strerror(gai) : "no address");
+			errorf(q, "cannot resolve \"%s\": %s", spec,
+			       gai ? gai_strerror(gai) : "no address");
 			return -ENOENT;
 		}
 		return 0;
@@ -465,7 +469,8 @@ static int parse_port_filter(struct q *q, const char *spec)
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return usage_error(q, "\"%s\" is not a port: %s", spec, why ?: strerror(-r)), -EINVAL;
+		return usage_error(q, "\"%s\" is not a port: %s", spec, why ?: strerror(-r)),
+		       -EINVAL;
 	return 0;
 }
 
@@ -483,7 +488,9 @@ static int parse_filters(struct q *q)
 		if (r == -ENOMEM)
 			goto oom;
 		if (r < 0)
-			return usage_error(q, "\"%s\" is not HOST[:PORT] (IPv6 with a port: [::1]:22)", spec);
+			return usage_error(q,
+					   "\"%s\" is not HOST[:PORT] (IPv6 with a port: [::1]:22)",
+					   spec);
 		spec = host;
 		if (port) {
 			r = parse_port_filter(q, port);
@@ -588,8 +595,10 @@ static int open_store(struct q *q)
 	q->db_path = q->o.db ?: q->config ? q->config->database : PW_DEFAULT_DATABASE;
 	/* SQLite reports a missing file as "unable to open": say what it is */
 	if (stat(q->db_path, &st) < 0 && errno == ENOENT) {
-		errorf(q, "%s: no such database (portwatchd creates it when it first starts; "
-		       "--db PATH names another)", q->db_path);
+		errorf(q,
+		       "%s: no such database (portwatchd creates it when it first starts; "
+		       "--db PATH names another)",
+		       q->db_path);
 		return -ENOENT;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -600,7 +609,9 @@ static int open_store(struct q *q)
 	if (r < 0) {
 		if (msg && strncmp(msg, q->db_path, strlen(q->db_path)) == 0)
 			errorf(q, "%s%s", msg,
-			       r == -EBUSY ? BUSY_HINT : r == -EROFS ? readonly_hint(q->db_path) : "");
+			       r == -EBUSY   ? BUSY_HINT
+			       : r == -EROFS ? readonly_hint(q->db_path)
+					     : "");
 		else
 			errorf(q, "%s: %s", q->db_path, msg ?: strerror(-r));
 		return r;
@@ -774,7 +785,8 @@ static int64_t age(const struct q *q, int64_t then_usec)
 {
 	int64_t now = (int64_t)q->env->now_usec;
 
-	return now > then_usec ? (now - then_usec) / (int64_t)USEC_PER_SEC * (int64_t)USEC_PER_SEC : 0;
+	return now > then_usec ? (now - then_usec) / (int64_t)USEC_PER_SEC * (int64_t)USEC_PER_SEC
+			       : 0;
 }
 
 static int add_row(struct q *q, struct pw_cli_table *t)
@@ -832,8 +844,9 @@ static int stream_rows(struct q *q, struct pw_cli_table *t,
 }
 
 /* {"key": [rows]} for JSON; just the rows otherwise. */
-static int verb_rows(struct q *q, struct pw_cli_table *t, int (*fill)(struct q *q, struct pw_cli_table *t),
-		     const char *key, const char *none)
+static int verb_rows(struct q *q, struct pw_cli_table *t,
+		     int (*fill)(struct q *q, struct pw_cli_table *t), const char *key,
+		     const char *none)
 {
 	int r;
 
@@ -914,8 +927,19 @@ static int verb_open(struct q *q, struct pw_cli_table *t)
 /* ------------------------------------------------------------------ changes, history */
 
 enum {
-	EV_ID, EV_TIME, EV_JOB, EV_ADDRESS, EV_PORT, EV_SERVICE, EV_EVENT, EV_OLD, EV_NEW,
-	EV_POLICY, EV_ACKED, EV_RUN, _EV_MAX
+	EV_ID,
+	EV_TIME,
+	EV_JOB,
+	EV_ADDRESS,
+	EV_PORT,
+	EV_SERVICE,
+	EV_EVENT,
+	EV_OLD,
+	EV_NEW,
+	EV_POLICY,
+	EV_ACKED,
+	EV_RUN,
+	_EV_MAX
 };
 
 static const struct pw_cli_column event_cols[_EV_MAX] = {
@@ -1083,8 +1107,20 @@ static int verb_history(struct q *q, struct pw_cli_table *t)
 /* ------------------------------------------------------------------ runs */
 
 enum {
-	RU_ID, RU_JOB, RU_STATUS, RU_STARTED, RU_DURATION, RU_PROBES, RU_OPEN, RU_CLOSED,
-	RU_FILTERED, RU_UNREACHABLE, RU_CHANGES, RU_FLAPS, RU_BASELINE, _RU_MAX
+	RU_ID,
+	RU_JOB,
+	RU_STATUS,
+	RU_STARTED,
+	RU_DURATION,
+	RU_PROBES,
+	RU_OPEN,
+	RU_CLOSED,
+	RU_FILTERED,
+	RU_UNREACHABLE,
+	RU_CHANGES,
+	RU_FLAPS,
+	RU_BASELINE,
+	_RU_MAX
 };
 
 static const struct pw_cli_column run_cols[_RU_MAX] = {
@@ -1152,8 +1188,17 @@ static int verb_runs(struct q *q, struct pw_cli_table *t)
 /* ------------------------------------------------------------------ status */
 
 enum {
-	SU_JOB, SU_SCHEDULE, SU_RUN, SU_LAST_RUN, SU_AGO, SU_RESULT, SU_DURATION, SU_NEXT,
-	SU_OPEN, SU_KNOWN, _SU_MAX
+	SU_JOB,
+	SU_SCHEDULE,
+	SU_RUN,
+	SU_LAST_RUN,
+	SU_AGO,
+	SU_RESULT,
+	SU_DURATION,
+	SU_NEXT,
+	SU_OPEN,
+	SU_KNOWN,
+	_SU_MAX
 };
 
 static const struct pw_cli_column status_cols[_SU_MAX] = {
@@ -1218,7 +1263,8 @@ static int parse_status_reply(struct daemon_info *d, char *reply)
 			(void)pw_parse_u64(w[1], 1, INT32_MAX, &d->pid);
 			continue;
 		}
-		if (n < 5 || strcmp(w[0], "running") != 0 || pw_parse_u64(w[2], 1, INT64_MAX, &p.run) < 0 ||
+		if (n < 5 || strcmp(w[0], "running") != 0 ||
+		    pw_parse_u64(w[2], 1, INT64_MAX, &p.run) < 0 ||
 		    pw_parse_u64(w[3], 0, INT64_MAX, &p.done) < 0 ||
 		    pw_parse_u64(w[4], 0, INT64_MAX, &p.total) < 0)
 			continue;
@@ -1245,7 +1291,9 @@ static int probe_daemon(struct q *q, struct daemon_info *d)
 	_cleanup_free_ char *reply = NULL;
 	int r;
 
-	d->socket = q->o.socket ?: q->config ? q->config->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	d->socket = q->o.socket
+			    ?: q->config ? q->config->control_socket
+					 : PW_DEFAULT_CONTROL_SOCKET;
 	r = pw_control_request(d->socket, "status", 2 * USEC_PER_SEC, &reply);
 	switch (r) {
 	case 0:
@@ -1263,8 +1311,9 @@ static int probe_daemon(struct q *q, struct daemon_info *d)
 	}
 	d->state = DAEMON_UNKNOWN;
 	if (asprintf(&d->why, "%s: %s", d->socket,
-		     r == -EACCES || r == -EPERM ? "permission denied (root or the daemon's user may ask)"
-						  : strerror(-r)) < 0)
+		     r == -EACCES || r == -EPERM
+			     ? "permission denied (root or the daemon's user may ask)"
+			     : strerror(-r)) < 0)
 		d->why = NULL;
 	return 0;
 }
@@ -1277,8 +1326,8 @@ static void daemon_info_done(struct daemon_info *d)
 	free(d->runs);
 }
 
-static int status_row_config(struct q *q, struct pw_cli_table *t, const struct pw_job *j,
-			     bool ran, int64_t started)
+static int status_row_config(struct q *q, struct pw_cli_table *t, const struct pw_job *j, bool ran,
+			     int64_t started)
 {
 	char buf[64], iv[32];
 	int64_t next;
@@ -1289,7 +1338,8 @@ static int status_row_config(struct q *q, struct pw_cli_table *t, const struct p
 		return set_text(q, t, SU_SCHEDULE, "not in config");
 	if (!j->enabled)
 		return set_text(q, t, SU_SCHEDULE, "disabled");
-	snprintf(buf, sizeof(buf), "every %s", pw_format_duration(iv, sizeof(iv), j->interval_usec));
+	snprintf(buf, sizeof(buf), "every %s",
+		 pw_format_duration(iv, sizeof(iv), j->interval_usec));
 	if (ran) {
 		next = started + (int64_t)j->interval_usec;
 		pw_cli_table_set_int(t, SU_NEXT, next);
@@ -1321,7 +1371,8 @@ static int status_rows(struct q *q, struct pw_cli_table *t)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = col_text(st, 0);
-		const struct pw_job *j = q->config && name ? pw_config_find_job(q->config, name) : NULL;
+		const struct pw_job *j = q->config && name ? pw_config_find_job(q->config, name)
+							   : NULL;
 		bool ran = !col_null(st, 1);
 		int64_t started = col_i64(st, 3);
 
@@ -1390,7 +1441,8 @@ static void status_text(struct q *q, const struct daemon_info *d, FILE *f)
 		if (d->runs[i].resolving)
 			fprintf(f, "resolving host names\n");
 		else
-			fprintf(f, "%llu of %llu probes done\n", (unsigned long long)d->runs[i].done,
+			fprintf(f, "%llu of %llu probes done\n",
+				(unsigned long long)d->runs[i].done,
 				(unsigned long long)d->runs[i].total);
 	}
 	fprintf(f, "Database: %s\nConfig:   ", q->db_path);
@@ -1429,7 +1481,8 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		pw_cli_table_print_csv(t, q->o.no_header, f);
 		break;
 	case PW_CLI_JSON:
-		fprintf(f, "{\n  \"daemon\": \"%s\",\n  \"daemon_pid\": ", daemon_state_names[d.state]);
+		fprintf(f, "{\n  \"daemon\": \"%s\",\n  \"daemon_pid\": ",
+			daemon_state_names[d.state]);
 		if (d.state == DAEMON_RUNNING && d.pid)
 			fprintf(f, "%llu", (unsigned long long)d.pid);
 		else
@@ -1440,9 +1493,12 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		for (size_t i = 0; i < d.n_runs; i++) {
 			fprintf(f, "%s{\"job\": ", i ? ", " : "");
 			pw_cli_json_string(f, d.runs[i].job);
-			fprintf(f, ", \"run\": %llu, \"resolving\": %s, \"probes_done\": %llu, \"probes_total\": %llu}",
-				(unsigned long long)d.runs[i].run, d.runs[i].resolving ? "true" : "false",
-				(unsigned long long)d.runs[i].done, (unsigned long long)d.runs[i].total);
+			fprintf(f,
+				", \"run\": %llu, \"resolving\": %s, \"probes_done\": %llu, \"probes_total\": %llu}",
+				(unsigned long long)d.runs[i].run,
+				d.runs[i].resolving ? "true" : "false",
+				(unsigned long long)d.runs[i].done,
+				(unsigned long long)d.runs[i].total);
 		}
 		fputc(']', f);
 		fprintf(f, ",\n  \"database\": ");
@@ -1567,7 +1623,7 @@ static int global_option(const char *arg)
 		const char *name;
 		bool value;
 	} g[] = {
-		{ "--db", true }, { "--config", true }, { "--json", false },
+		{ "--db", true },   { "--config", true },     { "--json", false },
 		{ "--csv", false }, { "--no-header", false }, { "-j", false },
 	};
 

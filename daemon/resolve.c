@@ -91,8 +91,10 @@ static int request_new(char *const *names, size_t n_names, const struct pw_iset 
 
 	if (!r)
 		return -ENOMEM;
-	*r = (struct pw_resolve){ .evfd = -EBADF, .fn = fn ?: pw_targets_resolve,
-				  .exclude = PW_ISET_INIT, .result = PW_ISET_INIT };
+	*r = (struct pw_resolve){ .evfd = -EBADF,
+				  .fn = fn ?: pw_targets_resolve,
+				  .exclude = PW_ISET_INIT,
+				  .result = PW_ISET_INIT };
 	atomic_init(&r->refs, 1);
 	r->names = calloc(n_names ? n_names : 1, sizeof(*r->names));
 	if (!r->names)

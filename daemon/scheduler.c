@@ -147,8 +147,9 @@ int pw_scheduler_poll(struct pw_scheduler *s, uint64_t now, struct pw_sched_acti
 	if (best->running) {
 		ret->kind = PW_SCHED_SKIP;
 		/* one skip per missed due time, never a burst of them */
-		set_anchor(s, best, best->anchor + best->interval > now ? best->anchor + best->interval
-									 : sat_add(now, best->interval));
+		set_anchor(s, best,
+			   best->anchor + best->interval > now ? best->anchor + best->interval
+							       : sat_add(now, best->interval));
 		return 1;
 	}
 	ret->kind = PW_SCHED_RUN;

@@ -47,9 +47,9 @@ struct job {
 	bool in_db, job_dirty, loaded;
 	struct entry *e;
 	uint32_t n, cap;
-	uint32_t *idx; /* open addressing, entry index + 1, 0 = empty */
+	uint32_t *idx;     /* open addressing, entry index + 1, 0 = empty */
 	uint32_t idx_size; /* power of two, or 0 */
-	uint32_t *dirty; /* entries with E_DIRTY */
+	uint32_t *dirty;   /* entries with E_DIRTY */
 	uint32_t n_dirty, cap_dirty;
 };
 
@@ -84,17 +84,19 @@ enum {
 };
 
 static const char *const stmt_sql[_ST_MAX] = {
-	[ST_INS_JOB] = "INSERT INTO jobs (id, name, baseline_run_id, created_usec) VALUES (?1, ?2, ?3, ?4)"
-		       " ON CONFLICT (id) DO UPDATE SET baseline_run_id = excluded.baseline_run_id",
-	[ST_INS_RUN] = "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec,"
-		       " probes, n_open, n_closed, n_filtered, n_unreachable, n_changes, n_flaps)"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-		       " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
-		       " ended_usec = excluded.ended_usec, updated_usec = excluded.updated_usec,"
-		       " probes = excluded.probes, n_open = excluded.n_open,"
-		       " n_closed = excluded.n_closed, n_filtered = excluded.n_filtered,"
-		       " n_unreachable = excluded.n_unreachable, n_changes = excluded.n_changes,"
-		       " n_flaps = excluded.n_flaps",
+	[ST_INS_JOB] =
+		"INSERT INTO jobs (id, name, baseline_run_id, created_usec) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (id) DO UPDATE SET baseline_run_id = excluded.baseline_run_id",
+	[ST_INS_RUN] =
+		"INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec,"
+		" probes, n_open, n_closed, n_filtered, n_unreachable, n_changes, n_flaps)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+		" ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
+		" ended_usec = excluded.ended_usec, updated_usec = excluded.updated_usec,"
+		" probes = excluded.probes, n_open = excluded.n_open,"
+		" n_closed = excluded.n_closed, n_filtered = excluded.n_filtered,"
+		" n_unreachable = excluded.n_unreachable, n_changes = excluded.n_changes,"
+		" n_flaps = excluded.n_flaps",
 	[ST_INS_EVENT] = "INSERT INTO events (run_id, job_id, addr, port, address, kind, major,"
 			 " old_state, new_state, time_usec, rtt_usec, policy)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -131,10 +133,8 @@ struct pw_store {
 };
 
 static const char *const run_status_names[_PW_RUN_STATUS_MAX] = {
-	[PW_RUN_RUNNING] = "running",
-	[PW_RUN_COMPLETED] = "completed",
-	[PW_RUN_ABORTED] = "aborted",
-	[PW_RUN_FAILED] = "failed",
+	[PW_RUN_RUNNING] = "running", [PW_RUN_COMPLETED] = "completed",
+	[PW_RUN_ABORTED] = "aborted", [PW_RUN_FAILED] = "failed",
 	[PW_RUN_SKIPPED] = "skipped",
 };
 
@@ -647,8 +647,8 @@ static int check_schema(struct pw_store *s)
 		return set_error(s, -EBADMSG,
 				 "not a portwatch database (it has tables but no schema version)");
 	if (version > 0 && app != PW_APPLICATION_ID)
-		return set_error(s, -EBADMSG, "not a portwatch database (application_id %" PRId64 ")",
-				 app);
+		return set_error(s, -EBADMSG,
+				 "not a portwatch database (application_id %" PRId64 ")", app);
 	if (version > (int64_t)pw_store_n_migrations)
 		return set_error(s, -EPROTONOSUPPORT,
 				 "database schema version %" PRId64
@@ -658,10 +658,11 @@ static int check_schema(struct pw_store *s)
 	if (s->readonly && version == 0)
 		return set_error(s, -ENOENT, "no portwatch database here yet (schema version 0)");
 	if (s->readonly && version < (int64_t)pw_store_n_migrations)
-		return set_error(s, -ESTALE,
-				 "database schema version %" PRId64
-				 " is older than this portwatch (%u): start portwatchd once to upgrade it",
-				 version, pw_store_n_migrations);
+		return set_error(
+			s, -ESTALE,
+			"database schema version %" PRId64
+			" is older than this portwatch (%u): start portwatchd once to upgrade it",
+			version, pw_store_n_migrations);
 	return 0;
 }
 
@@ -694,20 +695,25 @@ static int check_file(struct pw_store *s)
 	if (!s->have_file)
 		return 0;
 	if (stat(s->path, &st) < 0)
-		return set_error(s, -ESTALE, "the database file was removed while open (%s);"
-				 " its new history cannot be written", strerror(errno));
+		return set_error(s, -ESTALE,
+				 "the database file was removed while open (%s);"
+				 " its new history cannot be written",
+				 strerror(errno));
 	if (st.st_dev != s->dev || st.st_ino != s->ino)
-		return set_error(s, -ESTALE, "the database file was replaced by another file while"
+		return set_error(s, -ESTALE,
+				 "the database file was replaced by another file while"
 				 " open; its new history cannot be written");
 	/* Read through SQLite's own descriptor: opening and closing another
 	 * one on the file would drop SQLite's POSIX locks (fcntl(2)). */
-	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
-	    !f || !f->pMethods)
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods)
 		return 0;
 	if (f->pMethods->xRead(f, head, (int)sizeof(head), 0) == SQLITE_OK &&
 	    memcmp(head, magic, sizeof(magic)) != 0)
-		return set_error(s, -EBADMSG, "the database file was overwritten while open (its"
-				 " header is not SQLite's any more); its new history cannot be written");
+		return set_error(
+			s, -EBADMSG,
+			"the database file was overwritten while open (its"
+			" header is not SQLite's any more); its new history cannot be written");
 	return 0;
 }
 
@@ -731,7 +737,8 @@ static int open_db(struct pw_store *s)
 	/* SQLite quietly falls back to read-only for a write-protected file:
 	 * say so now rather than at the first batch. */
 	if (!s->readonly && sqlite3_db_readonly(s->db, "main") == 1)
-		return set_error(s, -EROFS, "attempt to write a readonly database"
+		return set_error(s, -EROFS,
+				 "attempt to write a readonly database"
 				 " (the file is not writable; portwatch needs write access)");
 	/*
 	 * A 16 MB page cache holds the port table of ~200,000 ports, so the
@@ -767,8 +774,7 @@ static int open_db(struct pw_store *s)
 	return r;
 }
 
-int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store,
-		  char **ret_error)
+int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store, char **ret_error)
 {
 	struct pw_store *s;
 	int r;
@@ -942,7 +948,8 @@ static int write_event(struct pw_store *s, const struct pending_event *ev)
 	if (ev->rtt)
 		sqlite3_bind_int64(st, 11, ev->rtt);
 	if (pw_policy_is_violation(ev->verdict))
-		sqlite3_bind_text(st, 12, pw_policy_verdict_to_string(ev->verdict), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, pw_policy_verdict_to_string(ev->verdict), -1,
+				  SQLITE_STATIC);
 	return step_done(s, st, "write event");
 }
 
@@ -1101,8 +1108,7 @@ static struct run *run_find(struct pw_store *s, int64_t id)
 	return NULL;
 }
 
-int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec,
-		       int64_t *ret_run_id)
+int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id)
 {
 	struct run *run;
 	struct job *j;
@@ -1349,8 +1355,7 @@ static void port_from_entry(const struct entry *e, struct pw_store_port *p)
 	};
 }
 
-int pw_store_load_states(struct pw_store *s, const char *job, pw_store_port_cb_t cb,
-			 void *userdata)
+int pw_store_load_states(struct pw_store *s, const char *job, pw_store_port_cb_t cb, void *userdata)
 {
 	sqlite3_stmt *st = NULL;
 	struct job *j;
@@ -1484,8 +1489,8 @@ int pw_store_last_run(struct pw_store *s, const char *job, struct pw_store_run_i
 
 /* ------------------------------------------------------------ rtt */
 
-int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v,
-		      size_t n, uint64_t now_usec)
+int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v, size_t n,
+		      uint64_t now_usec)
 {
 	sqlite3_stmt *st = NULL;
 	struct job *j;
@@ -1505,12 +1510,13 @@ int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store
 	r = exec(s, "BEGIN IMMEDIATE", "begin saving RTT");
 	if (r < 0)
 		return r;
-	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO rtt (job_id, addr, address, srtt_usec, rttvar_usec,"
-				" updated_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-				" ON CONFLICT (job_id, addr) DO UPDATE SET srtt_usec = excluded.srtt_usec,"
-				" rttvar_usec = excluded.rttvar_usec, updated_usec = excluded.updated_usec",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO rtt (job_id, addr, address, srtt_usec, rttvar_usec,"
+		" updated_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (job_id, addr) DO UPDATE SET srtt_usec = excluded.srtt_usec,"
+		" rttvar_usec = excluded.rttvar_usec, updated_usec = excluded.updated_usec",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		r = sql_error(s, rc, "save RTT");
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -1548,8 +1554,8 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 	if (r < 0 || !j || !j->in_db)
 		return r;
 	rc = sqlite3_prepare_v2(s->db,
-				"SELECT addr, srtt_usec, rttvar_usec FROM rtt WHERE job_id = ?1", -1,
-				&st, NULL);
+				"SELECT addr, srtt_usec, rttvar_usec FROM rtt WHERE job_id = ?1",
+				-1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, j->id);
 	while (r == 0 && (rc == SQLITE_OK || rc == SQLITE_ROW)) {
@@ -1559,7 +1565,8 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
 			break;
-		r = addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &hi, &lo);
+		r = addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &hi,
+				   &lo);
 		if (r < 0) {
 			set_error(s, r, "job \"%s\": malformed row in table rtt", job);
 			break;

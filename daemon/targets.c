@@ -101,13 +101,15 @@ static int parse_cidr(const char *spec, const char *slash, pw_u128 *lo, pw_u128 
 		return r;
 	r = pw_parse_u64(slash + 1, 0, bits, &prefix);
 	if (r == -ERANGE)
-		return fail(reason, v4 ? "IPv4 prefix length above 32" : "IPv6 prefix length above 128",
+		return fail(reason,
+			    v4 ? "IPv4 prefix length above 32" : "IPv6 prefix length above 128",
 			    -ERANGE);
 	if (r < 0)
 		return fail(reason, "prefix length is not a number", -EINVAL);
 	/* one size cap for both families; for IPv6 say it in prefix terms */
 	if (!v4 && prefix < PW_TARGETS_MIN_V6_PREFIX)
-		return fail(reason, "IPv6 prefix too large (the cap is /104, 2^24 addresses)", -ERANGE);
+		return fail(reason, "IPv6 prefix too large (the cap is /104, 2^24 addresses)",
+			    -ERANGE);
 	hostmask = bits - prefix >= 128 ? PW_U128_MAX : (((pw_u128)1 << (bits - prefix)) - 1);
 	if (a & hostmask)
 		return fail(reason, "address has bits set beyond the prefix length", -EINVAL);
@@ -135,7 +137,8 @@ static int parse_range(const char *spec, const char *dash, pw_u128 *lo, pw_u128 
 		/* "127.0.0.1-40": the last octet of the upper end */
 		r = pw_parse_u64(right, 0, 255, &octet);
 		if (r < 0)
-			return fail(reason, "last octet of the range out of range (0-255)", -ERANGE);
+			return fail(reason, "last octet of the range out of range (0-255)",
+				    -ERANGE);
 		*hi = (*lo & ~(pw_u128)0xff) | (pw_u128)octet;
 	} else {
 		r = parse_addr_n(right, rlen, hi, reason);
@@ -181,7 +184,8 @@ int pw_target_parse(const char *spec, struct pw_iset *addrs, enum pw_target_kind
 		hi = lo;
 	} else {
 		if (!valid_hostname(spec))
-			return fail(reason, "not an address, CIDR, range or valid hostname", -EINVAL);
+			return fail(reason, "not an address, CIDR, range or valid hostname",
+				    -EINVAL);
 		*ret_kind = PW_TARGET_HOSTNAME;
 		return 0;
 	}

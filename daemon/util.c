@@ -30,12 +30,9 @@ static const struct {
 	uint64_t usec;
 } duration_units[] = {
 	/* longest suffix first so "ms" is not read as "m" + garbage */
-	{ "ms", USEC_PER_MSEC },
-	{ "us", 1 },
-	{ "d", 24 * 3600 * USEC_PER_SEC },
-	{ "h", 3600 * USEC_PER_SEC },
-	{ "m", 60 * USEC_PER_SEC },
-	{ "s", USEC_PER_SEC },
+	{ "ms", USEC_PER_MSEC },           { "us", 1 },
+	{ "d", 24 * 3600 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC },
+	{ "m", 60 * USEC_PER_SEC },        { "s", USEC_PER_SEC },
 };
 
 static int parse_duration_unit(const char **p, uint64_t *ret_mult)
@@ -112,7 +109,8 @@ const char *pw_format_duration(char *buf, size_t len, uint64_t usec)
 		if (n == 0)
 			continue;
 		usec -= n * units[i].usec;
-		r = snprintf(buf + used, len - used, "%llu%s", (unsigned long long)n, units[i].suffix);
+		r = snprintf(buf + used, len - used, "%llu%s", (unsigned long long)n,
+			     units[i].suffix);
 		if (r < 0 || (size_t)r >= len - used)
 			break;
 		used += (size_t)r;

@@ -51,28 +51,28 @@
 struct pw_alert_info {
 	enum pw_alert_event event;
 	const char *job;
-	int64_t run_id;        /* 0: none */
+	int64_t run_id; /* 0: none */
 	bool has_address;
 	pw_u128 address;
-	uint16_t port;         /* 0: none */
-	const char *service;   /* NULL or "": none */
+	uint16_t port;       /* 0: none */
+	const char *service; /* NULL or "": none */
 	bool has_old_state, has_new_state;
 	enum pw_state old_state, new_state;
-	uint64_t time_usec;    /* CLOCK_REALTIME */
-	const char *reason;    /* run-failed: why */
+	uint64_t time_usec; /* CLOCK_REALTIME */
+	const char *reason; /* run-failed: why */
 };
 
 struct pw_alert_result {
-	const char *event;     /* "unexpected-open" */
-	const char *job;       /* NULL if none */
-	const char *program;   /* argv[0] */
-	pid_t pid;             /* 0 if it did not start */
-	int spawn_error;       /* errno: the command could not start; 0 otherwise */
-	bool exited;           /* exit_status valid; else term_signal */
+	const char *event;   /* "unexpected-open" */
+	const char *job;     /* NULL if none */
+	const char *program; /* argv[0] */
+	pid_t pid;           /* 0 if it did not start */
+	int spawn_error;     /* errno: the command could not start; 0 otherwise */
+	bool exited;         /* exit_status valid; else term_signal */
 	int exit_status;
 	int term_signal;
-	bool timed_out;        /* killed after the timeout */
-	const char *output;    /* stdout+stderr, NUL-terminated, may be "" */
+	bool timed_out;     /* killed after the timeout */
+	const char *output; /* stdout+stderr, NUL-terminated, may be "" */
 	size_t output_len;
 	bool output_truncated;
 	uint64_t duration_usec;

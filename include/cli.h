@@ -72,7 +72,8 @@ struct pw_cli_table *pw_cli_table_free(struct pw_cli_table *t);
 /* Append a row of null cells; the setters fill the last row. 0 or -ENOMEM. */
 int pw_cli_table_add_row(struct pw_cli_table *t);
 int pw_cli_table_set_text(struct pw_cli_table *t, size_t col, const char *s); /* NULL: none */
-void pw_cli_table_set_int(struct pw_cli_table *t, size_t col, int64_t v);  /* INT, TIME, SPAN, BOOL */
+void pw_cli_table_set_int(struct pw_cli_table *t, size_t col,
+			  int64_t v); /* INT, TIME, SPAN, BOOL */
 
 size_t pw_cli_table_rows(const struct pw_cli_table *t);
 

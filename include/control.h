@@ -41,8 +41,8 @@ struct pw_control;
  * a live one gives -EADDRINUSE, a path too long for sun_path
  * -ENAMETOOLONG.
  */
-int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler,
-		   void *userdata, struct pw_control **ret);
+int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler, void *userdata,
+		   struct pw_control **ret);
 
 /* Stop listening, drop clients, remove the socket file. */
 struct pw_control *pw_control_free(struct pw_control *c);

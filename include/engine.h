@@ -64,9 +64,9 @@ typedef int (*pw_engine_prev_state_cb_t)(void *userdata, pw_u128 addr, uint16_t 
 struct pw_engine_params {
 	const struct pw_scan_space *space; /* copied; may be freed after new() */
 	struct pw_scan_timing timing;
-	uint64_t key;        /* permutation key: same key, same order */
+	uint64_t key;              /* permutation key: same key, same order */
 	uint64_t shard_i, shard_n; /* this run takes indices = shard_i (mod shard_n); n 0 = 1 */
-	pw_u128 start_index; /* resume: skip indices below (from pw_engine_position()) */
+	pw_u128 start_index;       /* resume: skip indices below (from pw_engine_position()) */
 	/* Worker threads; 0 or 1 = run in the caller's thread. Each worker
 	 * takes every threads-th index and its share of timing.concurrency,
 	 * timing.rate and timing.host_concurrency (at least 1 each), and
@@ -95,8 +95,8 @@ struct pw_engine_params {
 #define PW_ENGINE_DEFAULT_ACCEPT_SHARE 90
 
 struct pw_engine_stats {
-	pw_u128 total;       /* probes in this run (shard applied, start skipped) */
-	pw_u128 done;        /* (address, port) results settled */
+	pw_u128 total; /* probes in this run (shard applied, start skipped) */
+	pw_u128 done;  /* (address, port) results settled */
 	uint64_t open, closed, filtered, unreachable;
 	uint64_t unconfirmed, accepts_all;
 	uint64_t suppressed;     /* open ports not reported: address accepts all */

@@ -20,24 +20,24 @@
 #include "state.h"
 
 enum pw_event_type {
-	PW_EVENT_PORT_OPENED,        /* a confirmed change to open */
-	PW_EVENT_PORT_CLOSED,        /* ... to closed */
-	PW_EVENT_PORT_FILTERED,      /* ... to filtered */
-	PW_EVENT_PORT_UNREACHABLE,   /* ... to unreachable */
-	PW_EVENT_PORT_FLAPPING,      /* a change that re-probes did not confirm */
+	PW_EVENT_PORT_OPENED,         /* a confirmed change to open */
+	PW_EVENT_PORT_CLOSED,         /* ... to closed */
+	PW_EVENT_PORT_FILTERED,       /* ... to filtered */
+	PW_EVENT_PORT_UNREACHABLE,    /* ... to unreachable */
+	PW_EVENT_PORT_FLAPPING,       /* a change that re-probes did not confirm */
 	PW_EVENT_ADDRESS_ACCEPTS_ALL, /* every probed port open: a proxy or tarpit */
-	PW_EVENT_BASELINE_RECORDED,  /* a job's first complete run */
+	PW_EVENT_BASELINE_RECORDED,   /* a job's first complete run */
 	PW_EVENT_RUN_STARTED,
 	PW_EVENT_RUN_COMPLETED,
-	PW_EVENT_RUN_SKIPPED,        /* due while the previous run still goes */
+	PW_EVENT_RUN_SKIPPED, /* due while the previous run still goes */
 	PW_EVENT_RUN_FAILED,
-	PW_EVENT_RUN_ABORTED,        /* stopped on purpose: shutdown, reload */
+	PW_EVENT_RUN_ABORTED, /* stopped on purpose: shutdown, reload */
 	PW_EVENT_CONFIG_RELOADED,
-	PW_EVENT_CONFIG_REJECTED,    /* reload failed, the old config stays */
+	PW_EVENT_CONFIG_REJECTED, /* reload failed, the old config stays */
 	PW_EVENT_DAEMON_STARTED,
 	PW_EVENT_DAEMON_STOPPED,
-	PW_EVENT_UNEXPECTED_OPEN,    /* policy: open, but not expected */
-	PW_EVENT_EXPECTED_CLOSED,    /* policy: expected open, but is not */
+	PW_EVENT_UNEXPECTED_OPEN, /* policy: open, but not expected */
+	PW_EVENT_EXPECTED_CLOSED, /* policy: expected open, but is not */
 	_PW_EVENT_MAX,
 };
 
@@ -46,7 +46,7 @@ struct pw_event_counts {
 	uint64_t probes_planned; /* ports x addresses the run covers */
 	uint64_t probes_done;    /* with a final state */
 	uint64_t open, closed, filtered, unreachable;
-	uint64_t changes;        /* confirmed state changes */
+	uint64_t changes; /* confirmed state changes */
 	uint64_t duration_usec;
 };
 
@@ -61,14 +61,14 @@ struct pw_event_jobs {
  */
 struct pw_event {
 	enum pw_event_type type;
-	const char *job;         /* NULL: not about a job */
-	int64_t run_id;          /* store's run id, > 0; 0: none */
+	const char *job; /* NULL: not about a job */
+	int64_t run_id;  /* store's run id, > 0; 0: none */
 
 	/* the port (port events) or the address (ADDRESS_ACCEPTS_ALL) */
 	bool has_address;
 	pw_u128 address;
-	uint16_t port;           /* 0: the address as a whole */
-	const char *service;     /* services.h's name of the port; NULL: none */
+	uint16_t port;       /* 0: the address as a whole */
+	const char *service; /* services.h's name of the port; NULL: none */
 	bool has_old_state, has_new_state;
 	enum pw_state old_state, new_state;
 	bool has_rtt;
@@ -83,7 +83,7 @@ struct pw_event {
 
 	/* why: failure text, abort reason, rejected config's first error */
 	const char *reason;
-	int error;               /* errno (positive), logged as ERRNO=; 0: none */
+	int error; /* errno (positive), logged as ERRNO=; 0: none */
 };
 
 const char *pw_event_type_to_string(enum pw_event_type t); /* "port-opened"; NULL if invalid */

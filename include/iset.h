@@ -26,7 +26,10 @@ struct pw_iset {
 	size_t n, cap;
 };
 
+/* A braced initializer on one line; clang-format would spread it. */
+/* clang-format off */
 #define PW_ISET_INIT { NULL, NULL, 0, 0 }
+/* clang-format on */
 
 void pw_iset_done(struct pw_iset *s);
 

@@ -14,7 +14,7 @@
 #include <syslog.h>
 
 enum pw_log_target {
-	PW_LOG_AUTO,    /* journal if stderr is the journal stream, else stderr */
+	PW_LOG_AUTO, /* journal if stderr is the journal stream, else stderr */
 	PW_LOG_STDERR,
 	PW_LOG_JOURNAL,
 };

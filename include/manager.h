@@ -17,9 +17,9 @@ struct pw_manager;
 
 struct pw_manager_options {
 	const char *config_path;
-	const char *database; /* overrides the configured path; may be NULL */
+	const char *database;       /* overrides the configured path; may be NULL */
 	const char *control_socket; /* likewise for control_socket */
-	int log_level;        /* overrides the configured level; -1 = use it */
+	int log_level;              /* overrides the configured level; -1 = use it */
 };
 
 /*

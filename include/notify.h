@@ -14,7 +14,10 @@ struct pw_notify {
 	uint64_t min_interval_usec;
 };
 
+/* A braced initializer on one line; clang-format would spread it. */
+/* clang-format off */
 #define PW_NOTIFY_INIT { 0, 1000000 }
+/* clang-format on */
 
 int pw_notify_ready(const char *status);
 int pw_notify_reloading(uint64_t monotonic_now);

@@ -40,8 +40,8 @@ enum pw_policy_expect {
 };
 
 enum pw_policy_verdict {
-	PW_VERDICT_NONE,            /* no policy, or nothing to judge */
-	PW_VERDICT_EXPECTED,        /* now as the policy wants */
+	PW_VERDICT_NONE,     /* no policy, or nothing to judge */
+	PW_VERDICT_EXPECTED, /* now as the policy wants */
 	PW_VERDICT_UNEXPECTED_OPEN,
 	PW_VERDICT_EXPECTED_CLOSED,
 	_PW_VERDICT_MAX,

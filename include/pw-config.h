@@ -26,7 +26,7 @@
 #define PW_CONFIG_MAX_JOBS 4096
 #define PW_CONFIG_MAX_NAME 64 /* job names: [A-Za-z0-9._-], first alphanumeric */
 #define PW_CONFIG_MAX_ALERT_ARGS 64
-#define PW_CONFIG_MAX_ALERT_ARG_LEN 131072 /* MAX_ARG_STRLEN: execve(2) refuses more */
+#define PW_CONFIG_MAX_ALERT_ARG_LEN 131072  /* MAX_ARG_STRLEN: execve(2) refuses more */
 #define PW_CONFIG_MAX_FILE_SIZE (16u << 20) /* bytes per configuration file */
 
 #ifndef PW_DEFAULT_DATABASE
@@ -43,7 +43,10 @@ struct pw_diag {
 	size_t n, cap;
 };
 
+/* A braced initializer on one line; clang-format would spread it. */
+/* clang-format off */
 #define PW_DIAG_INIT { NULL, 0, 0 }
+/* clang-format on */
 
 void pw_diag_done(struct pw_diag *d);
 int pw_diag_add(struct pw_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,7 +72,7 @@ const char *pw_alert_event_to_string(enum pw_alert_event e);
 int pw_alert_event_from_string(const char *s);
 
 struct pw_alert {
-	char **argv;           /* NULL-terminated; NULL = no alert command */
+	char **argv; /* NULL-terminated; NULL = no alert command */
 	size_t argc;
 	unsigned events;       /* bit (1u << enum pw_alert_event) */
 	uint64_t timeout_usec; /* the command is killed after this */
@@ -100,12 +103,12 @@ struct pw_job {
 struct pw_config {
 	char *main_file;
 	char *database;
-	char *control_socket; /* `portwatch run` talks to the daemon here */
-	char *include_dir; /* as resolved: relative to the main file's directory */
-	int log_level;     /* LOG_* from syslog.h */
-	unsigned max_inflight; /* probes in flight, all jobs; 0 = from RLIMIT_NOFILE */
-	unsigned max_rate;     /* probes per second, all jobs; 0 = unlimited */
-	unsigned workers;      /* engine threads; 0 = automatic */
+	char *control_socket;    /* `portwatch run` talks to the daemon here */
+	char *include_dir;       /* as resolved: relative to the main file's directory */
+	int log_level;           /* LOG_* from syslog.h */
+	unsigned max_inflight;   /* probes in flight, all jobs; 0 = from RLIMIT_NOFILE */
+	unsigned max_rate;       /* probes per second, all jobs; 0 = unlimited */
+	unsigned workers;        /* engine threads; 0 = automatic */
 	uint64_t retention_usec; /* history kept; 0 = forever */
 
 	/* the "defaults" group, which every job starts from */

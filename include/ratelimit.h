@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 struct pw_ratelimit {
-	uint64_t rate;   /* tokens per second; 0 = unlimited */
-	uint64_t burst;  /* bucket size in tokens, >= 1 */
-	uint64_t micro;  /* tokens * 1e6 currently in the bucket */
-	uint64_t last;   /* time (usec) micro was last brought up to date */
+	uint64_t rate;  /* tokens per second; 0 = unlimited */
+	uint64_t burst; /* bucket size in tokens, >= 1 */
+	uint64_t micro; /* tokens * 1e6 currently in the bucket */
+	uint64_t last;  /* time (usec) micro was last brought up to date */
 	bool started;
 };
 

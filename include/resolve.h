@@ -21,8 +21,9 @@
 struct pw_resolve;
 
 /* What a request runs: pw_targets_resolve() unless a test supplies one. */
-typedef int (*pw_resolve_lookup_cb_t)(char *const *names, size_t n_names, const struct pw_iset *exclude,
-			     struct pw_iset *ret_addrs, int *gai_errors);
+typedef int (*pw_resolve_lookup_cb_t)(char *const *names, size_t n_names,
+				      const struct pw_iset *exclude, struct pw_iset *ret_addrs,
+				      int *gai_errors);
 
 /*
  * Start resolving names (copied), minus exclude (copied; may be NULL).

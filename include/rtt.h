@@ -30,7 +30,8 @@ struct pw_rtt_limits {
 void pw_rtt_init(struct pw_rtt *r, const struct pw_rtt_limits *l);
 
 /* Start from a saved estimate (srtt, rttvar in usec) instead of the initial timeout. */
-void pw_rtt_restore(struct pw_rtt *r, const struct pw_rtt_limits *l, uint32_t srtt, uint32_t rttvar);
+void pw_rtt_restore(struct pw_rtt *r, const struct pw_rtt_limits *l, uint32_t srtt,
+		    uint32_t rttvar);
 
 /* Feed one measured round trip (usec). */
 void pw_rtt_sample(struct pw_rtt *r, const struct pw_rtt_limits *l, uint64_t rtt_usec);

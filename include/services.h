@@ -26,7 +26,10 @@ struct pw_services {
 	size_t n;
 };
 
+/* A braced initializer on one line; clang-format would spread it. */
+/* clang-format off */
 #define PW_SERVICES_INIT { NULL, 0 }
+/* clang-format on */
 #define PW_SERVICES_FILE "/etc/services"
 
 /* Longest name kept; longer ones (none in netbase) are skipped. */

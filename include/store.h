@@ -74,8 +74,8 @@ struct pw_store;
 /* pw_store_open() flags */
 #define PW_STORE_READONLY (1u << 0) /* the CLI: no migrations, no writes */
 
-#define PW_STORE_DEFAULT_BATCH         16384
-#define PW_STORE_DEFAULT_MAX_PENDING   262144 /* queued events, ~64 bytes each */
+#define PW_STORE_DEFAULT_BATCH 16384
+#define PW_STORE_DEFAULT_MAX_PENDING 262144 /* queued events, ~64 bytes each */
 #define PW_STORE_DEFAULT_BUSY_TIMEOUT_MS 5000
 
 enum pw_run_status {
@@ -99,8 +99,7 @@ int pw_run_status_from_string(const char *s);
  * malloc()ed message (path and SQLite's text) the caller frees.
  * path may be ":memory:" for tests.
  */
-int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store,
-		  char **ret_error);
+int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store, char **ret_error);
 
 /* Flushes (errors are lost: call pw_store_flush() first to see them). */
 struct pw_store *pw_store_close(struct pw_store *s);
@@ -143,8 +142,7 @@ int pw_store_recover_runs(struct pw_store *s);
  * works while the disk is full; it reads the job's port states if they are
  * not cached yet, which can fail. *ret_run_id > 0.
  */
-int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec,
-		       int64_t *ret_run_id);
+int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id);
 
 struct pw_store_obs {
 	pw_u128 addr;
@@ -262,10 +260,9 @@ struct pw_store_rtt {
 typedef int (*pw_store_rtt_cb_t)(const struct pw_store_rtt *r, void *userdata);
 
 /* Save n estimates of a job in one transaction (flushes first). */
-int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v,
-		      size_t n, uint64_t now_usec);
-int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
-		      void *userdata);
+int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v, size_t n,
+		      uint64_t now_usec);
+int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb, void *userdata);
 
 /*
  * Retention: delete at most max_rows events older than older_than_usec,

@@ -22,10 +22,12 @@ struct pw_timerq {
 	size_t n, cap;
 };
 
+/* A braced initializer on one line; clang-format would spread it. */
+/* clang-format off */
 #define PW_TIMERQ_INIT { NULL, 0, 0 }
+/* clang-format on */
 
-#define pw_container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define pw_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline bool pw_timer_armed(const struct pw_timer *t)
 {

@@ -17,7 +17,7 @@
 
 #define PW_ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_INFINITY UINT64_MAX
 
@@ -44,17 +44,17 @@ static inline void pw_fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(pw_fclosep)
 
 /* Hand ownership out of a cleanup-scoped variable. */
-#define TAKE_PTR(p)                          \
-	({                                   \
-		__typeof__(p) _tp_ = (p);    \
-		(p) = NULL;                  \
-		_tp_;                        \
+#define TAKE_PTR(p)                       \
+	({                                \
+		__typeof__(p) _tp_ = (p); \
+		(p) = NULL;               \
+		_tp_;                     \
 	})
-#define TAKE_FD(fd)                          \
-	({                                   \
-		int _tf_ = (fd);             \
-		(fd) = -1;                   \
-		_tf_;                        \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tf_ = (fd); \
+		(fd) = -1;       \
+		_tf_;            \
 	})
 
 /*

@@ -10,8 +10,14 @@
 START_TEST(parse_format_round_trip)
 {
 	static const char *const ok[] = {
-		"127.0.0.1", "0.0.0.0", "255.255.255.255", "::1", "::", "2001:db8::1",
-		"fe80::1:2:3:4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"127.0.0.1",
+		"0.0.0.0",
+		"255.255.255.255",
+		"::1",
+		"::",
+		"2001:db8::1",
+		"fe80::1:2:3:4",
+		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 	};
 	char buf[PW_ADDR_STRLEN];
 
@@ -27,8 +33,8 @@ END_TEST
 START_TEST(parse_rejects_garbage)
 {
 	static const char *const bad[] = {
-		"", "127.1", "256.0.0.1", "1.2.3.4.5", " 127.0.0.1", "127.0.0.1 ", "::g",
-		"localhost", "1:2:3:4:5:6:7:8:9", "127.0.0.1/8",
+		"",           "127.1", "256.0.0.1", "1.2.3.4.5",         " 127.0.0.1",
+		"127.0.0.1 ", "::g",   "localhost", "1:2:3:4:5:6:7:8:9", "127.0.0.1/8",
 	};
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(bad); i++) {
@@ -75,7 +81,8 @@ START_TEST(sockaddr_round_trip)
 	ck_assert_uint_eq(port, 65535);
 
 	ss.ss_family = AF_UNIX;
-	ck_assert_int_eq(pw_addr_from_sockaddr((struct sockaddr *)&ss, &back, &port), -EAFNOSUPPORT);
+	ck_assert_int_eq(pw_addr_from_sockaddr((struct sockaddr *)&ss, &back, &port),
+			 -EAFNOSUPPORT);
 }
 END_TEST
 

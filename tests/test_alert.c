@@ -94,8 +94,9 @@ static struct pw_alert sh_alert_in(char **argv, const char *script, uint64_t tim
 	argv[1] = (char *)"-c";
 	argv[2] = (char *)script;
 	argv[3] = NULL;
-	return (struct pw_alert){ .argv = argv, .argc = 3, .events = PW_ALERT_EVENTS_ALL,
-				  .timeout_usec = timeout_usec };
+	return (struct pw_alert){
+		.argv = argv, .argc = 3, .events = PW_ALERT_EVENTS_ALL, .timeout_usec = timeout_usec
+	};
 }
 
 /* A compound literal per use: its storage lives as long as the test's block. */
@@ -117,17 +118,21 @@ START_TEST(json_and_env)
 		NULL,
 	};
 	struct pw_alert_info run_failed = {
-		.event = PW_ALERT_RUN_FAILED, .job = "j", .time_usec = T0, .reason = "no\nsockets",
+		.event = PW_ALERT_RUN_FAILED,
+		.job = "j",
+		.time_usec = T0,
+		.reason = "no\nsockets",
 	};
 	_cleanup_free_ char *json = NULL, *json2 = NULL;
 	char **env = NULL;
 	size_t i;
 
 	ck_assert_int_eq(pw_alert_format_json(&port_info, &json), 0);
-	ck_assert_str_eq(json, "{\"event\":\"unexpected-open\",\"job\":\"web \\\"prod\\\"\",\"run_id\":42,"
-			       "\"address\":\"127.0.0.1\",\"port\":22,\"service\":\"ssh\","
-			       "\"old_state\":\"closed\",\"new_state\":\"open\","
-			       "\"time\":\"2026-11-25T13:00:00Z\",\"time_usec\":1795611600123456}");
+	ck_assert_str_eq(
+		json, "{\"event\":\"unexpected-open\",\"job\":\"web \\\"prod\\\"\",\"run_id\":42,"
+		      "\"address\":\"127.0.0.1\",\"port\":22,\"service\":\"ssh\","
+		      "\"old_state\":\"closed\",\"new_state\":\"open\","
+		      "\"time\":\"2026-11-25T13:00:00Z\",\"time_usec\":1795611600123456}");
 	ck_assert_int_eq(pw_alert_format_env(&port_info, &env), 0);
 	for (i = 0; want_env[i]; i++) {
 		ck_assert_ptr_nonnull(env[i]);
@@ -139,8 +144,9 @@ START_TEST(json_and_env)
 	free(env);
 
 	ck_assert_int_eq(pw_alert_format_json(&run_failed, &json2), 0);
-	ck_assert_str_eq(json2, "{\"event\":\"run-failed\",\"job\":\"j\",\"time\":\"2026-11-25T13:00:00Z\","
-				"\"time_usec\":1795611600000000,\"reason\":\"no\\nsockets\"}");
+	ck_assert_str_eq(
+		json2, "{\"event\":\"run-failed\",\"job\":\"j\",\"time\":\"2026-11-25T13:00:00Z\","
+		       "\"time_usec\":1795611600000000,\"reason\":\"no\\nsockets\"}");
 	run_failed.event = _PW_ALERT_EVENT_MAX;
 	ck_assert_int_eq(pw_alert_format_json(&run_failed, &json), -EINVAL);
 }
@@ -167,10 +173,11 @@ END_TEST
  * when nothing else leaked in (the shell's $$ would race its pipes). */
 START_TEST(hook_sees_event)
 {
-	struct pw_alert a = sh_alert("env | sort; echo; cat; echo; ls /proc/self/fd | tr '\\n' ' ';"
-				     " awk '/^Sig(Blk|Ign)/ { print $1, substr($2, 10) }' /proc/$$/status;"
-				     " echo oops >&2; exit 3",
-				     10 * USEC_PER_SEC);
+	struct pw_alert a =
+		sh_alert("env | sort; echo; cat; echo; ls /proc/self/fd | tr '\\n' ' ';"
+			 " awk '/^Sig(Blk|Ign)/ { print $1, substr($2, 10) }' /proc/$$/status;"
+			 " echo oops >&2; exit 3",
+			 10 * USEC_PER_SEC);
 	_cleanup_free_ char *json = NULL, *want = NULL;
 	const struct saved *s;
 
@@ -214,7 +221,8 @@ START_TEST(hung_hook_is_killed)
 {
 	/* one that dies of SIGTERM, one that ignores it and gets SIGKILL */
 	struct pw_alert a = sh_alert("sleep 30", 200 * USEC_PER_MSEC);
-	struct pw_alert b = sh_alert("trap '' TERM; echo started; sleep 30; echo never", 200 * USEC_PER_MSEC);
+	struct pw_alert b = sh_alert("trap '' TERM; echo started; sleep 30; echo never",
+				     200 * USEC_PER_MSEC);
 	uint64_t t0 = pw_now_usec(CLOCK_MONOTONIC);
 	const struct saved *term, *killed;
 
@@ -232,7 +240,8 @@ START_TEST(hung_hook_is_killed)
 	ck_assert_int_eq(killed->r.term_signal, SIGKILL);
 	ck_assert_str_eq(killed->output, "started\n");
 	ck_assert_uint_ge(killed->r.duration_usec, PW_ALERT_KILL_GRACE_USEC);
-	ck_assert_uint_lt(pw_now_usec(CLOCK_MONOTONIC) - t0, PW_ALERT_KILL_GRACE_USEC + 3 * USEC_PER_SEC);
+	ck_assert_uint_lt(pw_now_usec(CLOCK_MONOTONIC) - t0,
+			  PW_ALERT_KILL_GRACE_USEC + 3 * USEC_PER_SEC);
 	teardown_loop();
 }
 END_TEST
@@ -260,7 +269,8 @@ START_TEST(concurrency_and_queue_bound)
 		unsigned port = 0;
 
 		ck_assert_int_eq(sscanf(results[i].output, "%u", &port), 1);
-		ck_assert_msg(i < 2 ? port < 1002 : port >= 1002 && port <= 1004, "result %u: %u", i, port);
+		ck_assert_msg(i < 2 ? port < 1002 : port >= 1002 && port <= 1004, "result %u: %u",
+			      i, port);
 	}
 	for (unsigned i = 0; i < 5; i++)
 		ck_assert(results[i].r.exited && results[i].r.exit_status == 0);
@@ -274,8 +284,9 @@ END_TEST
 START_TEST(spawn_failure_reported)
 {
 	static char *argv[] = { (char *)"/nonexistent/hook", NULL };
-	struct pw_alert a = { .argv = argv, .argc = 1, .events = PW_ALERT_EVENTS_ALL,
-			      .timeout_usec = USEC_PER_SEC };
+	struct pw_alert a = {
+		.argv = argv, .argc = 1, .events = PW_ALERT_EVENTS_ALL, .timeout_usec = USEC_PER_SEC
+	};
 	struct pw_alert none = { .events = PW_ALERT_EVENTS_ALL };
 
 	setup_loop(1, 1);

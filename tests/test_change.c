@@ -63,8 +63,10 @@ START_TEST(detect_table)
 		struct pw_change c;
 
 		ck_assert_int_eq(pw_change_detect(t[i].baseline, t[i].has_old, t[i].old, t[i].new,
-						  t[i].flags, &c), 0);
-		ck_assert_msg(c.kind == t[i].kind, "row %zu: kind %d want %d", i, c.kind, t[i].kind);
+						  t[i].flags, &c),
+				 0);
+		ck_assert_msg(c.kind == t[i].kind, "row %zu: kind %d want %d", i, c.kind,
+			      t[i].kind);
 		ck_assert_msg(c.major == t[i].major, "row %zu: major %d", i, c.major);
 		ck_assert(c.has_old == t[i].has_old);
 		ck_assert(c.new_state == t[i].new);

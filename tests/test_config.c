@@ -162,8 +162,8 @@ START_TEST(table_of_config_files)
 			free(ents[i]);
 			continue;
 		}
-		ck_assert_msg(strncmp(ents[i]->d_name, "bad-", 4) == 0, "%s: name it bad-* or good-*",
-			      path);
+		ck_assert_msg(strncmp(ents[i]->d_name, "bad-", 4) == 0,
+			      "%s: name it bad-* or good-*", path);
 		f = fopen(path, "re");
 		ck_assert_ptr_nonnull(f);
 		while (fgets(line, sizeof(line), f)) {
@@ -204,20 +204,21 @@ START_TEST(global_settings_and_defaults)
 	struct pw_config *c;
 	const struct pw_job *j, *k;
 
-	c = load_ok(put("main.conf",
-			"database = \"/tmp/x/pw.db\";\n"
-			"log_level = \"debug\";\n"
-			"max_inflight = 5000; max_rate = 200; workers = 3;\n"
-			"retention = \"30d\";\n"
-			"jobs = ( { name = \"late\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n"
-			"defaults = {\n"
-			"  interval = \"1h30m\"; jitter = 60; timeout = \"500ms\";\n"
-			"  min_rtt_timeout = \"20ms\"; max_rtt_timeout = \"5s\";\n"
-			"  retries = 3; rate = 100; concurrency = 64; host_concurrency = 8;\n"
-			"  confirm = 2; confirm_spacing = \"2s\"; accept_all_threshold = \"75%\";\n"
-			"};\n"
-			"alert = { command = [ \"/bin/echo\", \"hi\" ]; events = [ \"opened\", \"run-failed\" ];\n"
-			"          timeout = \"10s\"; };\n"));
+	c = load_ok(put(
+		"main.conf",
+		"database = \"/tmp/x/pw.db\";\n"
+		"log_level = \"debug\";\n"
+		"max_inflight = 5000; max_rate = 200; workers = 3;\n"
+		"retention = \"30d\";\n"
+		"jobs = ( { name = \"late\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n"
+		"defaults = {\n"
+		"  interval = \"1h30m\"; jitter = 60; timeout = \"500ms\";\n"
+		"  min_rtt_timeout = \"20ms\"; max_rtt_timeout = \"5s\";\n"
+		"  retries = 3; rate = 100; concurrency = 64; host_concurrency = 8;\n"
+		"  confirm = 2; confirm_spacing = \"2s\"; accept_all_threshold = \"75%\";\n"
+		"};\n"
+		"alert = { command = [ \"/bin/echo\", \"hi\" ]; events = [ \"opened\", \"run-failed\" ];\n"
+		"          timeout = \"10s\"; };\n"));
 	ck_assert_str_eq(c->database, "/tmp/x/pw.db");
 	ck_assert_int_eq(c->log_level, LOG_DEBUG);
 	ck_assert_uint_eq(c->max_inflight, 5000);
@@ -255,8 +256,9 @@ END_TEST
 
 START_TEST(builtin_defaults)
 {
-	struct pw_config *c = load_ok(put("main.conf",
-					  "jobs = ( { name = \"a\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n"));
+	struct pw_config *c = load_ok(
+		put("main.conf",
+		    "jobs = ( { name = \"a\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n"));
 	const struct pw_job *j = &c->jobs[0];
 
 	ck_assert_str_eq(c->database, PW_DEFAULT_DATABASE);
@@ -276,17 +278,18 @@ END_TEST
 
 START_TEST(job_overrides_and_alert_inheritance)
 {
-	struct pw_config *c = load_ok(put("main.conf",
-		"defaults = { retries = 2; interval = \"10m\"; };\n"
-		"alert = { command = [ \"/bin/true\" ]; events = [ \"opened\" ]; };\n"
-		"jobs = (\n"
-		"  { name = \"inherit\"; targets = \"127.0.0.1\"; ports = \"22\"; },\n"
-		"  { name = \"override\"; targets = \"127.0.0.1\"; ports = \"22\";\n"
-		"    retries = 0; interval = 90; enabled = false; accept_all_threshold = 0;\n"
-		"    alert = { events = [ \"closed\", \"flapping\" ]; timeout = 5; }; },\n"
-		"  { name = \"silent\"; targets = \"127.0.0.1\"; ports = \"22\";\n"
-		"    alert = { command = []; }; }\n"
-		");\n"));
+	struct pw_config *c = load_ok(
+		put("main.conf",
+		    "defaults = { retries = 2; interval = \"10m\"; };\n"
+		    "alert = { command = [ \"/bin/true\" ]; events = [ \"opened\" ]; };\n"
+		    "jobs = (\n"
+		    "  { name = \"inherit\"; targets = \"127.0.0.1\"; ports = \"22\"; },\n"
+		    "  { name = \"override\"; targets = \"127.0.0.1\"; ports = \"22\";\n"
+		    "    retries = 0; interval = 90; enabled = false; accept_all_threshold = 0;\n"
+		    "    alert = { events = [ \"closed\", \"flapping\" ]; timeout = 5; }; },\n"
+		    "  { name = \"silent\"; targets = \"127.0.0.1\"; ports = \"22\";\n"
+		    "    alert = { command = []; }; }\n"
+		    ");\n"));
 	const struct pw_job *a = pw_config_find_job(c, "inherit");
 	const struct pw_job *b = pw_config_find_job(c, "override");
 	const struct pw_job *s = pw_config_find_job(c, "silent");
@@ -313,7 +316,8 @@ END_TEST
 
 START_TEST(space_and_probe_count)
 {
-	struct pw_config *c = load_ok(put("main.conf",
+	struct pw_config *c = load_ok(put(
+		"main.conf",
 		"jobs = ( { name = \"a\";\n"
 		"  targets = [ \"127.0.0.0/24\", \"127.0.1.1-10, ::1\", \"localhost\", \"LOCALHOST\" ];\n"
 		"  exclude = [ \"127.0.0.0/30\", \"127.0.1.5\" ];\n"
@@ -353,7 +357,8 @@ END_TEST
 START_TEST(probe_cap_boundary)
 {
 	/* a /16 x all ports (4294901760 probes) is under the 2^32 cap */
-	struct pw_config *c = load_ok(put("main.conf",
+	struct pw_config *c = load_ok(put(
+		"main.conf",
 		"jobs = ( { name = \"big\"; targets = \"127.0.0.0/16\"; ports = \"all\"; } );\n"));
 
 	ck_assert(pw_job_probe_count(&c->jobs[0]) == (pw_u128)65536 * 65535);
@@ -366,14 +371,17 @@ START_TEST(dropins_in_name_order)
 {
 	struct pw_config *c;
 
-	put("conf.d/20-b.conf", "jobs = ( { name = \"b\"; targets = \"127.0.0.2\"; ports = \"22\"; } );\n");
-	put("conf.d/10-a.conf", "jobs = ( { name = \"a\"; targets = \"127.0.0.1\"; ports = \"22\"; },\n"
-				"         { name = \"a2\"; targets = \"127.0.0.1\"; ports = \"23\"; } );\n");
+	put("conf.d/20-b.conf",
+	    "jobs = ( { name = \"b\"; targets = \"127.0.0.2\"; ports = \"22\"; } );\n");
+	put("conf.d/10-a.conf",
+	    "jobs = ( { name = \"a\"; targets = \"127.0.0.1\"; ports = \"22\"; },\n"
+	    "         { name = \"a2\"; targets = \"127.0.0.1\"; ports = \"23\"; } );\n");
 	put("conf.d/30-c.conf.disabled", "this is not even libconfig");
 	put("conf.d/.hidden.conf", "nor this");
 	put("conf.d/README", "nor this");
-	c = load_ok(put("main.conf",
-			"jobs = ( { name = \"main\"; targets = \"127.0.0.1\"; ports = \"1\"; } );\n"));
+	c = load_ok(
+		put("main.conf",
+		    "jobs = ( { name = \"main\"; targets = \"127.0.0.1\"; ports = \"1\"; } );\n"));
 	ck_assert_uint_eq(c->n_jobs, 4);
 	ck_assert_str_eq(c->jobs[0].name, "main");
 	ck_assert_str_eq(c->jobs[1].name, "a");
@@ -390,7 +398,8 @@ START_TEST(include_dir_relative_to_main_file)
 {
 	struct pw_config *c;
 
-	put("etc/jobs/x.conf", "jobs = ( { name = \"x\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n");
+	put("etc/jobs/x.conf",
+	    "jobs = ( { name = \"x\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n");
 	c = load_ok(put("etc/main.conf", "include_dir = \"jobs\";\n"));
 	ck_assert_uint_eq(c->n_jobs, 1);
 	ck_assert_str_eq(c->jobs[0].name, "x");
@@ -443,20 +452,24 @@ START_TEST(dropin_errors_and_duplicates_across_files)
 	const char *want[] = { m1, m2, m3, m4 };
 	const char *main_conf;
 
-	put("conf.d/10-dup.conf", "jobs = ( { name = \"web\"; targets = \"127.0.0.1\"; ports = \"80\"; } );\n");
+	put("conf.d/10-dup.conf",
+	    "jobs = ( { name = \"web\"; targets = \"127.0.0.1\"; ports = \"80\"; } );\n");
 	put("conf.d/20-global.conf", "database = \"/tmp/y.db\";\ninterval = \"1m\";\n");
 	put("conf.d/30-syntax.conf", "jobs = (\n  { name = }\n);\n");
 	mkdir(tpath("conf.d/40-dir.conf"), 0755);
-	main_conf = put("main.conf",
-			"jobs = ( { name = \"web\"; targets = \"127.0.0.1\"; ports = \"443\"; } );\n");
+	main_conf =
+		put("main.conf",
+		    "jobs = ( { name = \"web\"; targets = \"127.0.0.1\"; ports = \"443\"; } );\n");
 	snprintf(m1, sizeof(m1), "%s:1: job \"web\": duplicate job name (first defined at %s:1)",
 		 tpath("conf.d/10-dup.conf"), main_conf);
-	snprintf(m2, sizeof(m2),
-		 "%s:1: \"database\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
-		 tpath("conf.d/20-global.conf"));
-	snprintf(m3, sizeof(m3),
-		 "%s:2: \"interval\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
-		 tpath("conf.d/20-global.conf"));
+	snprintf(
+		m2, sizeof(m2),
+		"%s:1: \"database\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
+		tpath("conf.d/20-global.conf"));
+	snprintf(
+		m3, sizeof(m3),
+		"%s:2: \"interval\" cannot be set in a drop-in file: drop-ins hold only \"jobs\"; global settings and \"defaults\" belong in the main file",
+		tpath("conf.d/20-global.conf"));
 	/* libconfig stops at the first syntax error of a file; the other files still count */
 	snprintf(m4, sizeof(m4), "%s:2: syntax error", tpath("conf.d/30-syntax.conf"));
 	{
@@ -482,7 +495,8 @@ START_TEST(unreadable_and_missing_main_file)
 	char m[600];
 	const char *want[] = { m };
 
-	snprintf(m, sizeof(m), "%s: cannot read file: No such file or directory", tpath("none.conf"));
+	snprintf(m, sizeof(m), "%s: cannot read file: No such file or directory",
+		 tpath("none.conf"));
 	load_fails(tpath("none.conf"), want, 1);
 	/* root reads mode-000 files, so make the drop-in a dangling symlink */
 	mkdir(tpath("conf.d"), 0755);
@@ -515,11 +529,14 @@ START_TEST(no_half_apply)
 	struct pw_config *c = NULL;
 
 	/* one good job and one bad one: nothing comes back */
-	put("conf.d/a.conf", "jobs = ( { name = \"bad\"; targets = \"127.0.0.1\"; ports = \"0\"; } );\n");
-	ck_assert_int_eq(pw_config_load(put("main.conf",
-					    "jobs = ( { name = \"good\"; targets = \"127.0.0.1\"; ports = \"1\"; } );\n"),
-					&c, &d),
-			 -EINVAL);
+	put("conf.d/a.conf",
+	    "jobs = ( { name = \"bad\"; targets = \"127.0.0.1\"; ports = \"0\"; } );\n");
+	ck_assert_int_eq(
+		pw_config_load(
+			put("main.conf",
+			    "jobs = ( { name = \"good\"; targets = \"127.0.0.1\"; ports = \"1\"; } );\n"),
+			&c, &d),
+		-EINVAL);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(d.n, 1);
 	pw_diag_done(&d);
@@ -529,35 +546,53 @@ END_TEST
 START_TEST(job_equality)
 {
 	struct pw_config *a, *b, *x;
-	const char *job = "  { name = \"j\"; targets = [ \"127.0.0.1-9\", \"localhost\" ]; ports = \"20-30\";\n"
-			  "    alert = { command = [ \"/bin/true\", \"x\" ]; }; expect_open = \"22\"; }\n";
+	const char *job =
+		"  { name = \"j\"; targets = [ \"127.0.0.1-9\", \"localhost\" ]; ports = \"20-30\";\n"
+		"    alert = { command = [ \"/bin/true\", \"x\" ]; }; expect_open = \"22\"; }\n";
 	char text[1024];
 
 	snprintf(text, sizeof(text), "jobs = (\n%s);\n", job);
 	a = load_ok(put("a.conf", text));
 	/* the same job, written elsewhere, with its specs spelled differently */
-	b = load_ok(put("sub/b.conf",
-			"# moved down a few lines\n\n\n"
-			"jobs = ( { name = \"other\"; targets = \"127.0.0.1\"; ports = \"1\"; },\n"
-			"  { ports = [ \"20-25\", \"26-30\" ]; name = \"j\"; targets = \"127.0.0.1-127.0.0.9, localhost\";\n"
-			"    expect_open = 22; alert = { command = [ \"/bin/true\", \"x\" ]; }; } );\n"));
+	b = load_ok(put(
+		"sub/b.conf",
+		"# moved down a few lines\n\n\n"
+		"jobs = ( { name = \"other\"; targets = \"127.0.0.1\"; ports = \"1\"; },\n"
+		"  { ports = [ \"20-25\", \"26-30\" ]; name = \"j\"; targets = \"127.0.0.1-127.0.0.9, localhost\";\n"
+		"    expect_open = 22; alert = { command = [ \"/bin/true\", \"x\" ]; }; } );\n"));
 	ck_assert(pw_job_equal(&a->jobs[0], pw_config_find_job(b, "j")));
 	ck_assert(!pw_job_equal(&a->jobs[0], pw_config_find_job(b, "other")));
 
 	/* every kind of change makes a difference */
 	static const char *const changes[] = {
-		"ports = \"20-31\";", "targets = \"127.0.0.1-8\";", "exclude = \"127.0.0.5\";",
-		"interval = \"5m\";", "jitter = 1;", "retries = 5;", "rate = 7;", "timeout = 2;",
-		"enabled = false;", "expect_open = \"23\";", "never_open = \"25\";",
-		"alert = { command = [ \"/bin/true\" ]; };", "alert = { command = [ \"/bin/true\", \"x\" ]; events = [ \"opened\" ]; };",
-		"alert = { command = [ \"/bin/true\", \"x\" ]; timeout = 9; };", "accept_all_threshold = 0.5;", "confirm = 3;",
-		"confirm_spacing = 3;", "host_concurrency = 2;", "concurrency = 9;",
-		"min_rtt_timeout = \"1ms\";", "max_rtt_timeout = \"9s\";",
+		"ports = \"20-31\";",
+		"targets = \"127.0.0.1-8\";",
+		"exclude = \"127.0.0.5\";",
+		"interval = \"5m\";",
+		"jitter = 1;",
+		"retries = 5;",
+		"rate = 7;",
+		"timeout = 2;",
+		"enabled = false;",
+		"expect_open = \"23\";",
+		"never_open = \"25\";",
+		"alert = { command = [ \"/bin/true\" ]; };",
+		"alert = { command = [ \"/bin/true\", \"x\" ]; events = [ \"opened\" ]; };",
+		"alert = { command = [ \"/bin/true\", \"x\" ]; timeout = 9; };",
+		"accept_all_threshold = 0.5;",
+		"confirm = 3;",
+		"confirm_spacing = 3;",
+		"host_concurrency = 2;",
+		"concurrency = 9;",
+		"min_rtt_timeout = \"1ms\";",
+		"max_rtt_timeout = \"9s\";",
 	};
 	for (size_t i = 0; i < PW_ELEMENTSOF(changes); i++) {
 		static const char *const base[] = {
-			"targets = [ \"127.0.0.1-9\", \"localhost\" ];", "ports = \"20-30\";",
-			"alert = { command = [ \"/bin/true\", \"x\" ]; };", "expect_open = \"22\";",
+			"targets = [ \"127.0.0.1-9\", \"localhost\" ];",
+			"ports = \"20-30\";",
+			"alert = { command = [ \"/bin/true\", \"x\" ]; };",
+			"expect_open = \"22\";",
 		};
 		size_t klen = strcspn(changes[i], " ");
 		char name[32];
@@ -567,11 +602,13 @@ START_TEST(job_equality)
 		used = (size_t)snprintf(text, sizeof(text), "jobs = ( { name = \"j\"; ");
 		for (size_t k = 0; k < PW_ELEMENTSOF(base); k++)
 			if (strncmp(base[k], changes[i], klen + 1) != 0)
-				used += (size_t)snprintf(text + used, sizeof(text) - used, "%s ", base[k]);
+				used += (size_t)snprintf(text + used, sizeof(text) - used, "%s ",
+							 base[k]);
 		snprintf(text + used, sizeof(text) - used, "%s } );\n", changes[i]);
 		snprintf(name, sizeof(name), "c%zu.conf", i);
 		x = load_ok(put(name, text));
-		ck_assert_msg(!pw_job_equal(&a->jobs[0], &x->jobs[0]), "change not seen: %s", changes[i]);
+		ck_assert_msg(!pw_job_equal(&a->jobs[0], &x->jobs[0]), "change not seen: %s",
+			      changes[i]);
 		/* expectations and alerts do not change the scan: a reload keeps its run */
 		ck_assert_msg(pw_job_scan_equal(&a->jobs[0], &x->jobs[0]) ==
 				      (strncmp(changes[i], "alert", 5) == 0 ||
@@ -627,7 +664,8 @@ START_TEST(shipped_config_is_valid_and_loopback_only)
 		const struct pw_job *j = &c->jobs[i];
 
 		for (size_t k = 0; k < j->space.addrs.n; k++)
-			ck_assert_msg(is_loopback(j->space.addrs.ranges[k].lo, j->space.addrs.ranges[k].hi),
+			ck_assert_msg(is_loopback(j->space.addrs.ranges[k].lo,
+						  j->space.addrs.ranges[k].hi),
 				      "job %s scans beyond loopback", j->name);
 		for (size_t k = 0; k < j->n_hostnames; k++)
 			ck_assert_str_eq(j->hostnames[k], "localhost");

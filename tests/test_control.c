@@ -131,8 +131,10 @@ START_TEST(stale_live_and_bad_paths)
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
 	ck_assert_int_eq(pw_control_new(ev, longpath, handler, NULL, &c), -ENAMETOOLONG);
-	ck_assert_int_eq(pw_control_request(longpath, "status", USEC_PER_SEC, &reply), -ENAMETOOLONG);
-	ck_assert_int_eq(pw_control_new(ev, "/nonexistent-dir/pw.sock", handler, NULL, &c), -ENOENT);
+	ck_assert_int_eq(pw_control_request(longpath, "status", USEC_PER_SEC, &reply),
+			 -ENAMETOOLONG);
+	ck_assert_int_eq(pw_control_new(ev, "/nonexistent-dir/pw.sock", handler, NULL, &c),
+			 -ENOENT);
 }
 END_TEST
 

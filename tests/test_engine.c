@@ -31,10 +31,10 @@ struct collect {
 	struct pw_probe_result *r;
 	size_t n, cap;
 	struct pw_engine *e;
-	size_t abort_after;            /* abort from inside the callback */
+	size_t abort_after; /* abort from inside the callback */
 	unsigned inflight_at_abort;
-	int prev_state;                /* what prev_state() answers, or -ENOENT */
-	int close_on_prev;             /* fd the prev_state() callback closes */
+	int prev_state;    /* what prev_state() answers, or -ENOENT */
+	int close_on_prev; /* fd the prev_state() callback closes */
 };
 
 static void collect_cb(void *u, const struct pw_probe_result *r)
@@ -107,7 +107,8 @@ static const struct pw_probe_result *find(const struct collect *c, pw_u128 addr,
 	const struct pw_probe_result *hit = NULL;
 
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->r[i].addr == addr && c->r[i].port == port && !(c->r[i].flags & PW_RESULT_ACCEPTS_ALL)) {
+		if (c->r[i].addr == addr && c->r[i].port == port &&
+		    !(c->r[i].flags & PW_RESULT_ACCEPTS_ALL)) {
 			ck_assert_msg(!hit, "port %u reported twice", port);
 			hit = &c->r[i];
 		}
@@ -173,7 +174,8 @@ static bool enter_netns(void)
 	int fd;
 
 	if (geteuid() != 0 || (fork_env && strcmp(fork_env, "no") == 0)) {
-		fprintf(stderr, "skipped: needs root and forked check tests for a network namespace\n");
+		fprintf(stderr,
+			"skipped: needs root and forked check tests for a network namespace\n");
 		return false;
 	}
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
@@ -325,7 +327,9 @@ START_TEST(huge_space_starts_small)
 	struct pw_engine_stats st;
 	struct pw_engine *e;
 
-	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f000000), pw_addr_from_v4(0x7fffffff)), 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f000000),
+				     pw_addr_from_v4(0x7fffffff)),
+			 0);
 	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 65535), 0);
 	p.timing.concurrency = 64;
 	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
@@ -355,8 +359,8 @@ static void listen_many(const uint16_t *ports, size_t n, int *fds)
 }
 
 /* Exactly the listed ports open, every other one closed. */
-static void assert_exact(const struct collect *c, const struct pw_scan_space *s, const uint16_t *open,
-			 size_t nopen)
+static void assert_exact(const struct collect *c, const struct pw_scan_space *s,
+			 const uint16_t *open, size_t nopen)
 {
 	pw_u128 total = pw_iset_count(&s->addrs) * pw_iset_count(&s->ports);
 
@@ -491,7 +495,8 @@ START_TEST(emfile_no_false_states)
 END_TEST
 
 /* The position's promise: every index below it was delivered. */
-static void assert_prefix_delivered(const struct collect *c, pw_u128 pos, uint64_t key, unsigned nports)
+static void assert_prefix_delivered(const struct collect *c, pw_u128 pos, uint64_t key,
+				    unsigned nports)
 {
 	struct pw_perm perm;
 	uint8_t *seen = calloc(nports + 1, 1);
@@ -501,8 +506,8 @@ static void assert_prefix_delivered(const struct collect *c, pw_u128 pos, uint64
 	for (size_t i = 0; i < c->n; i++)
 		seen[c->r[i].port] = 1;
 	for (pw_u128 i = 0; i < pos; i++)
-		ck_assert_msg(seen[pw_perm_shuffle(&perm, i) + 1], "index %u below the position not delivered",
-			      (unsigned)i);
+		ck_assert_msg(seen[pw_perm_shuffle(&perm, i) + 1],
+			      "index %u below the position not delivered", (unsigned)i);
 	free(seen);
 }
 
@@ -719,7 +724,9 @@ START_TEST(wildcard_guard)
 		return;
 	}
 	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4), 0);
-	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f000009), pw_addr_from_v4(0x7f000009)), 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f000009),
+				     pw_addr_from_v4(0x7f000009)),
+			 0);
 	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 2000), 0);
 	ck_assert_int_eq(pw_iset_add(&s.ports, lport, lport), 0);
 	p = params(&s, &c);
@@ -732,7 +739,8 @@ START_TEST(wildcard_guard)
 			ck_assert_uint_eq(c.r[i].port, 0);
 			wild++;
 		} else if (c.r[i].addr == pw_addr_from_v4(0x7f000009)) {
-			ck_assert_msg(c.r[i].state != PW_STATE_OPEN, "open port %u on the wildcard address (flags %u)",
+			ck_assert_msg(c.r[i].state != PW_STATE_OPEN,
+				      "open port %u on the wildcard address (flags %u)",
 				      c.r[i].port, c.r[i].flags);
 		}
 	}

@@ -34,7 +34,8 @@ static char *format(const struct pw_event *ev, char **ret_msg)
 	ck_assert_int_eq(pw_event_format(ev, ret_msg, &fields), 0);
 	joined[0] = '\0';
 	for (size_t i = 0; fields[i]; i++) {
-		int r = snprintf(joined + used, sizeof(joined) - used, "%s%s", i ? " " : "", fields[i]);
+		int r = snprintf(joined + used, sizeof(joined) - used, "%s%s", i ? " " : "",
+				 fields[i]);
 
 		ck_assert(r > 0 && (size_t)r < sizeof(joined) - used);
 		used += (size_t)r;
@@ -65,7 +66,7 @@ START_TEST(type_table_is_complete_and_unique)
 	}
 	ck_assert_ptr_null(pw_event_message_id(_PW_EVENT_MAX));
 	ck_assert_ptr_null(pw_event_type_to_string(_PW_EVENT_MAX));
-	ck_assert_ptr_null(pw_event_type_to_string((enum pw_event_type)-1));
+	ck_assert_ptr_null(pw_event_type_to_string((enum pw_event_type)(-1)));
 	ck_assert_int_eq(pw_event_priority(_PW_EVENT_MAX), -EINVAL);
 	ck_assert_int_eq(pw_event_type_from_string("port-exploded"), -EINVAL);
 	ck_assert_int_eq(pw_event_type_from_string(NULL), -EINVAL);
@@ -103,28 +104,42 @@ END_TEST
 START_TEST(port_opened_sentence_and_fields)
 {
 	struct pw_event ev = {
-		.type = PW_EVENT_PORT_OPENED, .job = "local", .run_id = 7,
-		.has_address = true, .address = addr("127.0.0.1"), .port = 22, .service = "ssh",
-		.has_old_state = true, .old_state = PW_STATE_CLOSED,
-		.has_new_state = true, .new_state = PW_STATE_OPEN,
-		.has_rtt = true, .rtt_usec = 85,
+		.type = PW_EVENT_PORT_OPENED,
+		.job = "local",
+		.run_id = 7,
+		.has_address = true,
+		.address = addr("127.0.0.1"),
+		.port = 22,
+		.service = "ssh",
+		.has_old_state = true,
+		.old_state = PW_STATE_CLOSED,
+		.has_new_state = true,
+		.new_state = PW_STATE_OPEN,
+		.has_rtt = true,
+		.rtt_usec = 85,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
 
 	ck_assert_str_eq(msg, "127.0.0.1:22 (ssh) is now open (was closed) [job local]");
-	ck_assert_str_eq(f, "PORTWATCH_EVENT=port-opened PORTWATCH_JOB=local PORTWATCH_RUN_ID=7 "
-			    "PORTWATCH_ADDRESS=127.0.0.1 PORTWATCH_PORT=22 PORTWATCH_SERVICE=ssh "
-			    "PORTWATCH_OLD_STATE=closed PORTWATCH_NEW_STATE=open PORTWATCH_RTT_USEC=85");
+	ck_assert_str_eq(
+		f, "PORTWATCH_EVENT=port-opened PORTWATCH_JOB=local PORTWATCH_RUN_ID=7 "
+		   "PORTWATCH_ADDRESS=127.0.0.1 PORTWATCH_PORT=22 PORTWATCH_SERVICE=ssh "
+		   "PORTWATCH_OLD_STATE=closed PORTWATCH_NEW_STATE=open PORTWATCH_RTT_USEC=85");
 }
 END_TEST
 
 START_TEST(ipv6_port_without_service_or_old_state)
 {
 	struct pw_event ev = {
-		.type = PW_EVENT_PORT_FILTERED, .job = "v6",
-		.has_address = true, .address = addr("::1"), .port = 8080, .service = "",
-		.has_new_state = true, .new_state = PW_STATE_FILTERED,
+		.type = PW_EVENT_PORT_FILTERED,
+		.job = "v6",
+		.has_address = true,
+		.address = addr("::1"),
+		.port = 8080,
+		.service = "",
+		.has_new_state = true,
+		.new_state = PW_STATE_FILTERED,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
@@ -139,8 +154,13 @@ END_TEST
 START_TEST(service_name_in_message_and_field)
 {
 	struct pw_event ev = {
-		.type = PW_EVENT_PORT_CLOSED, .has_address = true, .address = addr("127.0.0.2"),
-		.port = 22, .service = "ssh", .has_old_state = true, .old_state = PW_STATE_OPEN,
+		.type = PW_EVENT_PORT_CLOSED,
+		.has_address = true,
+		.address = addr("127.0.0.2"),
+		.port = 22,
+		.service = "ssh",
+		.has_old_state = true,
+		.old_state = PW_STATE_OPEN,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
@@ -156,8 +176,12 @@ END_TEST
 START_TEST(no_service_is_an_empty_field)
 {
 	struct pw_event ev = {
-		.type = PW_EVENT_PORT_CLOSED, .has_address = true, .address = addr("127.0.0.2"),
-		.port = 65000, .has_old_state = true, .old_state = PW_STATE_OPEN,
+		.type = PW_EVENT_PORT_CLOSED,
+		.has_address = true,
+		.address = addr("127.0.0.2"),
+		.port = 65000,
+		.has_old_state = true,
+		.old_state = PW_STATE_OPEN,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
@@ -170,10 +194,17 @@ END_TEST
 START_TEST(flapping_and_policy_sentences)
 {
 	struct pw_event ev = {
-		.type = PW_EVENT_PORT_FLAPPING, .job = "web", .run_id = 3,
-		.has_address = true, .address = addr("127.0.0.9"), .port = 443, .service = "https",
-		.has_old_state = true, .old_state = PW_STATE_OPEN,
-		.has_new_state = true, .new_state = PW_STATE_FILTERED,
+		.type = PW_EVENT_PORT_FLAPPING,
+		.job = "web",
+		.run_id = 3,
+		.has_address = true,
+		.address = addr("127.0.0.9"),
+		.port = 443,
+		.service = "https",
+		.has_old_state = true,
+		.old_state = PW_STATE_OPEN,
+		.has_new_state = true,
+		.new_state = PW_STATE_FILTERED,
 	};
 	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
 
@@ -183,11 +214,13 @@ START_TEST(flapping_and_policy_sentences)
 	ev.type = PW_EVENT_EXPECTED_CLOSED;
 	ev.new_state = PW_STATE_CLOSED;
 	format(&ev, &m2);
-	ck_assert_str_eq(m2, "127.0.0.9:443 (https) is closed but the policy expects it open [job web]");
+	ck_assert_str_eq(
+		m2, "127.0.0.9:443 (https) is closed but the policy expects it open [job web]");
 	ev.type = PW_EVENT_UNEXPECTED_OPEN;
 	ev.new_state = PW_STATE_OPEN;
 	format(&ev, &m3);
-	ck_assert_str_eq(m3, "127.0.0.9:443 (https) is open but the policy does not expect it [job web]");
+	ck_assert_str_eq(
+		m3, "127.0.0.9:443 (https) is open but the policy does not expect it [job web]");
 }
 END_TEST
 
@@ -195,8 +228,12 @@ START_TEST(accepts_all_counts_the_address)
 {
 	struct pw_event_counts c = { .probes_done = 1000, .open = 1000 };
 	struct pw_event ev = {
-		.type = PW_EVENT_ADDRESS_ACCEPTS_ALL, .job = "lan", .run_id = 12,
-		.has_address = true, .address = addr("127.0.0.5"), .counts = &c,
+		.type = PW_EVENT_ADDRESS_ACCEPTS_ALL,
+		.job = "lan",
+		.run_id = 12,
+		.has_address = true,
+		.address = addr("127.0.0.5"),
+		.counts = &c,
 	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
@@ -212,19 +249,28 @@ END_TEST
 START_TEST(run_events_carry_counters)
 {
 	struct pw_event_counts c = {
-		.probes_planned = 1000, .probes_done = 1000, .open = 3, .closed = 990,
-		.filtered = 6, .unreachable = 1, .changes = 2, .duration_usec = 1500 * USEC_PER_MSEC,
+		.probes_planned = 1000,
+		.probes_done = 1000,
+		.open = 3,
+		.closed = 990,
+		.filtered = 6,
+		.unreachable = 1,
+		.changes = 2,
+		.duration_usec = 1500 * USEC_PER_MSEC,
 	};
-	struct pw_event ev = { .type = PW_EVENT_RUN_COMPLETED, .job = "local", .run_id = 7, .counts = &c };
+	struct pw_event ev = {
+		.type = PW_EVENT_RUN_COMPLETED, .job = "local", .run_id = 7, .counts = &c
+	};
 	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
 	const char *f = format(&ev, &m1);
 
 	ck_assert_str_eq(m1, "Run 7 of job local completed in 1s500ms: 1000 probes, 3 open, "
 			     "990 closed, 6 filtered, 1 unreachable, 2 changes");
-	ck_assert_str_eq(f, "PORTWATCH_EVENT=run-completed PORTWATCH_JOB=local PORTWATCH_RUN_ID=7 "
-			    "PORTWATCH_PROBES_PLANNED=1000 PORTWATCH_PROBES_DONE=1000 PORTWATCH_OPEN=3 "
-			    "PORTWATCH_CLOSED=990 PORTWATCH_FILTERED=6 PORTWATCH_UNREACHABLE=1 "
-			    "PORTWATCH_CHANGES=2 PORTWATCH_DURATION_USEC=1500000");
+	ck_assert_str_eq(
+		f, "PORTWATCH_EVENT=run-completed PORTWATCH_JOB=local PORTWATCH_RUN_ID=7 "
+		   "PORTWATCH_PROBES_PLANNED=1000 PORTWATCH_PROBES_DONE=1000 PORTWATCH_OPEN=3 "
+		   "PORTWATCH_CLOSED=990 PORTWATCH_FILTERED=6 PORTWATCH_UNREACHABLE=1 "
+		   "PORTWATCH_CHANGES=2 PORTWATCH_DURATION_USEC=1500000");
 
 	ev.type = PW_EVENT_BASELINE_RECORDED;
 	format(&ev, &m2);
@@ -235,7 +281,8 @@ START_TEST(run_events_carry_counters)
 	ev.type = PW_EVENT_RUN_ABORTED;
 	ev.reason = "daemon stopping";
 	f = format(&ev, &m3);
-	ck_assert_str_eq(m3, "Run 7 of job local aborted after 500 of 1000 probes: daemon stopping");
+	ck_assert_str_eq(m3,
+			 "Run 7 of job local aborted after 500 of 1000 probes: daemon stopping");
 	ck_assert_ptr_nonnull(strstr(f, "PORTWATCH_REASON=daemon stopping"));
 
 	ev = (struct pw_event){ .type = PW_EVENT_RUN_SKIPPED, .job = "local", .run_id = 7 };
@@ -246,7 +293,9 @@ END_TEST
 
 START_TEST(run_failed_uses_errno)
 {
-	struct pw_event ev = { .type = PW_EVENT_RUN_FAILED, .job = "local", .run_id = 8, .error = EMFILE };
+	struct pw_event ev = {
+		.type = PW_EVENT_RUN_FAILED, .job = "local", .run_id = 8, .error = EMFILE
+	};
 	_cleanup_free_ char *msg = NULL;
 	const char *f = format(&ev, &msg);
 	char want[256];
@@ -260,26 +309,35 @@ END_TEST
 START_TEST(config_and_daemon_sentences)
 {
 	struct pw_event_jobs j = { .total = 4, .added = 1, .changed = 2, .removed = 0 };
-	struct pw_event ev = { .type = PW_EVENT_CONFIG_RELOADED, .config_path = "/etc/pw.conf", .jobs = &j };
+	struct pw_event ev = { .type = PW_EVENT_CONFIG_RELOADED,
+			       .config_path = "/etc/pw.conf",
+			       .jobs = &j };
 	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
 	const char *f = format(&ev, &m1);
 
-	ck_assert_str_eq(m1, "Configuration reloaded from /etc/pw.conf: 4 jobs (1 added, 2 changed, 0 removed)");
+	ck_assert_str_eq(
+		m1,
+		"Configuration reloaded from /etc/pw.conf: 4 jobs (1 added, 2 changed, 0 removed)");
 	ck_assert_str_eq(f, "PORTWATCH_EVENT=config-reloaded PORTWATCH_CONFIG=/etc/pw.conf "
 			    "PORTWATCH_JOBS=4 PORTWATCH_JOBS_ADDED=1 PORTWATCH_JOBS_CHANGED=2 "
 			    "PORTWATCH_JOBS_REMOVED=0");
 
-	ev = (struct pw_event){ .type = PW_EVENT_CONFIG_REJECTED, .config_path = "/etc/pw.conf",
+	ev = (struct pw_event){ .type = PW_EVENT_CONFIG_REJECTED,
+				.config_path = "/etc/pw.conf",
 				.reason = "/etc/pw.conf:3: unknown key \"prots\"" };
 	format(&ev, &m2);
-	ck_assert_str_eq(m2, "Configuration /etc/pw.conf rejected, the running configuration stays: "
-			     "/etc/pw.conf:3: unknown key \"prots\"");
+	ck_assert_str_eq(m2,
+			 "Configuration /etc/pw.conf rejected, the running configuration stays: "
+			 "/etc/pw.conf:3: unknown key \"prots\"");
 
-	ev = (struct pw_event){ .type = PW_EVENT_DAEMON_STARTED, .config_path = "/etc/pw.conf",
-				.database = "/var/lib/portwatch/portwatch.db", .jobs = &j };
+	ev = (struct pw_event){ .type = PW_EVENT_DAEMON_STARTED,
+				.config_path = "/etc/pw.conf",
+				.database = "/var/lib/portwatch/portwatch.db",
+				.jobs = &j };
 	f = format(&ev, &m3);
-	ck_assert_str_eq(m3, "portwatchd " PACKAGE_VERSION " started (config /etc/pw.conf, database "
-			     "/var/lib/portwatch/portwatch.db, 4 jobs)");
+	ck_assert_str_eq(m3,
+			 "portwatchd " PACKAGE_VERSION " started (config /etc/pw.conf, database "
+			 "/var/lib/portwatch/portwatch.db, 4 jobs)");
 	ck_assert_ptr_nonnull(strstr(f, "PORTWATCH_VERSION=" PACKAGE_VERSION " "));
 	ck_assert_ptr_null(strstr(f, "JOBS_ADDED"));
 
@@ -291,23 +349,38 @@ END_TEST
 
 START_TEST(every_type_formats_bare_and_full)
 {
-	struct pw_event_counts c = { .probes_planned = 2, .probes_done = 2, .open = 1, .closed = 1 };
+	struct pw_event_counts c = {
+		.probes_planned = 2, .probes_done = 2, .open = 1, .closed = 1
+	};
 	struct pw_event_jobs j = { .total = 1 };
 
 	for (int t = 0; t < _PW_EVENT_MAX; t++) {
 		struct pw_event bare = { .type = t };
 		struct pw_event full = {
-			.type = t, .job = "j", .run_id = 1, .has_address = true,
-			.address = addr("127.0.0.1"), .port = 1, .service = "s",
-			.has_old_state = true, .has_new_state = true, .new_state = PW_STATE_CLOSED,
-			.has_rtt = true, .counts = &c, .config_path = "c", .database = "d",
-			.jobs = &j, .reason = "r", .error = EIO,
+			.type = t,
+			.job = "j",
+			.run_id = 1,
+			.has_address = true,
+			.address = addr("127.0.0.1"),
+			.port = 1,
+			.service = "s",
+			.has_old_state = true,
+			.has_new_state = true,
+			.new_state = PW_STATE_CLOSED,
+			.has_rtt = true,
+			.counts = &c,
+			.config_path = "c",
+			.database = "d",
+			.jobs = &j,
+			.reason = "r",
+			.error = EIO,
 		};
 		_cleanup_free_ char *m1 = NULL, *m2 = NULL;
 		const char *f;
 
 		format(&bare, &m1);
-		ck_assert_msg(strlen(m1) > 5 && !strstr(m1, "(null)"), "%d: bare message \"%s\"", t, m1);
+		ck_assert_msg(strlen(m1) > 5 && !strstr(m1, "(null)"), "%d: bare message \"%s\"", t,
+			      m1);
 		f = format(&full, &m2);
 		ck_assert_msg(strlen(m2) > 5 && !strstr(m2, "(null)"), "%d: message \"%s\"", t, m2);
 		ck_assert_ptr_eq(strstr(f, "PORTWATCH_EVENT="), f);
@@ -326,12 +399,20 @@ static void emit_at_notice(void)
 {
 	struct pw_event_counts c = { .probes_planned = 1, .probes_done = 1, .closed = 1 };
 	struct pw_event opened = {
-		.type = PW_EVENT_PORT_OPENED, .job = "local", .has_address = true,
-		.address = pw_addr_from_v4(0x7f000001), .port = 22, .service = "ssh",
-		.has_old_state = true, .old_state = PW_STATE_CLOSED,
-		.has_new_state = true, .new_state = PW_STATE_OPEN,
+		.type = PW_EVENT_PORT_OPENED,
+		.job = "local",
+		.has_address = true,
+		.address = pw_addr_from_v4(0x7f000001),
+		.port = 22,
+		.service = "ssh",
+		.has_old_state = true,
+		.old_state = PW_STATE_CLOSED,
+		.has_new_state = true,
+		.new_state = PW_STATE_OPEN,
 	};
-	struct pw_event completed = { .type = PW_EVENT_RUN_COMPLETED, .job = "local", .counts = &c };
+	struct pw_event completed = { .type = PW_EVENT_RUN_COMPLETED,
+				      .job = "local",
+				      .counts = &c };
 
 	pw_log_open("pwtest", PW_LOG_STDERR, LOG_NOTICE);
 	ck_assert_int_eq(pw_event_log(&opened), 0);
@@ -342,10 +423,11 @@ START_TEST(logs_through_the_logger_at_its_priority)
 {
 	const char *out = pw_test_capture_stderr(emit_at_notice);
 
-	ck_assert_str_eq(out, "pwtest[warning]: 127.0.0.1:22 (ssh) is now open (was closed) [job local] "
-			      "[PORTWATCH_EVENT=port-opened PORTWATCH_JOB=local PORTWATCH_ADDRESS=127.0.0.1 "
-			      "PORTWATCH_PORT=22 PORTWATCH_SERVICE=ssh PORTWATCH_OLD_STATE=closed "
-			      "PORTWATCH_NEW_STATE=open]\n");
+	ck_assert_str_eq(
+		out, "pwtest[warning]: 127.0.0.1:22 (ssh) is now open (was closed) [job local] "
+		     "[PORTWATCH_EVENT=port-opened PORTWATCH_JOB=local PORTWATCH_ADDRESS=127.0.0.1 "
+		     "PORTWATCH_PORT=22 PORTWATCH_SERVICE=ssh PORTWATCH_OLD_STATE=closed "
+		     "PORTWATCH_NEW_STATE=open]\n");
 }
 END_TEST
 
@@ -360,7 +442,8 @@ START_TEST(catalog_matches_the_table)
 	int current = -1, entries = 0;
 	bool subject[_PW_EVENT_MAX] = { 0 }, defined_by[_PW_EVENT_MAX] = { 0 };
 
-	ck_assert_msg(f, "cannot open %s: %s", PW_SRCDIR "/systemd/portwatch.catalog", strerror(errno));
+	ck_assert_msg(f, "cannot open %s: %s", PW_SRCDIR "/systemd/portwatch.catalog",
+		      strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (strncmp(line, "-- ", 3) == 0) {
@@ -368,7 +451,8 @@ START_TEST(catalog_matches_the_table)
 			for (int t = 0; t < _PW_EVENT_MAX; t++)
 				if (strcmp(line + 3, pw_event_message_id(t)) == 0)
 					current = t;
-			ck_assert_msg(current >= 0, "catalog entry %s is not a portwatch event", line + 3);
+			ck_assert_msg(current >= 0, "catalog entry %s is not a portwatch event",
+				      line + 3);
 			ck_assert_msg(!seen[current], "catalog has %s twice", line + 3);
 			seen[current] = 1;
 			entries++;
@@ -382,7 +466,8 @@ START_TEST(catalog_matches_the_table)
 		ck_assert_msg(seen[t], "%s (%s) has no catalog entry", pw_event_type_to_string(t),
 			      pw_event_message_id(t));
 		ck_assert_msg(subject[t], "%s: no Subject:", pw_event_type_to_string(t));
-		ck_assert_msg(defined_by[t], "%s: no Defined-By: portwatch", pw_event_type_to_string(t));
+		ck_assert_msg(defined_by[t], "%s: no Defined-By: portwatch",
+			      pw_event_type_to_string(t));
 	}
 	ck_assert_int_eq(entries, _PW_EVENT_MAX);
 }

@@ -55,7 +55,8 @@ START_TEST(ready_reloading_stopping)
 	ck_assert_int_gt(pw_notify_ready("Idle, 3 jobs"), 0);
 	ck_assert_str_eq(next_msg(), "READY=1\nSTATUS=Idle, 3 jobs");
 	ck_assert_int_gt(pw_notify_reloading(123456), 0);
-	ck_assert_str_eq(next_msg(), "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=123456");
+	ck_assert_str_eq(next_msg(),
+			 "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=123456");
 	ck_assert_int_gt(pw_notify_stopping(), 0);
 	ck_assert_str_eq(next_msg(), "STOPPING=1\nSTATUS=Stopping");
 }

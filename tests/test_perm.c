@@ -92,11 +92,8 @@ END_TEST
 START_TEST(large_ranges)
 {
 	static const pw_u128 ranges[] = {
-		(pw_u128)65536 * 65535,
-		(pw_u128)UINT64_MAX,
-		((pw_u128)1 << 64) + 12345,
-		PW_PERM_MAX_RANGE,
-		PW_PERM_MAX_RANGE - 1,
+		(pw_u128)65536 * 65535, (pw_u128)UINT64_MAX,   ((pw_u128)1 << 64) + 12345,
+		PW_PERM_MAX_RANGE,      PW_PERM_MAX_RANGE - 1,
 	};
 
 	for (size_t k = 0; k < PW_ELEMENTSOF(ranges); k++) {

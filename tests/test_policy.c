@@ -97,11 +97,13 @@ START_TEST(classify_table)
 	};
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(t); i++) {
-		struct pw_change c = { .kind = t[i].kind, .has_old = true, .old_state = t[i].old,
+		struct pw_change c = { .kind = t[i].kind,
+				       .has_old = true,
+				       .old_state = t[i].old,
 				       .new_state = t[i].new };
 
-		ck_assert_msg(pw_policy_classify(t[i].e, &c) == t[i].v, "row %zu: got %d, want %d", i,
-			      pw_policy_classify(t[i].e, &c), t[i].v);
+		ck_assert_msg(pw_policy_classify(t[i].e, &c) == t[i].v, "row %zu: got %d, want %d",
+			      i, pw_policy_classify(t[i].e, &c), t[i].v);
 	}
 }
 END_TEST
@@ -137,8 +139,10 @@ START_TEST(apply_promotes_violating_sightings)
 		ck_assert_int_eq(pw_change_detect(t[i].baseline, false, O, t[i].new, 0, &c), 0);
 		v = pw_policy_apply(t[i].e, t[i].baseline, &c);
 		ck_assert_msg(v == t[i].v, "row %zu: verdict %d, want %d", i, v, t[i].v);
-		ck_assert_msg(c.kind == t[i].kind, "row %zu: kind %d, want %d", i, c.kind, t[i].kind);
-		ck_assert_msg(pw_change_is_event(c.kind) == (t[i].kind != PW_CHANGE_NEW), "row %zu", i);
+		ck_assert_msg(c.kind == t[i].kind, "row %zu: kind %d, want %d", i, c.kind,
+			      t[i].kind);
+		ck_assert_msg(pw_change_is_event(c.kind) == (t[i].kind != PW_CHANGE_NEW), "row %zu",
+			      i);
 		/* the caller classifies the returned change again: same answer */
 		ck_assert_int_eq(pw_policy_classify(t[i].e, &c), v);
 	}
@@ -148,8 +152,10 @@ END_TEST
 START_TEST(names)
 {
 	ck_assert_ptr_null(pw_policy_verdict_to_string(PW_VERDICT_NONE));
-	ck_assert_str_eq(pw_policy_verdict_to_string(PW_VERDICT_UNEXPECTED_OPEN), "unexpected-open");
-	ck_assert_str_eq(pw_policy_verdict_to_string(PW_VERDICT_EXPECTED_CLOSED), "expected-closed");
+	ck_assert_str_eq(pw_policy_verdict_to_string(PW_VERDICT_UNEXPECTED_OPEN),
+			 "unexpected-open");
+	ck_assert_str_eq(pw_policy_verdict_to_string(PW_VERDICT_EXPECTED_CLOSED),
+			 "expected-closed");
 	ck_assert_ptr_null(pw_policy_verdict_to_string(_PW_VERDICT_MAX));
 	for (int v = 1; v < _PW_VERDICT_MAX; v++)
 		ck_assert_int_eq(pw_policy_verdict_from_string(pw_policy_verdict_to_string(v)), v);

@@ -56,7 +56,11 @@ static void obs(int64_t run, const char *addr, uint16_t port, enum pw_state st, 
 		unsigned flags, enum pw_policy_expect expect, enum pw_change_kind want)
 {
 	struct pw_store_obs o = {
-		.port = port, .state = st, .flags = flags, .time_usec = t, .expect = expect,
+		.port = port,
+		.state = st,
+		.flags = flags,
+		.time_usec = t,
+		.expect = expect,
 	};
 	struct pw_change c;
 
@@ -72,7 +76,8 @@ static int64_t event_id(const char *path, int port, const char *kind)
 	int64_t id;
 
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT id FROM events WHERE port = ?1 AND kind = ?2",
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT id FROM events WHERE port = ?1 AND kind = ?2",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int(st, 1, port);
@@ -117,7 +122,8 @@ static void build_db(const char *path)
 	    PW_CHANGE_FLAP);
 	obs(r, "127.0.0.1", 80, PW_STATE_OPEN, AT(901), 0, PW_EXPECT_CLOSED, PW_CHANGE_OPENED);
 	obs(r, "::1", 443, PW_STATE_CLOSED, AT(902), 0, PW_EXPECT_NONE, PW_CHANGE_CLOSED);
-	obs(r, "127.0.0.1", 61000, PW_STATE_FILTERED, AT(902), 0, PW_EXPECT_NONE, PW_CHANGE_FILTERED);
+	obs(r, "127.0.0.1", 61000, PW_STATE_FILTERED, AT(902), 0, PW_EXPECT_NONE,
+	    PW_CHANGE_FILTERED);
 	ck_assert_int_eq(pw_store_run_end(store, r, PW_RUN_COMPLETED, AT(903)), 0);
 
 	r = begin("web", AT(3660));
@@ -174,10 +180,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	static const char *const files[] = { "pw.db", "pw.db-wal", "pw.db-shm", "pw.conf",
-					     "live.conf", "dead.conf", "live.sock", "dead.sock", "hostile.db",
-					     "broken.conf", "garbage.db", "newer.db", "newer.db-wal",
-					     "newer.db-shm", "locked.db", "locked.db-journal" };
+	static const char *const files[] = {
+		"pw.db",        "pw.db-wal",    "pw.db-shm",  "pw.conf",
+		"live.conf",    "dead.conf",    "live.sock",  "dead.sock",
+		"hostile.db",   "broken.conf",  "garbage.db", "newer.db",
+		"newer.db-wal", "newer.db-shm", "locked.db",  "locked.db-journal"
+	};
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(files); i++)
 		unlink(files[i]);
@@ -200,7 +208,7 @@ static void result_free(struct result *r)
 }
 
 static const char *const verb_names[] = {
-	[PW_QUERY_STATUS] = "status", [PW_QUERY_OPEN] = "open", [PW_QUERY_CHANGES] = "changes",
+	[PW_QUERY_STATUS] = "status",   [PW_QUERY_OPEN] = "open", [PW_QUERY_CHANGES] = "changes",
 	[PW_QUERY_HISTORY] = "history", [PW_QUERY_RUNS] = "runs",
 };
 
@@ -280,7 +288,8 @@ static void check_golden(const char *name, const char *got)
 	}
 	want = read_golden(path);
 	ck_assert_msg(want != NULL, "%s: missing (PW_UPDATE_GOLDEN=1 writes it)", path);
-	ck_assert_msg(strcmp(want, got) == 0, "%s differs\n--- want:\n%s--- got:\n%s", name, want, got);
+	ck_assert_msg(strcmp(want, got) == 0, "%s differs\n--- want:\n%s--- got:\n%s", name, want,
+		      got);
 }
 
 static void check_json(const char *name, const struct result *r)
@@ -363,8 +372,8 @@ START_TEST(since_forms_agree)
 	}
 	/* one second later drops the two changes at 13:15:02 */
 	{
-		struct result r = run(PW_QUERY_CHANGES, "--since", "2026-11-25 13:15:03", "--no-header",
-				      NULL);
+		struct result r = run(PW_QUERY_CHANGES, "--since", "2026-11-25 13:15:03",
+				      "--no-header", NULL);
 
 		ck_assert_int_eq(r.rc, 0);
 		ck_assert_ptr_null(strstr(r.out, "13:15:02"));
@@ -389,7 +398,8 @@ START_TEST(db_option_and_configs)
 
 	/* global options before the verb, as main() hoists them */
 	{
-		char *argv[] = { "portwatch", "--db", "pw.db", "--json", "runs", "--limit", "1", NULL };
+		char *argv[] = { "portwatch", "--db",    "pw.db", "--json",
+				 "runs",      "--limit", "1",     NULL };
 		char *want[] = { "portwatch", "runs", "--db", "pw.db", "--json", "--limit", "1" };
 
 		ck_assert_int_eq(pw_query_hoist_verb(7, argv), 0);
@@ -417,7 +427,8 @@ static int fake_daemon_handler(void *userdata, const char *request, char **ret_r
 {
 	if (strcmp(request, "status") != 0)
 		return -EINVAL;
-	*ret_reply = strdup("ok\nrunning lo 6 120 1024\nrunning web 7 0 0 resolving\nfuture line\npid 4242\n");
+	*ret_reply = strdup(
+		"ok\nrunning lo 6 120 1024\nrunning web 7 0 0 resolving\nfuture line\npid 4242\n");
 	return *ret_reply ? 0 : -ENOMEM;
 }
 
@@ -500,7 +511,8 @@ START_TEST(bad_arguments)
 	expect_error(run(PW_QUERY_OPEN, "--since", "1h", NULL), 2, "--since does not apply");
 	expect_error(run(PW_QUERY_STATUS, "--job", "lo", NULL), 2, "--job does not apply");
 	expect_error(run(PW_QUERY_STATUS, "extra", NULL), 2, "unexpected argument \"extra\"");
-	expect_error(run(PW_QUERY_OPEN, "127.0.0.1", "::1", NULL), 2, "unexpected argument \"::1\"");
+	expect_error(run(PW_QUERY_OPEN, "127.0.0.1", "::1", NULL), 2,
+		     "unexpected argument \"::1\"");
 	expect_error(run(PW_QUERY_OPEN, "not an address!", NULL), 2, "is not an address");
 	expect_error(run(PW_QUERY_RUNS, "--limit", "many", NULL), 2, "--limit: \"many\"");
 	expect_error(run(PW_QUERY_RUNS, "--limit", "-1", NULL), 2, "--limit: \"-1\"");
@@ -601,8 +613,8 @@ START_TEST(locked_database)
 	ck_assert_int_eq(pw_store_open("locked.db", 0, &s, NULL), 0);
 	pw_store_close(s);
 	ck_assert_int_eq(sqlite3_open("locked.db", &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE", NULL, NULL,
-				      NULL),
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE", NULL,
+				      NULL, NULL),
 			 SQLITE_OK);
 	expect_error(run(PW_QUERY_RUNS, "--db", "locked.db", NULL), 1,
 		     "portwatch runs: locked.db: ");
@@ -692,15 +704,17 @@ START_TEST(hostile_text)
 		sqlite3 *src, *dst;
 		sqlite3_backup *b;
 
-		ck_assert_int_eq(sqlite3_open_v2("pw.db", &src, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_open_v2("pw.db", &src, SQLITE_OPEN_READONLY, NULL),
+				 SQLITE_OK);
 		ck_assert_int_eq(sqlite3_open("hostile.db", &dst), SQLITE_OK);
 		b = sqlite3_backup_init(dst, "main", src, "main");
 		ck_assert_ptr_nonnull(b);
 		ck_assert_int_eq(sqlite3_backup_step(b, -1), SQLITE_DONE);
 		sqlite3_backup_finish(b);
 		sqlite3_close(src);
-		ck_assert_int_eq(sqlite3_prepare_v2(dst, "UPDATE jobs SET name = ?1 WHERE name = 'lo'", -1,
-						    &st, NULL),
+		ck_assert_int_eq(sqlite3_prepare_v2(dst,
+						    "UPDATE jobs SET name = ?1 WHERE name = 'lo'",
+						    -1, &st, NULL),
 				 SQLITE_OK);
 		sqlite3_bind_text(st, 1, evil, -1, SQLITE_STATIC);
 		ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -709,18 +723,20 @@ START_TEST(hostile_text)
 	}
 	for (int v = 0; v < _PW_QUERY_VERB_MAX; v++) {
 		for (size_t i = 0; i < PW_ELEMENTSOF(fmts); i++) {
-			const char *arg = v == PW_QUERY_HISTORY ? "127.0.0.1"
-					  : v == PW_QUERY_CHANGES ? "--all" : NULL;
+			const char *arg = v == PW_QUERY_HISTORY   ? "127.0.0.1"
+					  : v == PW_QUERY_CHANGES ? "--all"
+								  : NULL;
 			struct result r = arg ? run(v, "--db", "hostile.db", arg, fmts[i], NULL)
 					      : run(v, "--db", "hostile.db", fmts[i], NULL);
 			int fields;
 
 			ck_assert_msg(r.rc == 0, "%s %s: %s", verb_names[v], fmts[i] ?: "", r.err);
-			ck_assert_msg(memmem(r.out, r.out_len, "ev", 2) != NULL, "%s: the job is missing",
-				      verb_names[v]);
+			ck_assert_msg(memmem(r.out, r.out_len, "ev", 2) != NULL,
+				      "%s: the job is missing", verb_names[v]);
 			if (!fmts[i]) {
 				for (size_t k = 0; k < r.out_len; k++)
-					ck_assert_msg((unsigned char)r.out[k] >= 0x20 || r.out[k] == '\n',
+					ck_assert_msg((unsigned char)r.out[k] >= 0x20 ||
+							      r.out[k] == '\n',
 						      "%s: control byte %#x in text", verb_names[v],
 						      (unsigned char)r.out[k]);
 			} else if (strcmp(fmts[i], "--csv") == 0) {
@@ -728,7 +744,9 @@ START_TEST(hostile_text)
 					      verb_names[v], r.out);
 			} else {
 				check_json(verb_names[v], &r);
-				ck_assert_ptr_nonnull(strstr(r.out, "\\u001b]0;pwned\\u0007il,\\\"job\\\"\\r\\nnext\\ufffd\\ufffd"));
+				ck_assert_ptr_nonnull(strstr(
+					r.out,
+					"\\u001b]0;pwned\\u0007il,\\\"job\\\"\\r\\nnext\\ufffd\\ufffd"));
 			}
 			result_free(&r);
 		}
@@ -831,8 +849,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ cli.c formats */
 
-static char *capture(void (*fn)(const struct pw_cli_table *, bool, FILE *), const struct pw_cli_table *t,
-		     bool no_header)
+static char *capture(void (*fn)(const struct pw_cli_table *, bool, FILE *),
+		     const struct pw_cli_table *t, bool no_header)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -890,12 +908,13 @@ START_TEST(table_formats)
 			      "esc\x1b[31m\t,,,90061\n"
 			      ",,,\n");
 	json = capture(json_array, t, false);
-	ck_assert_str_eq(json,
-			 "[\n"
-			 "  {\"name\": \"a,b \\\"q\\\"\\nline2\", \"n\": -7, \"at\": \"2026-11-25T13:00:00Z\", \"took_s\": 1.5},\n"
-			 "  {\"name\": \"esc\\u001b[31m\\t\", \"n\": null, \"at\": null, \"took_s\": 90061},\n"
-			 "  {\"name\": null, \"n\": null, \"at\": null, \"took_s\": null}\n"
-			 "]");
+	ck_assert_str_eq(
+		json,
+		"[\n"
+		"  {\"name\": \"a,b \\\"q\\\"\\nline2\", \"n\": -7, \"at\": \"2026-11-25T13:00:00Z\", \"took_s\": 1.5},\n"
+		"  {\"name\": \"esc\\u001b[31m\\t\", \"n\": null, \"at\": null, \"took_s\": 90061},\n"
+		"  {\"name\": null, \"n\": null, \"at\": null, \"took_s\": null}\n"
+		"]");
 	ck_assert_msg(json_check(json, strlen(json), &why, NULL), "%s", why);
 	pw_cli_table_free(t);
 }
@@ -917,7 +936,8 @@ static void fill_rows(struct pw_cli_table *t, int n)
 	}
 }
 
-static char *streamed(const struct pw_cli_column *cols, int n, enum pw_cli_format fmt, bool no_header)
+static char *streamed(const struct pw_cli_column *cols, int n, enum pw_cli_format fmt,
+		      bool no_header)
 {
 	struct pw_cli_table *t = pw_cli_table_new(cols, 4);
 	char *buf = NULL;
@@ -1001,26 +1021,33 @@ END_TEST
 START_TEST(json_checker)
 {
 	static const char *const good[] = {
-		"{}", "[]", "0", "-0.5e+3", "\"\\u00e9\\ud83d\\ude00\"", " {\"a\": [1, null, true]} ",
+		"{}",
+		"[]",
+		"0",
+		"-0.5e+3",
+		"\"\\u00e9\\ud83d\\ude00\"",
+		" {\"a\": [1, null, true]} ",
 		"\"caf\xc3\xa9\"",
 	};
 	static const char *const bad[] = {
-		"", "{", "[1,]", "{\"a\" 1}", "{a: 1}", "01", "1.", "\"\t\"", "\"\\x\"",
-		"\"\\ud83d\"", "\"\xff\"", "\"\xc0\xaf\"", "nul", "{} {}", "[1] x", "'a'", "+1",
+		"",    "{",      "[1,]",    "{\"a\" 1}",   "{a: 1}",   "01",
+		"1.",  "\"\t\"", "\"\\x\"", "\"\\ud83d\"", "\"\xff\"", "\"\xc0\xaf\"",
+		"nul", "{} {}",  "[1] x",   "'a'",         "+1",
 	};
 
 	static const struct {
 		const char *in, *out;
 	} quoted[] = {
 		{ "\xff", "\"\\ufffd\"" },
-		{ "a\xc3", "\"a\\ufffd\"" },                 /* truncated */
-		{ "\xc0\xaf/", "\"\\ufffd\\ufffd/\"" },        /* overlong */
+		{ "a\xc3", "\"a\\ufffd\"" },                     /* truncated */
+		{ "\xc0\xaf/", "\"\\ufffd\\ufffd/\"" },          /* overlong */
 		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" }, /* surrogate */
 		{ "caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"" },
 	};
 
 	for (size_t i = 0; i < PW_ELEMENTSOF(good); i++)
-		ck_assert_msg(json_check(good[i], strlen(good[i]), NULL, NULL), "rejected %s", good[i]);
+		ck_assert_msg(json_check(good[i], strlen(good[i]), NULL, NULL), "rejected %s",
+			      good[i]);
 	/* what pw_cli_json_string() makes of text that is not UTF-8 is JSON */
 	for (size_t i = 0; i < PW_ELEMENTSOF(quoted); i++) {
 		char *buf = NULL;
@@ -1035,7 +1062,8 @@ START_TEST(json_checker)
 		free(buf);
 	}
 	for (size_t i = 0; i < PW_ELEMENTSOF(bad); i++)
-		ck_assert_msg(!json_check(bad[i], strlen(bad[i]), NULL, NULL), "accepted %s", bad[i]);
+		ck_assert_msg(!json_check(bad[i], strlen(bad[i]), NULL, NULL), "accepted %s",
+			      bad[i]);
 }
 END_TEST
 

@@ -6,7 +6,7 @@
 #include "scheduler.h"
 #include "util.h"
 
-#define S(x) ((uint64_t)(x) * USEC_PER_SEC)
+#define S(x) ((uint64_t)(x)*USEC_PER_SEC)
 #define T0 S(1800000000) /* a realistic realtime clock */
 
 static struct pw_scheduler *new_sched(uint64_t spread)

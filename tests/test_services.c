@@ -112,8 +112,8 @@ START_TEST(agrees_with_getservent)
 	unsigned compared = 0;
 
 	/* netbase is among the build dependencies (bootstrap.sh) */
-	ck_assert_msg(access(PW_SERVICES_FILE, R_OK) == 0, "%s: no such file (Debian package netbase)",
-		      PW_SERVICES_FILE);
+	ck_assert_msg(access(PW_SERVICES_FILE, R_OK) == 0,
+		      "%s: no such file (Debian package netbase)", PW_SERVICES_FILE);
 	ck_assert_ptr_nonnull(want);
 	ck_assert_int_eq(pw_services_load(&s, NULL), 0);
 	setservent(0);
@@ -129,8 +129,9 @@ START_TEST(agrees_with_getservent)
 
 		if (!pw_ports_common_name((uint16_t)p)) {
 			if (want[p])
-				ck_assert_msg(got && strcmp(got, want[p]) == 0, "port %u: got %s, want %s",
-					      p, got ?: "(none)", want[p]);
+				ck_assert_msg(got && strcmp(got, want[p]) == 0,
+					      "port %u: got %s, want %s", p, got ?: "(none)",
+					      want[p]);
 			else
 				ck_assert_msg(!got, "port %u: got %s, want none", p, got);
 			compared += want[p] != NULL;

@@ -16,7 +16,7 @@
 
 /* 2026-11-25 13:00:00 UTC */
 #define T0 (UINT64_C(1795611600) * USEC_PER_SEC)
-#define SEC(n) (T0 + (uint64_t)(n) * USEC_PER_SEC)
+#define SEC(n) (T0 + (uint64_t)(n)*USEC_PER_SEC)
 
 static char dir[] = "/tmp/pw-test-store.XXXXXX";
 static char db_path[256];
@@ -76,7 +76,8 @@ static int observe(struct pw_store *s, int64_t run, const char *addr, uint16_t p
 
 /* Observe and check the change kind and importance. */
 static void expect(struct pw_store *s, int64_t run, const char *addr, uint16_t port,
-		   enum pw_state st, unsigned flags, uint64_t t, enum pw_change_kind kind, bool major)
+		   enum pw_state st, unsigned flags, uint64_t t, enum pw_change_kind kind,
+		   bool major)
 {
 	struct pw_change c;
 	int r = observe(s, run, addr, port, st, flags, t, &c);
@@ -149,7 +150,8 @@ static char *raw_text(const char *sql)
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
 	if (sqlite3_step(st) == SQLITE_ROW)
-		v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+		v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+						      : "");
 	else
 		v = strdup("<none>");
 	sqlite3_finalize(st);
@@ -158,10 +160,10 @@ static char *raw_text(const char *sql)
 }
 
 #define assert_sql_int(sql, want) ck_assert_int_eq(raw_int(sql), (want))
-#define assert_sql_str(sql, want)                    \
-	do {                                         \
+#define assert_sql_str(sql, want)                        \
+	do {                                             \
 		_cleanup_free_ char *_v = raw_text(sql); \
-		ck_assert_str_eq(_v, (want));        \
+		ck_assert_str_eq(_v, (want));            \
 	} while (0)
 
 /* A job with a completed baseline run: 127.0.0.1:22,80 open (baseline
@@ -372,7 +374,8 @@ START_TEST(new_ports_after_baseline)
 		       "NULL>open");
 	assert_sql_str("SELECT address FROM ports WHERE port = 22 ORDER BY addr LIMIT 1", "::1");
 	/* sorted numerically by the blob: ::1 before ::ffff:127.0.0.1 */
-	assert_sql_str("SELECT group_concat(address, ' ') FROM open_ports", "::1 127.0.0.1 127.0.0.1");
+	assert_sql_str("SELECT group_concat(address, ' ') FROM open_ports",
+		       "::1 127.0.0.1 127.0.0.1");
 	assert_sql_int("SELECT length(addr) FROM ports WHERE address = '::1'", 16);
 	pw_store_close(s);
 }
@@ -436,13 +439,15 @@ START_TEST(migrates_from_previous_version)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", i + 1);
 		raw_exec(db, sql);
 	}
-	raw_exec(db, "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
-		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
-		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
-		     "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
-		     " last_seen_usec, last_change_usec, last_run_id, rtt_usec) VALUES (1, x'00000000000000000000ffff7f000001', 22,"
-		     " '127.0.0.1', 'open', 1795611600000000, 1795611600000000,"
-		     " 1795611600000000, 1, NULL);");
+	raw_exec(
+		db,
+		"INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		"INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		" VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
+		"INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
+		" last_seen_usec, last_change_usec, last_run_id, rtt_usec) VALUES (1, x'00000000000000000000ffff7f000001', 22,"
+		" '127.0.0.1', 'open', 1795611600000000, 1795611600000000,"
+		" 1795611600000000, 1, NULL);");
 	sqlite3_close(db);
 
 	s = open_store(0);
@@ -644,8 +649,9 @@ START_TEST(replaced_or_overwritten_file_is_kept)
 	ck_assert_int_eq(rename(moved, db_path), 0);
 	end(s, run, PW_RUN_COMPLETED, SEC(103));
 	ck_assert_uint_eq(pw_store_pending(s), 0);
-	assert_sql_str("SELECT group_concat(kind) FROM (SELECT kind FROM events WHERE port = 80 AND kind <> 'baseline' ORDER BY id)",
-		       "closed,opened");
+	assert_sql_str(
+		"SELECT group_concat(kind) FROM (SELECT kind FROM events WHERE port = 80 AND kind <> 'baseline' ORDER BY id)",
+		"closed,opened");
 	pw_store_close(s);
 }
 END_TEST
@@ -672,7 +678,8 @@ START_TEST(failed_write_is_kept_and_retried)
 	ck_assert_uint_eq(pw_store_pending(s), 2);
 	/* ended in memory: a second end is refused, observations too */
 	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_COMPLETED, SEC(102)), -ESRCH);
-	ck_assert_int_eq(observe(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(103), NULL), -ESRCH);
+	ck_assert_int_eq(observe(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(103), NULL),
+			 -ESRCH);
 	raw_exec(locker, "COMMIT");
 	sqlite3_close(locker);
 	ck_assert_int_eq(pw_store_flush(s), 0);
@@ -855,7 +862,8 @@ START_TEST(skipped_run_recorded)
 
 	s = open_store(0);
 	assert_sql_str("SELECT status || ' ' || (ended_usec = started_usec) FROM runs"
-		       " WHERE status = 'skipped'", "skipped 1");
+		       " WHERE status = 'skipped'",
+		       "skipped 1");
 	/* read back from the table, the skipped run is the job's last */
 	ck_assert_int_eq(pw_store_last_run(s, "web", &last, NULL), 0);
 	ck_assert_int_eq(last.status, PW_RUN_SKIPPED);
@@ -923,15 +931,18 @@ START_TEST(io_error_is_kept_and_retried)
 	/* No ck_assert in the loop: each one writes to check's message file,
 	 * which the file size limit would cut short. */
 	{
-		struct pw_store_obs o = { .addr = v4("127.0.0.1"), .state = PW_STATE_OPEN,
-					  .rtt_usec = 250, .time_usec = SEC(101) };
+		struct pw_store_obs o = { .addr = v4("127.0.0.1"),
+					  .state = PW_STATE_OPEN,
+					  .rtt_usec = 250,
+					  .time_usec = SEC(101) };
 		unsigned wrong = 0;
 
 		for (unsigned p = 1000; p < 11000; p++) {
 			struct pw_change c;
 
 			o.port = (uint16_t)p;
-			if (pw_store_observe(s, run, &o, &c) != 0 || c.kind != PW_CHANGE_OPENED || !c.major)
+			if (pw_store_observe(s, run, &o, &c) != 0 || c.kind != PW_CHANGE_OPENED ||
+			    !c.major)
 				wrong++;
 		}
 		ck_assert_uint_eq(wrong, 0);
@@ -1004,14 +1015,19 @@ static void observe_policy(struct pw_store *s, int64_t run, uint16_t port, enum 
 			   enum pw_policy_expect e, uint64_t t, enum pw_change_kind kind)
 {
 	struct pw_store_obs o = {
-		.addr = v4("127.0.0.1"), .port = port, .state = st, .time_usec = t, .expect = e,
+		.addr = v4("127.0.0.1"),
+		.port = port,
+		.state = st,
+		.time_usec = t,
+		.expect = e,
 	};
 	struct pw_change c;
 	int r = pw_store_observe(s, run, &o, &c);
 
 	ck_assert_msg(r == 0, "observe %u: %d %s", port, r, pw_store_last_error(s));
 	ck_assert_msg(c.kind == kind, "%u: kind %s, want %s", port,
-		      pw_change_kind_to_string(c.kind) ?: "none", pw_change_kind_to_string(kind) ?: "none");
+		      pw_change_kind_to_string(c.kind) ?: "none",
+		      pw_change_kind_to_string(kind) ?: "none");
 }
 
 START_TEST(policy_verdicts_and_ack)
@@ -1030,18 +1046,21 @@ START_TEST(policy_verdicts_and_ack)
 	assert_sql_str("SELECT group_concat(port || '=' || coalesce(policy, '-'), ' ') FROM"
 		       " (SELECT port, policy FROM events ORDER BY port)",
 		       "22=- 23=unexpected-open 80=expected-closed");
-	assert_sql_str("SELECT group_concat(port || ':' || policy || ':' || state || ':' || acked, ' ')"
-		       " FROM (SELECT * FROM violations ORDER BY port)",
-		       "23:unexpected-open:open:no 80:expected-closed:closed:no");
+	assert_sql_str(
+		"SELECT group_concat(port || ':' || policy || ':' || state || ':' || acked, ' ')"
+		" FROM (SELECT * FROM violations ORDER BY port)",
+		"23:unexpected-open:open:no 80:expected-closed:closed:no");
 
 	/* both put right; an expected port first seen after the baseline, filtered */
 	run = begin(s, "pol", SEC(10));
 	observe_policy(s, run, 23, PW_STATE_CLOSED, PW_EXPECT_CLOSED, SEC(11), PW_CHANGE_CLOSED);
 	observe_policy(s, run, 80, PW_STATE_OPEN, PW_EXPECT_OPEN, SEC(11), PW_CHANGE_OPENED);
-	observe_policy(s, run, 8080, PW_STATE_FILTERED, PW_EXPECT_OPEN, SEC(11), PW_CHANGE_FILTERED);
+	observe_policy(s, run, 8080, PW_STATE_FILTERED, PW_EXPECT_OPEN, SEC(11),
+		       PW_CHANGE_FILTERED);
 	end(s, run, PW_RUN_COMPLETED, SEC(13));
 	assert_sql_int("SELECT count(*) FROM events WHERE port IN (23, 80) AND policy IS NULL"
-		       " AND kind IN ('closed', 'opened')", 2);
+		       " AND kind IN ('closed', 'opened')",
+		       2);
 	assert_sql_str("SELECT port || ':' || policy FROM violations", "8080:expected-closed");
 	id = raw_int("SELECT event_id FROM violations");
 	ck_assert_int_gt(id, 0);
@@ -1075,17 +1094,18 @@ START_TEST(migrates_v2_events_to_policy)
 	ck_assert_str_eq(pw_store_migrations[2].name, "003-policy.sql");
 	for (unsigned i = 0; i < 2; i++)
 		raw_exec(db, pw_store_migrations[i].sql);
-	raw_exec(db, "PRAGMA user_version = 2;"
-		     "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
-		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
-		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
-		     "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
-		     " last_seen_usec, last_change_usec, last_run_id) VALUES (1,"
-		     " x'00000000000000000000ffff7f000001', 22, '127.0.0.1', 'open',"
-		     " 1795611600000000, 1795611600000000, 1795611600000000, 1);"
-		     "INSERT INTO events (id, run_id, job_id, addr, port, address, kind, major,"
-		     " new_state, time_usec) VALUES (7, 1, 1, x'00000000000000000000ffff7f000001', 22,"
-		     " '127.0.0.1', 'baseline', 0, 'open', 1795611600000000);");
+	raw_exec(db,
+		 "PRAGMA user_version = 2;"
+		 "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		 "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		 " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
+		 "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
+		 " last_seen_usec, last_change_usec, last_run_id) VALUES (1,"
+		 " x'00000000000000000000ffff7f000001', 22, '127.0.0.1', 'open',"
+		 " 1795611600000000, 1795611600000000, 1795611600000000, 1);"
+		 "INSERT INTO events (id, run_id, job_id, addr, port, address, kind, major,"
+		 " new_state, time_usec) VALUES (7, 1, 1, x'00000000000000000000ffff7f000001', 22,"
+		 " '127.0.0.1', 'baseline', 0, 'open', 1795611600000000);");
 	sqlite3_close(db);
 
 	s = open_store(0);

@@ -108,7 +108,8 @@ START_TEST(table)
 			ck_assert_uint_eq(s.n, 0);
 			ck_assert_int_eq(kind, 99);
 		} else if (cases[i].kind == PW_TARGET_HOSTNAME) {
-			ck_assert_msg(kind == PW_TARGET_HOSTNAME, "\"%s\" is not a hostname", cases[i].spec);
+			ck_assert_msg(kind == PW_TARGET_HOSTNAME, "\"%s\" is not a hostname",
+				      cases[i].spec);
 			ck_assert_uint_eq(s.n, 0);
 		} else {
 			ck_assert_msg(kind == PW_TARGET_ADDRESSES, "\"%s\" kind", cases[i].spec);
@@ -215,7 +216,8 @@ START_TEST(resolve_localhost)
 	/* localhost is loopback only: every address is 127/8 or ::1 (the only
 	 * name these tests resolve: no query may leave the host) */
 	for (size_t i = 0; i < got.n; i++)
-		ck_assert((got.ranges[i].lo >= A("127.0.0.0") && got.ranges[i].hi <= A("127.255.255.255")) ||
+		ck_assert((got.ranges[i].lo >= A("127.0.0.0") &&
+			   got.ranges[i].hi <= A("127.255.255.255")) ||
 			  (got.ranges[i].lo == A("::1") && got.ranges[i].hi == A("::1")));
 	pw_iset_done(&got);
 
@@ -247,7 +249,8 @@ START_TEST(roundtrip_against_model)
 		pw_u128 count = 0;
 
 		for (int n = 0; n < 6; n++) {
-			unsigned lo = (unsigned)rand_r(&seed) % 256, hi = lo + (unsigned)rand_r(&seed) % 40;
+			unsigned lo = (unsigned)rand_r(&seed) % 256,
+				 hi = lo + (unsigned)rand_r(&seed) % 40;
 			unsigned form = (unsigned)rand_r(&seed) % 4;
 			char spec[64];
 
@@ -267,7 +270,8 @@ START_TEST(roundtrip_against_model)
 				snprintf(spec, sizeof(spec), "127.0.0.%u-%u", lo, hi);
 			if (form == 0)
 				snprintf(spec, sizeof(spec), "127.0.0.%u", lo);
-			ck_assert_msg(pw_target_parse(spec, n < 4 ? &s : &ex, &k, NULL) == 0, "%s", spec);
+			ck_assert_msg(pw_target_parse(spec, n < 4 ? &s : &ex, &k, NULL) == 0, "%s",
+				      spec);
 			for (unsigned v = lo; v <= hi; v++)
 				(n < 4 ? model : exm)[v] = true;
 		}

@@ -22,7 +22,8 @@ START_TEST(pops_in_order)
 	ck_assert_int_eq(pw_timerq_reserve(&q, PW_ELEMENTSOF(it)), 0);
 	for (size_t i = 0; i < PW_ELEMENTSOF(it); i++) {
 		it[i] = (struct item){ .id = (int)i };
-		ck_assert_int_eq(pw_timerq_add(&q, &it[i].timer, (uint64_t)rand_r(&seed) % 1000), 0);
+		ck_assert_int_eq(pw_timerq_add(&q, &it[i].timer, (uint64_t)rand_r(&seed) % 1000),
+				 0);
 	}
 	ck_assert_uint_eq(pw_timerq_size(&q), 500);
 	while ((t = pw_timerq_pop_expired(&q, 1000))) {

@@ -82,8 +82,14 @@ END_TEST
 START_TEST(format_duration_round_trips)
 {
 	static const uint64_t t[] = {
-		0, 1, USEC_PER_MSEC, USEC_PER_SEC, 90 * USEC_PER_SEC, 5400 * USEC_PER_SEC,
-		86400 * USEC_PER_SEC + 1, 123456789012ULL,
+		0,
+		1,
+		USEC_PER_MSEC,
+		USEC_PER_SEC,
+		90 * USEC_PER_SEC,
+		5400 * USEC_PER_SEC,
+		86400 * USEC_PER_SEC + 1,
+		123456789012ULL,
 	};
 	char buf[64];
 

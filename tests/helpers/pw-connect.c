@@ -29,18 +29,30 @@
 static const char *errno_name(int e)
 {
 	switch (e) {
-	case 0: return "-";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case ECONNRESET: return "ECONNRESET";
-	case EPROTO: return "EPROTO";
-	case EMFILE: return "EMFILE";
-	case ENOBUFS: return "ENOBUFS";
+	case 0:
+		return "-";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EPROTO:
+		return "EPROTO";
+	case EMFILE:
+		return "EMFILE";
+	case ENOBUFS:
+		return "ENOBUFS";
 	}
 	return "EOTHER";
 }
@@ -52,13 +64,17 @@ static const char *errno_name(int e)
 static const char *classify(int e)
 {
 	switch (e) {
-	case 0: return "open";
-	case ECONNREFUSED: return "closed";
-	case ETIMEDOUT: return "filtered";
+	case 0:
+		return "open";
+	case ECONNREFUSED:
+		return "closed";
+	case ETIMEDOUT:
+		return "filtered";
 	case EHOSTUNREACH:
 	case ENETUNREACH:
 	case EACCES:
-	case EPERM: return "unreachable";
+	case EPERM:
+		return "unreachable";
 	}
 	return "error";
 }

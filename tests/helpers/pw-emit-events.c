@@ -24,10 +24,18 @@
 static int emit(enum pw_event_type t, const char *job, const struct pw_services *services)
 {
 	static const struct pw_event_counts counts = {
-		.probes_planned = 1000, .probes_done = 1000, .open = 3, .closed = 990,
-		.filtered = 6, .unreachable = 1, .changes = 2, .duration_usec = 1500000,
+		.probes_planned = 1000,
+		.probes_done = 1000,
+		.open = 3,
+		.closed = 990,
+		.filtered = 6,
+		.unreachable = 1,
+		.changes = 2,
+		.duration_usec = 1500000,
 	};
-	static const struct pw_event_jobs jobs = { .total = 4, .added = 1, .changed = 2, .removed = 1 };
+	static const struct pw_event_jobs jobs = {
+		.total = 4, .added = 1, .changed = 2, .removed = 1
+	};
 	struct pw_event ev = { .type = t, .job = job, .run_id = 42 };
 
 	switch (t) {
@@ -45,10 +53,11 @@ static int emit(enum pw_event_type t, const char *job, const struct pw_services 
 		ev.has_old_state = true;
 		ev.old_state = t == PW_EVENT_PORT_CLOSED ? PW_STATE_OPEN : PW_STATE_CLOSED;
 		ev.has_new_state = true;
-		ev.new_state = t == PW_EVENT_PORT_CLOSED ? PW_STATE_CLOSED :
-			       t == PW_EVENT_PORT_FILTERED ? PW_STATE_FILTERED :
-			       t == PW_EVENT_PORT_UNREACHABLE ? PW_STATE_UNREACHABLE :
-			       t == PW_EVENT_EXPECTED_CLOSED ? PW_STATE_CLOSED : PW_STATE_OPEN;
+		ev.new_state = t == PW_EVENT_PORT_CLOSED        ? PW_STATE_CLOSED
+			       : t == PW_EVENT_PORT_FILTERED    ? PW_STATE_FILTERED
+			       : t == PW_EVENT_PORT_UNREACHABLE ? PW_STATE_UNREACHABLE
+			       : t == PW_EVENT_EXPECTED_CLOSED  ? PW_STATE_CLOSED
+								: PW_STATE_OPEN;
 		ev.has_rtt = true;
 		ev.rtt_usec = 123;
 		break;
@@ -118,7 +127,8 @@ int main(int argc, char **argv)
 		int r = emit(t, argv[i], &services);
 
 		if (r < 0) {
-			fprintf(stderr, "pw-emit-events: %s: %s\n", pw_event_type_to_string(t), strerror(-r));
+			fprintf(stderr, "pw-emit-events: %s: %s\n", pw_event_type_to_string(t),
+				strerror(-r));
 			ret = 1;
 			break;
 		}

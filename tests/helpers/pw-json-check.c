@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!json_check(buf, len, &why, &off)) {
-		fprintf(stderr, "pw-json-check: %s: invalid JSON at byte %zu: %s\n", name, off, why);
+		fprintf(stderr, "pw-json-check: %s: invalid JSON at byte %zu: %s\n", name, off,
+			why);
 		free(buf);
 		return 1;
 	}

@@ -159,8 +159,9 @@ static void write_stats(const struct delayer *d, const char *path)
 		fprintf(stderr, "pw-nfq-delay: %s: %s\n", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "seen %llu\ndropped %llu\ndelayed %llu\nheld %zu\noverruns %llu\n"
-		   "verdict_errors %llu\nmax_late_usec %llu\n",
+	fprintf(f,
+		"seen %llu\ndropped %llu\ndelayed %llu\nheld %zu\noverruns %llu\n"
+		"verdict_errors %llu\nmax_late_usec %llu\n",
 		(unsigned long long)d->seen, (unsigned long long)d->dropped,
 		(unsigned long long)d->delayed, d->len, (unsigned long long)d->overruns,
 		(unsigned long long)d->verdict_errors, (unsigned long long)d->max_late_usec);
@@ -272,8 +273,9 @@ int main(int argc, char **argv)
 	}
 	d.qh = nfq_create_queue(h, (uint16_t)queue, on_packet, &d);
 	if (!d.qh) {
-		fprintf(stderr, "pw-nfq-delay: cannot bind queue %llu: %s "
-				"(nfnetlink_queue missing, or the queue is taken?)\n",
+		fprintf(stderr,
+			"pw-nfq-delay: cannot bind queue %llu: %s "
+			"(nfnetlink_queue missing, or the queue is taken?)\n",
 			(unsigned long long)queue, strerror(errno));
 		nfq_close(h);
 		return 1;

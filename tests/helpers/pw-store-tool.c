@@ -62,7 +62,8 @@ static int cmd_obs(char **arg, int n)
 	for (int i = 6; i < n; i++) {
 		if (strcmp(arg[i], "unconfirmed") == 0)
 			o.flags |= PW_OBS_UNCONFIRMED;
-		else if (strncmp(arg[i], "rtt=", 4) == 0 && parse_u64(arg[i] + 4, UINT32_MAX, &rtt) == 0)
+		else if (strncmp(arg[i], "rtt=", 4) == 0 &&
+			 parse_u64(arg[i] + 4, UINT32_MAX, &rtt) == 0)
 			o.rtt_usec = (uint32_t)rtt;
 		else
 			return -EINVAL;
@@ -75,8 +76,9 @@ static int cmd_obs(char **arg, int n)
 		return r;
 	if (c.kind != PW_CHANGE_NONE)
 		printf("%s %s %u %s%s%s%s\n", pw_change_kind_to_string(c.kind),
-		       pw_addr_format(o.addr, buf), o.port, c.has_old ? pw_state_to_string(c.old_state) : "",
-		       c.has_old ? ">" : "", pw_state_to_string(c.new_state), c.major ? " major" : "");
+		       pw_addr_format(o.addr, buf), o.port,
+		       c.has_old ? pw_state_to_string(c.old_state) : "", c.has_old ? ">" : "",
+		       pw_state_to_string(c.new_state), c.major ? " major" : "");
 	return 0;
 }
 
@@ -87,7 +89,8 @@ static int run_line(char *line)
 	int n = 0, r;
 	int64_t run;
 
-	for (char *t = strtok_r(line, " \t\n", &save); t && n < 16; t = strtok_r(NULL, " \t\n", &save))
+	for (char *t = strtok_r(line, " \t\n", &save); t && n < 16;
+	     t = strtok_r(NULL, " \t\n", &save))
 		arg[n++] = t;
 	if (n == 0 || arg[0][0] == '#')
 		return 0;
@@ -107,7 +110,8 @@ static int run_line(char *line)
 		if (st < 0 || parse_u64(arg[1], INT64_MAX, &a) < 0 ||
 		    parse_u64(arg[3], UINT32_MAX, &b) < 0)
 			return -EINVAL;
-		return pw_store_run_end(store, (int64_t)a, (enum pw_run_status)st, b * USEC_PER_SEC);
+		return pw_store_run_end(store, (int64_t)a, (enum pw_run_status)st,
+					b * USEC_PER_SEC);
 	}
 	if (strcmp(arg[0], "flush") == 0 && n == 1)
 		return pw_store_flush(store);
