@@ -270,14 +270,9 @@ static void put_run_message(FILE *f, const struct pw_event *ev)
 		}
 		break;
 	case PW_EVENT_RUN_SKIPPED:
-		fputs("Run", f);
-		if (ev->job)
-			fprintf(f, " of job %s", ev->job);
-		fputs(" skipped: ", f);
-		if (ev->run_id > 0)
-			fprintf(f, "run %" PRId64 " is still in progress", ev->run_id);
-		else
-			fputs("the previous run is still in progress", f);
+		/* run_id is the skipped run's own record, not the one still going */
+		put_run(f, ev);
+		fprintf(f, " skipped: %s", why ?: "the previous run is still in progress");
 		break;
 	case PW_EVENT_RUN_FAILED:
 		put_run(f, ev);

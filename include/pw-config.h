@@ -108,7 +108,7 @@ struct pw_config {
 	int log_level;           /* LOG_* from syslog.h */
 	unsigned max_inflight;   /* probes in flight, all jobs; 0 = from RLIMIT_NOFILE */
 	unsigned max_rate;       /* probes per second, all jobs; 0 = unlimited */
-	unsigned workers;        /* engine threads; 0 = automatic */
+	unsigned workers;        /* engine threads per run; 0 and 1 both mean one */
 	uint64_t retention_usec; /* history kept; 0 = forever */
 
 	/* the "defaults" group, which every job starts from */

@@ -287,7 +287,7 @@ START_TEST(run_events_carry_counters)
 
 	ev = (struct pw_event){ .type = PW_EVENT_RUN_SKIPPED, .job = "local", .run_id = 7 };
 	format(&ev, &m4);
-	ck_assert_str_eq(m4, "Run of job local skipped: run 7 is still in progress");
+	ck_assert_str_eq(m4, "Run 7 of job local skipped: the previous run is still in progress");
 }
 END_TEST
 
