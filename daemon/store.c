@@ -1216,6 +1216,11 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 	if (!run || run->status != PW_RUN_RUNNING)
 		return -ESRCH;
 	j = run->job;
+	/* Grow the job's table before taking a pointer into it: growing moves
+	 * the entries, and a known port's entry is used below. */
+	r = job_reserve(j);
+	if (r < 0)
+		return r;
 	addr_split(obs->addr, &hi, &lo);
 	e = job_find(j, hi, lo, obs->port);
 	r = pw_change_detect(j->baseline_run_id != 0, e != NULL, e ? e->state : PW_STATE_OPEN,
@@ -1240,10 +1245,6 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 			s->cap_ev = cap;
 		}
 	}
-	r = job_reserve(j);
-	if (r < 0)
-		return r;
-
 	if (!e) {
 		e = job_add(j, hi, lo, obs->port);
 		e->id = s->next_port_id++;

@@ -425,6 +425,47 @@ START_TEST(state_survives_restart)
 }
 END_TEST
 
+/*
+ * A job whose table of known ports is exactly full (256 entries, the first
+ * capacity) grows it on the next observation, even of a known port: the
+ * entry found before growing must not be used after (it was, and wrote
+ * into freed memory: ASan in daemon-scan). Both ways a table gets full: by
+ * a run, and by loading the job from the database at a run's start.
+ */
+START_TEST(full_table_keeps_the_entry_it_changes)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin(s, "full", SEC(1));
+
+	for (uint16_t p = 1; p <= 256; p++)
+		expect(s, run, "127.0.0.1", p, PW_STATE_OPEN, 0, SEC(2), PW_CHANGE_BASELINE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(3));
+
+	run = begin(s, "full", SEC(10));
+	expect(s, run, "127.0.0.1", 7, PW_STATE_CLOSED, 0, SEC(11), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 8, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	pw_store_close(s);
+	assert_sql_str(
+		"SELECT group_concat(x, ' ') FROM (SELECT port || '=' || state AS x FROM ports"
+		" WHERE port IN (7, 8) ORDER BY port)",
+		"7=closed 8=open");
+
+	s = open_store(0);
+	run = begin(s, "full", SEC(20));
+	expect(s, run, "127.0.0.1", 8, PW_STATE_CLOSED, 0, SEC(21), PW_CHANGE_CLOSED, true);
+	expect(s, run, "127.0.0.1", 7, PW_STATE_OPEN, 0, SEC(21), PW_CHANGE_OPENED, true);
+	end(s, run, PW_RUN_COMPLETED, SEC(22));
+	pw_store_close(s);
+	assert_sql_str(
+		"SELECT group_concat(x, ' ') FROM (SELECT port || '=' || state AS x FROM ports"
+		" WHERE port IN (7, 8) ORDER BY port)",
+		"7=open 8=closed");
+	assert_sql_int("SELECT count(*) FROM ports", 256);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind <> 'baseline'", 3);
+}
+END_TEST
+
 START_TEST(migrates_from_previous_version)
 {
 	unsigned n = pw_store_n_migrations;
@@ -1137,6 +1178,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, aborted_run_closes_nothing);
 	tcase_add_test(tc, new_ports_after_baseline);
 	tcase_add_test(tc, state_survives_restart);
+	tcase_add_test(tc, full_table_keeps_the_entry_it_changes);
 	tcase_add_test(tc, migrates_from_previous_version);
 	tcase_add_test(tc, refuses_newer_schema);
 	tcase_add_test(tc, readonly_open);

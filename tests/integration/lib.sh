@@ -29,7 +29,16 @@ pw_cleanup() {
 trap pw_cleanup EXIT
 
 pw_log() { printf '%s: %s\n' "$PW_TEST_NAME" "$*" >&2; }
-pw_fail() { pw_log "FAIL: $*"; exit 1; }
+# A failure shows the end of the daemon's stderr too: sanitizer reports and
+# the last events are there, and the directory is gone after exit.
+pw_fail() {
+	pw_log "FAIL: $*"
+	if [ -s "$PW_TMP/daemon.log" ]; then
+		pw_log "--- last lines of $PW_TMP/daemon.log:"
+		tail -n 80 "$PW_TMP/daemon.log" >&2
+	fi
+	exit 1
+}
 # PW_TEST_STRICT=1 (set by ./bootstrap.sh test as root, so in CI) turns
 # every skip into a failure: there, everything a test needs is installed.
 pw_skip() {
