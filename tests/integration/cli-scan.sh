@@ -89,7 +89,9 @@ pw_netns_filter 1-100 127.0.0.1
 ip netns exec "$PW_NETNS" "$PORTWATCH" scan 127.0.0.1 -p 1-200 --timeout 5s --min-timeout 5s \
 	--max-timeout 10s >"$PW_TMP/int.out" 2>&1 &
 pid=$!
-sleep 0.5
+# mid-scan: once its first SYNs wait on the dropped ports
+syn_sent() { [ -n "$(pw_netns_exec ss -Htn state syn-sent)" ]; }
+pw_wait_for 10 syn_sent || pw_fail "the scan to interrupt never started"
 kill -TERM "$pid"
 st=0
 wait "$pid" || st=$?

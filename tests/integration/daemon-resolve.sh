@@ -97,14 +97,16 @@ resolve_named
 kill -HUP "$PW_DAEMON_PID"
 pw_wait_for 30 named_runs_are completed 2 || pw_fail "the run kept over a reload did not complete"
 pw_assert_eq "$(named_runs aborted)" 0 "runs aborted by a reload that changed nothing"
-# a reload that changes job named's targets aborts it, and does not wait
+# a reload that changes job named's targets aborts it, and does not wait:
+# its two lookups have 6 s to go, the bounds below (4 s) only allow for a
+# loaded machine and a sanitizer's exit
 resolve_named
 write_conf '"localhost", "stall-a.invalid"'
 t0=$(date +%s%N)
 kill -HUP "$PW_DAEMON_PID"
 pw_wait_for 10 named_runs_are aborted 1 || pw_fail "a reload changing job named did not abort its run"
 t1=$(date +%s%N)
-[ $(((t1 - t0) / 1000000)) -le 2500 ] ||
+[ $(((t1 - t0) / 1000000)) -le 4000 ] ||
 	pw_fail "aborting on reload took $(((t1 - t0) / 1000000)) ms: the daemon waited for the lookups"
 kill -0 "$PW_DAEMON_PID" || pw_fail "the daemon died on the reload"
 
@@ -114,7 +116,7 @@ t0=$(date +%s%N)
 pw_stop_daemon TERM
 t1=$(date +%s%N)
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM during lookups"
-[ $(((t1 - t0) / 1000000)) -le 2500 ] ||
+[ $(((t1 - t0) / 1000000)) -le 4000 ] ||
 	pw_fail "stopping took $(((t1 - t0) / 1000000)) ms: the daemon waited for the lookups"
 pw_assert_eq "$(named_runs aborted)" 2 "runs aborted by the reload and the stop"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind <> 'baseline';")" 0 "events other than the baseline"

@@ -80,8 +80,8 @@ wait_log 'Baseline recorded for job b' "the added job did not run"
 # 200 probes at rate 100 take 2 s: the loop keeps the pace (no timer slack)
 b_usec=$(grep -o 'PORTWATCH_EVENT=run-completed PORTWATCH_JOB=b .*PORTWATCH_DURATION_USEC=[0-9]*' "$PW_TMP/daemon.log" |
 	head -n 1 | sed 's/.*PORTWATCH_DURATION_USEC=//')
-[ -n "$b_usec" ] && [ "$b_usec" -ge 1500000 ] && [ "$b_usec" -le 4000000 ] ||
-	pw_fail "job b (200 probes at 100/s) took ${b_usec:-?} us, want 1.5-4 s"
+[ -n "$b_usec" ] && [ "$b_usec" -ge 1500000 ] && [ "$b_usec" -le 6000000 ] ||
+	pw_fail "job b (200 probes at 100/s) took ${b_usec:-?} us, want 1.5-6 s"
 
 # -- a broken reload is rejected, the old config keeps running
 runs_before=$(count_runs a)

@@ -55,6 +55,9 @@ pw_assert_no_grep "$PW_TMP/daemon.log" 'started' "the start line also went to st
 
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "daemon exit status"
+# journald stores what the daemon sent a moment after it exited
+pw_journal_wait 10 MESSAGE_ID="$(id_of daemon-stopped)" _PID="$PW_DAEMON_PID" ||
+	pw_fail "no daemon-stopped entry from the daemon in the journal"
 one_entry "$PW_TMP/stop" "daemon stop" MESSAGE_ID="$(id_of daemon-stopped)" _PID="$PW_DAEMON_PID"
 expect_field "$PW_TMP/stop" SYSLOG_IDENTIFIER portwatchd "daemon stop"
 

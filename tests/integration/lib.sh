@@ -111,7 +111,16 @@ pw_start_daemon() {
 	[ -n "${PW_DAEMON_RESOLV:-}" ] &&
 		wrap+=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
 			"$PW_DAEMON_RESOLV")
-	NOTIFY_SOCKET="$sock" "${wrap[@]}" "$PORTWATCHD" --foreground "$@" 2>>"$PW_TMP/daemon.log" &
+	# A control socket of the test's own unless it names one: the default
+	# path under /run would be shared by tests running in parallel.
+	local a cfg= ctl=(--control-socket "$PW_TMP/ctl.sock") prev=
+	for a in "$@"; do
+		case "$a" in --control-socket | --control-socket=* | -s) ctl=() ;; esac
+		[ "$prev" = --config ] && cfg=$a
+		prev=$a
+	done
+	[ -n "$cfg" ] && grep -qE '^[[:space:]]*control_socket[[:space:]]*[=:]' "$cfg" 2>/dev/null && ctl=()
+	NOTIFY_SOCKET="$sock" "${wrap[@]}" "$PORTWATCHD" --foreground "${ctl[@]}" "$@" 2>>"$PW_TMP/daemon.log" &
 	PW_DAEMON_PID=$!
 	PW_PIDS+=("$PW_DAEMON_PID")
 	if ! pw_wait_for 30 grep -q '^READY=1' "$PW_TMP/notify.log"; then
