@@ -173,10 +173,9 @@ END_TEST
  * leaked in (the shell's $$ would race its pipes). Signals: below. */
 START_TEST(hook_sees_event)
 {
-	struct pw_alert a =
-		sh_alert("env | sort; echo; cat; echo; ls /proc/self/fd | tr '\\n' ' ';"
-			 " echo oops >&2; exit 3",
-			 10 * USEC_PER_SEC);
+	struct pw_alert a = sh_alert("env | sort; echo; cat; echo; ls /proc/self/fd | tr '\\n' ' ';"
+				     " echo oops >&2; exit 3",
+				     10 * USEC_PER_SEC);
 	_cleanup_free_ char *json = NULL, *want = NULL;
 	const struct saved *s;
 
@@ -225,9 +224,9 @@ END_TEST
  */
 START_TEST(hook_starts_with_default_signals)
 {
-	struct pw_alert a =
-		sh_alert("exec awk '/^Sig(Blk|Ign)/ { print $1, substr($2, 10) }' /proc/self/status",
-			 10 * USEC_PER_SEC);
+	struct pw_alert a = sh_alert(
+		"exec awk '/^Sig(Blk|Ign)/ { print $1, substr($2, 10) }' /proc/self/status",
+		10 * USEC_PER_SEC);
 	sigset_t usr1, old;
 
 	/* blocked here, as the daemon blocks its loop's signals: not in the hook */
