@@ -1073,11 +1073,13 @@ static void core_done(struct core *c)
 {
 	if (c->slots && !c->aborted)
 		core_abort(c);
+	/* before the slots: it clears the timers they hold, and a prev_state
+	 * callback that aborted can still have armed one after the abort */
+	pw_timerq_done(&c->tq);
 	free(c->slots);
 	free(c->free);
 	free(c->hosts);
 	free(c->out);
-	pw_timerq_done(&c->tq);
 	if (c->epfd >= 0)
 		close(c->epfd);
 	if (c->wakefd >= 0)

@@ -439,6 +439,9 @@ add_field(struct field_list *l, const char *fmt, ...)
 		}
 		l->v = v;
 		l->cap = cap;
+		/* terminated at every step: a later failure leaves a list
+		 * pw_event_fields_free() can walk */
+		l->v[l->n] = NULL;
 	}
 	va_start(ap, fmt);
 	r = vasprintf(&s, fmt, ap);

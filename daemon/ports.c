@@ -127,7 +127,7 @@ int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
 	if (strcmp(spec, "well-known") == 0)
 		return pw_iset_add(set, PW_PORT_MIN, 1023);
 	if (strcmp(spec, "common") == 0) {
-		struct pw_iset c;
+		struct pw_iset c = PW_ISET_INIT;
 
 		r = pw_ports_common(&c);
 		if (r >= 0)

@@ -33,8 +33,9 @@ struct collect {
 	struct pw_engine *e;
 	size_t abort_after; /* abort from inside the callback */
 	unsigned inflight_at_abort;
-	int prev_state;    /* what prev_state() answers, or -ENOENT */
-	int close_on_prev; /* fd the prev_state() callback closes */
+	int prev_state;     /* what prev_state() answers, or -ENOENT */
+	int close_on_prev;  /* fd the prev_state() callback closes */
+	bool abort_on_prev; /* prev_state() aborts the engine */
 };
 
 static void collect_cb(void *u, const struct pw_probe_result *r)
@@ -65,6 +66,8 @@ static int prev_cb(void *u, pw_u128 addr, uint16_t port)
 		close(c->close_on_prev);
 		c->close_on_prev = -1;
 	}
+	if (c->abort_on_prev)
+		pw_engine_abort(c->e);
 	return c->prev_state;
 }
 
@@ -828,6 +831,35 @@ START_TEST(confirm_change)
 }
 END_TEST
 
+/* engine.h allows an abort from the owner's thread, prev_state included:
+ * the confirmation it then arms must not outlive the slots (it did, and
+ * pw_engine_free wrote into them after freeing: ASan). */
+START_TEST(abort_from_prev_state)
+{
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct collect c = { .prev_state = PW_STATE_CLOSED,
+			     .close_on_prev = -1,
+			     .abort_on_prev = true };
+	struct pw_engine_params p = params(&s, &c);
+	uint16_t port;
+	int lfd = sock_on(AF_INET, 0, true, &port);
+
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(pw_iset_add(&s.addrs, LO4, LO4), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, port, port), 0);
+	p.prev_state = prev_cb;
+	p.threads = 1;
+	p.timing.confirm_count = 2;
+	p.timing.confirm_spacing_usec = 10 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	/* aborted before the change was confirmed: nothing is reported */
+	ck_assert_uint_eq(c.n, 0);
+	close(lfd);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
 /* The port was open once and closes before the re-probe: a flap, not a change. */
 START_TEST(unconfirmed_flap)
 {
@@ -1022,6 +1054,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, huge_space_starts_small);
 	tcase_add_test(tc, rtt_estimate);
 	tcase_add_test(tc, confirm_change);
+	tcase_add_test(tc, abort_from_prev_state);
 	tcase_add_test(tc, unconfirmed_flap);
 	suite_add_tcase(s, tc);
 
