@@ -212,17 +212,15 @@ static void update_status(struct pw_manager *m, bool force)
 	}
 	for (struct job_run *r = m->runs; r && shown < 4; r = r->next, shown++) {
 		struct pw_engine_stats st;
+		char progress[24] = "resolving";
 		int n;
 
 		run_stats(r, &st);
-		if (!r->engine)
-			n = snprintf(buf + used, sizeof(buf) - used, "%s%s resolving",
-				     shown ? ", " : "", r->name);
-		else
-			n = snprintf(buf + used, sizeof(buf) - used, "%s%s %llu%%",
-				     shown ? ", " : "", r->name,
-				     st.total ? (unsigned long long)(st.done * 100 / st.total)
-					      : 0ULL);
+		if (r->engine)
+			snprintf(progress, sizeof(progress), "%llu%%",
+				 st.total ? (unsigned long long)(st.done * 100 / st.total) : 0ULL);
+		n = snprintf(buf + used, sizeof(buf) - used, "%s%s %s", shown ? ", " : "", r->name,
+			     progress);
 		if (n < 0 || (size_t)n >= sizeof(buf) - used)
 			break;
 		used += (size_t)n;
@@ -798,7 +796,8 @@ static int on_resolved(sd_event_source *s, int fd, uint32_t revents, void *userd
 	if (r == -EAGAIN)
 		return 0;
 	run->resolve_io = sd_event_source_disable_unref(run->resolve_io);
-	run->resolve = (pw_resolve_free(run->resolve), NULL);
+	pw_resolve_free(run->resolve);
+	run->resolve = NULL;
 	if (r < 0) {
 		run_finish(m, run, PW_RUN_FAILED, "could not resolve the host names", -r);
 		goto out;
