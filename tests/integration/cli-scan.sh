@@ -59,6 +59,10 @@ pw_assert_grep "$PW_TMP/out" '^127\.0\.0\.1 +21 +closed +ftp$' "--all shows clos
 # sorted by port
 grep -E '^127' "$PW_TMP/out" | awk '{ print $2 }' | sort -n -c || pw_fail "--all output not sorted"
 
+# --all keeps 4 bits per probe: more than 2^24 probes is refused before
+# any probe is sent (2^26 here), instead of asking for gigabytes
+scan 2 127.0.0.0/16 -p 1-1024 --all
+pw_assert_grep "$PW_TMP/err" 'portwatch scan: --all lists at most 16777216 probes, this scan makes 67108864: narrow it or drop --all'
 scan 0 127.0.0.1,::1 -p 20-25 --all --json
 jq -e '.summary.complete == true and .summary.open == 2 and .summary.closed == 10
 	and (.ports | length) == 12 and .accepts_all == []
