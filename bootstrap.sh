@@ -38,14 +38,26 @@ install_missing() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# What configure saw: the installed versions of every package it may look
+# for. `run` configures before the test packages are there; `test` then
+# finds them changed and configures again, so the optional parts (the
+# NFQUEUE helper, the fuzzers) get built.
+packages_seen() {
+	dpkg-query -W -f='${Package}=${Version} ${Status}\n' "${build_pkgs[@]}" "${test_pkgs[@]}" 2>/dev/null |
+		sort
+}
+
 configure_build() { # DIR CONFIGURE-ARGS...
-	local dir=$1
+	local dir=$1 seen
 	shift
 	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
 	mkdir -p "$dir"
-	if [ ! -f "$dir/Makefile" ]; then
+	seen=$(packages_seen)
+	if [ ! -f "$dir/Makefile" ] || [ "$seen" != "$(cat "$dir/packages.seen" 2>/dev/null)" ]; then
+		[ -f "$dir/Makefile" ] && say "packages changed since $dir was configured: configuring again"
 		(cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out) ||
 			{ cat "$dir/configure.out" "$dir/config.log" >&2; exit 1; }
+		printf '%s\n' "$seen" >"$dir/packages.seen"
 	fi
 	make -C "$dir" -j"$(nproc)" >/dev/null
 }
