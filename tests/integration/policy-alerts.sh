@@ -31,7 +31,7 @@ cat >"$PW_TMP/record-hook" <<'HOOK'
 #!/bin/sh
 f="$1/$PORTWATCH_EVENT.$PORTWATCH_PORT.$$"
 env | grep '^PORTWATCH_' | sort >"$f.env"
-cat >"$f.json"
+cat >"$f.tmp" && mv "$f.tmp" "$f.json" # whole when it appears
 echo "recorded $PORTWATCH_EVENT $PORTWATCH_PORT"
 HOOK
 cat >"$PW_TMP/hang-hook" <<'HOOK'
@@ -79,6 +79,10 @@ wait_log() { # PATTERN WHAT [SECS]
 count_runs() { q "SELECT count(*) FROM runs JOIN jobs ON jobs.id = runs.job_id WHERE jobs.name = '$1' AND runs.status = 'completed';" 2>/dev/null || echo 0; }
 runs_above() { [ "$(count_runs "$1")" -gt "$2" ]; }
 hook_files() { find "$hooks" -name "$1" | wc -l; }
+# hook_seen GLOB [MIN]: a hook has written a file matching GLOB (at least
+# MIN of them). A function, so pw_wait_for looks again on every try; a
+# "$(ls ...)" argument would be read once, before the hook ran.
+hook_seen() { [ "$(hook_files "$1")" -ge "${2:-1}" ]; }
 # run_now JOB: `portwatch run` and wait for the run it started to complete
 # New jobs also start on their own within the daemon's 30 s start spread:
 # when that run is going, wait for it to end and ask again.
@@ -125,7 +129,7 @@ pw_assert_eq "$(q "SELECT group_concat(port || ':' || policy || ':' || acked, ' 
 	"2002:expected-closed:no 2005:unexpected-open:no 2009:unexpected-open:no" "violations after the baseline"
 
 # -- the hook's view of one event: environment and JSON
-pw_wait_for 10 test -s "$(ls "$hooks"/unexpected-open.2005.*.json 2>/dev/null | head -1)" || pw_fail "no hook call for 2005"
+pw_wait_for 10 hook_seen 'unexpected-open.2005.*.json' || pw_fail "no hook call for 2005"
 env_file=$(ls "$hooks"/unexpected-open.2005.*.env | head -1)
 json_file=${env_file%.env}.json
 # the run that recorded it: job pol may have run on its own (new jobs start
@@ -147,9 +151,9 @@ pw_netns_listen 127.0.0.1:2002 127.0.0.1:2005 127.0.0.1:2009
 run_now pol
 wait_log '\[warning\]: 127\.0\.0\.1:2001 .*is closed but the policy expects it open .*PORTWATCH_OLD_STATE=open PORTWATCH_NEW_STATE=closed' "expected port closing not logged as expected-closed"
 wait_log '\[notice\]: 127\.0\.0\.1:2002 .*is now open \(was closed\)' "expected change not logged at notice"
-pw_wait_for 10 test -n "$(ls "$hooks"/expected-closed.2001.*.json 2>/dev/null)" || pw_fail "no hook call for 2001 closing"
+pw_wait_for 10 hook_seen 'expected-closed.2001.*.json' || pw_fail "no hook call for 2001 closing"
 pw_assert_grep "$(ls "$hooks"/expected-closed.2001.*.env | head -1)" '^PORTWATCH_OLD_STATE=open$'
-pw_wait_for 10 test -n "$(ls "$hooks"/opened.2002.*.json 2>/dev/null)" || pw_fail "the plain 'opened' alert for 2002 did not run"
+pw_wait_for 10 hook_seen 'opened.2002.*.json' || pw_fail "the plain 'opened' alert for 2002 did not run"
 pw_assert_eq "$(q "SELECT group_concat(port || ':' || policy, ' ') FROM (SELECT * FROM violations WHERE job = 'pol' ORDER BY port);")" \
 	"2001:expected-closed 2005:unexpected-open 2009:unexpected-open" "violations after 2001 closed and 2002 opened"
 
@@ -183,7 +187,7 @@ pw_netns_listen "${flood_ports[@]}"
 run_now flood
 wait_log 'Alert queue full \(4 hooks running, 64 queued\): dropping alerts until it drains' "queue overflow not logged"
 wait_log 'Alert queue drained; 132 alert\(s\) were dropped while it was full' "dropped alerts not counted" 60
-pw_wait_for 10 test "$(hook_files 'flood.*')" -ge 68 || true
+pw_wait_for 10 hook_seen 'flood.*' 68 || true
 pw_assert_eq "$(hook_files 'flood.*')" 68 "hooks run for the flood (4 at once + 64 queued)"
 pw_assert_eq "$(q "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id WHERE j.name = 'flood' AND e.policy = 'unexpected-open';")" 200 "flood events in the database"
 pw_assert_eq "$(q "SELECT count(*) FROM violations WHERE job = 'flood';")" 200 "flood violations"
