@@ -2,8 +2,9 @@
 #pragma once
 
 /*
- * Output helpers shared by the verbs of the portwatch CLI: JSON string
- * quoting and duration text for humans (port names: services.h).
+ * Output helpers shared by the verbs of the portwatch CLI: tables in
+ * text, CSV or JSON, and times and durations for humans (JSON strings:
+ * json.h; port names: services.h).
  */
 
 #include <stdbool.h>
@@ -18,12 +19,6 @@ enum {
 	PW_CLI_EXIT_USAGE = 2,
 	PW_CLI_EXIT_OPEN = 3, /* scan --fail-open: at least one port is open */
 };
-
-/*
- * Write s as a JSON string literal, quotes included (RFC 8259 section 7);
- * bytes that are not UTF-8 become U+FFFD, so the output is always JSON.
- */
-void pw_cli_json_string(FILE *f, const char *s);
 
 /* ------------------------------------------------------------------ tables
  *

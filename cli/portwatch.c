@@ -4,7 +4,6 @@
  * verb parses its own options. Adding a verb is one table row and one
  * function.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,12 +20,13 @@
 #include <sys/signalfd.h>
 
 #include "addr.h"
-#include "cli.h"
+#include "json.h"
+#include "output.h"
 #include "control.h"
 #include "engine.h"
 #include "iset.h"
 #include "ports.h"
-#include "pw-config.h"
+#include "config.h"
 #include "query.h"
 #include "scan.h"
 #include "services.h"
@@ -263,7 +263,7 @@ static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_
 	       abuf, port, pw_state_to_string(st));
 	if (svc) {
 		printf(", \"service\": ");
-		pw_cli_json_string(stdout, svc);
+		pw_json_string(stdout, svc);
 	}
 	if (op)
 		printf(", \"rtt_usec\": %u", op->rtt);

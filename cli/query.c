@@ -5,7 +5,6 @@
  * CSV or JSON). Every value from the command line reaches SQLite as a bound
  * parameter.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,11 +21,12 @@
 #include <sqlite3.h>
 
 #include "addr.h"
-#include "cli.h"
+#include "json.h"
+#include "output.h"
 #include "control.h"
 #include "iset.h"
 #include "ports.h"
-#include "pw-config.h"
+#include "config.h"
 #include "query.h"
 #include "services.h"
 #include "store.h"
@@ -852,7 +852,7 @@ static int verb_rows(struct q *q, struct pw_cli_table *t,
 
 	if (q->o.format == PW_CLI_JSON) {
 		fprintf(q->env->out, "{\n  ");
-		pw_cli_json_string(q->env->out, key);
+		pw_json_string(q->env->out, key);
 		fprintf(q->env->out, ": ");
 	}
 	r = stream_rows(q, t, fill, none);
@@ -1096,7 +1096,7 @@ static int verb_history(struct q *q, struct pw_cli_table *t)
 	if (q->o.format != PW_CLI_JSON)
 		return stream_rows(q, t, fill_history, "No events.");
 	fprintf(f, "{\n  \"host\": ");
-	pw_cli_json_string(f, q->o.arg);
+	pw_json_string(f, q->o.arg);
 	fprintf(f, ",\n  \"events\": ");
 	r = stream_rows(q, t, fill_history, NULL);
 	if (r == 0)
@@ -1420,7 +1420,7 @@ static int status_rows(struct q *q, struct pw_cli_table *t)
 static void json_opt_string(FILE *f, const char *s)
 {
 	if (s)
-		pw_cli_json_string(f, s);
+		pw_json_string(f, s);
 	else
 		fputs("null", f);
 }
@@ -1488,11 +1488,11 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		else
 			fputs("null", f);
 		fprintf(f, ",\n  \"control_socket\": ");
-		pw_cli_json_string(f, d.socket);
+		pw_json_string(f, d.socket);
 		fprintf(f, ",\n  \"in_progress\": [");
 		for (size_t i = 0; i < d.n_runs; i++) {
 			fprintf(f, "%s{\"job\": ", i ? ", " : "");
-			pw_cli_json_string(f, d.runs[i].job);
+			pw_json_string(f, d.runs[i].job);
 			fprintf(f,
 				", \"run\": %llu, \"resolving\": %s, \"probes_done\": %llu, \"probes_total\": %llu}",
 				(unsigned long long)d.runs[i].run,
@@ -1502,7 +1502,7 @@ static int verb_status(struct q *q, struct pw_cli_table *t)
 		}
 		fputc(']', f);
 		fprintf(f, ",\n  \"database\": ");
-		pw_cli_json_string(f, q->db_path);
+		pw_json_string(f, q->db_path);
 		fprintf(f, ",\n  \"config\": ");
 		json_opt_string(f, q->config ? q->config_path : NULL);
 		fprintf(f, ",\n  \"jobs\": ");

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +14,7 @@
 #include <sys/wait.h>
 
 #include "alert.h"
-#include "cli.h"
+#include "json.h"
 #include "util.h"
 
 /* A reason longer than this is cut: the payload must fit a pipe's buffer. */
@@ -79,7 +78,7 @@ static void json_field_str(FILE *f, bool *first, const char *key, const char *va
 	if (!val)
 		return;
 	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
-	pw_cli_json_string(f, val);
+	pw_json_string(f, val);
 	*first = false;
 }
 

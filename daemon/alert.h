@@ -38,7 +38,7 @@
 #include <systemd/sd-event.h>
 
 #include "addr.h"
-#include "pw-config.h"
+#include "config.h"
 #include "state.h"
 
 #define PW_ALERT_DEFAULT_MAX_RUNNING 4

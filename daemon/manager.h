@@ -11,7 +11,7 @@
  * the old one stays), SIGUSR1 runs every enabled job now.
  */
 
-#include "pw-config.h"
+#include "config.h"
 
 struct pw_manager;
 

@@ -3,7 +3,6 @@
  * portwatchd: the port-monitoring daemon. main() only parses options and
  * runs the event loop; everything else lives in modules.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +13,7 @@
 
 #include "log.h"
 #include "manager.h"
-#include "pw-config.h"
+#include "config.h"
 #include "util.h"
 
 #ifndef PW_DEFAULT_CONFIG

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -15,7 +14,7 @@
 
 #include "log.h"
 #include "ports.h"
-#include "pw-config.h"
+#include "config.h"
 #include "targets.h"
 #include "util.h"
 

@@ -11,7 +11,6 @@
  * confirmation re-probes and a hold while the address's canaries run all
  * keep the slot, so the lowest index still in a slot is the resume point.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,7 @@
 
 #include "check-main.h"
 #include "iset.h"
-#include "pw-config.h"
+#include "config.h"
 #include "targets.h"
 #include "util.h"
 

@@ -4,7 +4,8 @@
 #include <unistd.h>
 
 #include "check-main.h"
-#include "cli.h"
+#include "json.h"
+#include "output.h"
 
 static char *json(const char *s)
 {
@@ -13,7 +14,7 @@ static char *json(const char *s)
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	pw_cli_json_string(f, s);
+	pw_json_string(f, s);
 	fclose(f);
 	return buf;
 }

@@ -24,10 +24,11 @@
 #include <systemd/sd-event.h>
 
 #include "check-main.h"
-#include "cli.h"
+#include "json.h"
+#include "output.h"
 #include "control.h"
 #include "json-check.h"
-#include "pw-config.h"
+#include "config.h"
 #include "query.h"
 #include "store.h"
 #include "util.h"
@@ -1048,14 +1049,14 @@ START_TEST(json_checker)
 	for (size_t i = 0; i < PW_ELEMENTSOF(good); i++)
 		ck_assert_msg(json_check(good[i], strlen(good[i]), NULL, NULL), "rejected %s",
 			      good[i]);
-	/* what pw_cli_json_string() makes of text that is not UTF-8 is JSON */
+	/* what pw_json_string() makes of text that is not UTF-8 is JSON */
 	for (size_t i = 0; i < PW_ELEMENTSOF(quoted); i++) {
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 
 		ck_assert_ptr_nonnull(f);
-		pw_cli_json_string(f, quoted[i].in);
+		pw_json_string(f, quoted[i].in);
 		fclose(f);
 		ck_assert_str_eq(buf, quoted[i].out);
 		ck_assert(json_check(buf, len, NULL, NULL));

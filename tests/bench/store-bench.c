@@ -15,7 +15,6 @@
  * Writes to a temporary directory under $TMPDIR (or /tmp), removed at the
  * end unless --keep. No network traffic.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for portwatch(1)'s argument parsing: the input is an
  * argument vector (arguments separated by NUL bytes) given to the real
- * main() of daemon/portwatch.c, which is compiled into this file with
+ * main() of cli/portwatch.c, which is compiled into this file with
  * main renamed. Everything a verb does with its arguments runs for real,
  * except what would leave the process:
  *   - host names never reach DNS: getaddrinfo() is defined here and
@@ -16,7 +16,6 @@
  * stdout and stderr are closed by libFuzzer (-close_fd_mask=3 in
  * run-fuzz.sh), so every message is still formatted and written.
  */
-#include "config.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -67,7 +66,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 #define pw_engine_new fuzz_engine_new
 #define main pw_fuzz_portwatch_main
 int pw_fuzz_portwatch_main(int argc, char **argv);
-#include "../../daemon/portwatch.c"
+#include "../../cli/portwatch.c"
 #undef main
 #undef pw_engine_new
 #undef exit

@@ -11,7 +11,6 @@
  * "path:line: ..." message; a success gives no message and a config whose
  * jobs are within the documented caps.
  */
-#include "config.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -25,7 +24,7 @@
 #include <sys/stat.h>
 
 #include "iset.h"
-#include "pw-config.h"
+#include "config.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

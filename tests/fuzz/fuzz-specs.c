@@ -5,7 +5,6 @@
  * leak, no UB", it checks the contracts: a failure leaves the set unchanged
  * and says why; a success yields a normal-form set within the caps.
  */
-#include "config.h"
 
 #include <assert.h>
 #include <stdint.h>

@@ -11,7 +11,6 @@
  * Port events are about 127.0.0.1:22, named as the daemon names it
  * (services.h), closed -> the event's state, RTT 123 us; run events carry run id 42 and fixed counters.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>

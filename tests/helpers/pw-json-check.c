@@ -4,7 +4,6 @@
  * valid JSON document, else print why and where and exit 1. The shell
  * tests use it so that they need no jq or python.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -16,7 +16,6 @@
  * Times are whole seconds since the epoch. Exit 1 with the store's error
  * message on the first failure.
  */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
