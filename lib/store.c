@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #include "policy.h"
-#include "store.h"
+#include "store-internal.h"
 #include "util.h"
 
 #define PW_APPLICATION_ID 1347896386 /* 'PWDB', set by 001-initial.sql */
