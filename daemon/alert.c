@@ -98,7 +98,7 @@ static int event_name(enum pw_alert_event e, const char **ret)
 	return 0;
 }
 
-int pw_alert_format_json(const struct pw_alert_info *info, char **ret)
+int pw_alert_format_json(enum pw_alert_event e, const struct pw_event *ev, char **ret)
 {
 	char addr[PW_ADDR_STRLEN], when[32], reason[REASON_MAX + 1];
 	const char *name;
@@ -108,7 +108,7 @@ int pw_alert_format_json(const struct pw_alert_info *info, char **ret)
 	FILE *f;
 	int r;
 
-	r = event_name(info->event, &name);
+	r = event_name(e, &name);
 	if (r < 0)
 		return r;
 	f = open_memstream(&buf, &len);
@@ -116,22 +116,22 @@ int pw_alert_format_json(const struct pw_alert_info *info, char **ret)
 		return -ENOMEM;
 	fputc('{', f);
 	json_field_str(f, &first, "event", name);
-	json_field_str(f, &first, "job", info->job);
-	if (info->run_id > 0)
-		json_field_u64(f, &first, "run_id", (uint64_t)info->run_id);
-	if (info->has_address)
-		json_field_str(f, &first, "address", pw_addr_format(info->address, addr));
-	if (info->port)
-		json_field_u64(f, &first, "port", info->port);
-	if (info->service && *info->service)
-		json_field_str(f, &first, "service", info->service);
-	json_field_str(f, &first, "old_state", state_str(info->has_old_state, info->old_state));
-	json_field_str(f, &first, "new_state", state_str(info->has_new_state, info->new_state));
-	format_time(info->time_usec, when);
+	json_field_str(f, &first, "job", ev->job);
+	if (ev->run_id > 0)
+		json_field_u64(f, &first, "run_id", (uint64_t)ev->run_id);
+	if (ev->has_address)
+		json_field_str(f, &first, "address", pw_addr_format(ev->address, addr));
+	if (ev->port)
+		json_field_u64(f, &first, "port", ev->port);
+	if (ev->service && *ev->service)
+		json_field_str(f, &first, "service", ev->service);
+	json_field_str(f, &first, "old_state", state_str(ev->has_old_state, ev->old_state));
+	json_field_str(f, &first, "new_state", state_str(ev->has_new_state, ev->new_state));
+	format_time(ev->time_usec, when);
 	json_field_str(f, &first, "time", when);
-	json_field_u64(f, &first, "time_usec", info->time_usec);
-	if (info->reason) {
-		snprintf(reason, sizeof(reason), "%s", info->reason);
+	json_field_u64(f, &first, "time_usec", ev->time_usec);
+	if (ev->reason) {
+		snprintf(reason, sizeof(reason), "%s", ev->reason);
 		json_field_str(f, &first, "reason", reason);
 	}
 	fputc('}', f);
@@ -166,7 +166,7 @@ static int env_add(char **env, size_t *n, const char *key, const char *fmt, ...)
 	return 0;
 }
 
-int pw_alert_format_env(const struct pw_alert_info *info, char ***ret)
+int pw_alert_format_env(enum pw_alert_event e, const struct pw_event *ev, char ***ret)
 {
 	char addr[PW_ADDR_STRLEN], when[32];
 	const char *name, *s;
@@ -174,35 +174,34 @@ int pw_alert_format_env(const struct pw_alert_info *info, char ***ret)
 	size_t n = 0;
 	int r;
 
-	r = event_name(info->event, &name);
+	r = event_name(e, &name);
 	if (r < 0)
 		return r;
 	env = calloc(16, sizeof(*env));
 	if (!env)
 		return -ENOMEM;
-	format_time(info->time_usec, when);
+	format_time(ev->time_usec, when);
 	r = env_add(env, &n, "PATH", "%s", PW_ALERT_PATH);
 	if (r >= 0)
 		r = env_add(env, &n, "PORTWATCH_EVENT", "%s", name);
-	if (r >= 0 && info->job)
-		r = env_add(env, &n, "PORTWATCH_JOB", "%s", info->job);
-	if (r >= 0 && info->run_id > 0)
-		r = env_add(env, &n, "PORTWATCH_RUN_ID", "%" PRId64, info->run_id);
-	if (r >= 0 && info->has_address)
-		r = env_add(env, &n, "PORTWATCH_ADDRESS", "%s",
-			    pw_addr_format(info->address, addr));
-	if (r >= 0 && info->port)
-		r = env_add(env, &n, "PORTWATCH_PORT", "%u", info->port);
-	if (r >= 0 && info->service && *info->service)
-		r = env_add(env, &n, "PORTWATCH_SERVICE", "%s", info->service);
-	if (r >= 0 && (s = state_str(info->has_old_state, info->old_state)))
+	if (r >= 0 && ev->job)
+		r = env_add(env, &n, "PORTWATCH_JOB", "%s", ev->job);
+	if (r >= 0 && ev->run_id > 0)
+		r = env_add(env, &n, "PORTWATCH_RUN_ID", "%" PRId64, ev->run_id);
+	if (r >= 0 && ev->has_address)
+		r = env_add(env, &n, "PORTWATCH_ADDRESS", "%s", pw_addr_format(ev->address, addr));
+	if (r >= 0 && ev->port)
+		r = env_add(env, &n, "PORTWATCH_PORT", "%u", ev->port);
+	if (r >= 0 && ev->service && *ev->service)
+		r = env_add(env, &n, "PORTWATCH_SERVICE", "%s", ev->service);
+	if (r >= 0 && (s = state_str(ev->has_old_state, ev->old_state)))
 		r = env_add(env, &n, "PORTWATCH_OLD_STATE", "%s", s);
-	if (r >= 0 && (s = state_str(info->has_new_state, info->new_state)))
+	if (r >= 0 && (s = state_str(ev->has_new_state, ev->new_state)))
 		r = env_add(env, &n, "PORTWATCH_NEW_STATE", "%s", s);
 	if (r >= 0)
 		r = env_add(env, &n, "PORTWATCH_TIME", "%s", when);
-	if (r >= 0 && info->reason)
-		r = env_add(env, &n, "PORTWATCH_REASON", "%.*s", REASON_MAX, info->reason);
+	if (r >= 0 && ev->reason)
+		r = env_add(env, &n, "PORTWATCH_REASON", "%.*s", REASON_MAX, ev->reason);
 	if (r < 0) {
 		strv_free(env);
 		return r;
@@ -236,7 +235,8 @@ static struct hook *hook_free(struct hook *h)
 	return NULL;
 }
 
-static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info, struct hook **ret)
+static int hook_new(const struct pw_alert *cfg, enum pw_alert_event e, const struct pw_event *ev,
+		    struct hook **ret)
 {
 	struct hook *h = calloc(1, sizeof(*h));
 	int r;
@@ -245,7 +245,7 @@ static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info
 		return -ENOMEM;
 	h->out_fd = -1;
 	h->timeout_usec = cfg->timeout_usec;
-	r = event_name(info->event, &h->event);
+	r = event_name(e, &h->event);
 	if (r < 0)
 		goto fail;
 	r = -ENOMEM;
@@ -255,11 +255,11 @@ static int hook_new(const struct pw_alert *cfg, const struct pw_alert_info *info
 	for (size_t i = 0; i < cfg->argc; i++)
 		if (!(h->argv[i] = strdup(cfg->argv[i])))
 			goto fail;
-	if (info->job && !(h->job = strdup(info->job)))
+	if (ev->job && !(h->job = strdup(ev->job)))
 		goto fail;
-	r = pw_alert_format_env(info, &h->env);
+	r = pw_alert_format_env(e, ev, &h->env);
 	if (r >= 0)
-		r = pw_alert_format_json(info, &h->json);
+		r = pw_alert_format_json(e, ev, &h->json);
 	if (r < 0)
 		goto fail;
 	*ret = h;
@@ -507,8 +507,8 @@ static void start_queued(struct pw_alerter *a)
 	}
 }
 
-int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg,
-		      const struct pw_alert_info *info)
+int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg, enum pw_alert_event e,
+		      const struct pw_event *ev)
 {
 	struct hook *h;
 	int r;
@@ -517,7 +517,7 @@ int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg,
 		return -EINVAL;
 	if (a->n_running >= a->max_running && a->n_queued >= a->max_queued)
 		return -ENOBUFS;
-	r = hook_new(cfg, info, &h);
+	r = hook_new(cfg, e, ev, &h);
 	if (r < 0)
 		return r;
 	if (a->n_running < a->max_running) {

@@ -37,30 +37,14 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "addr.h"
 #include "config.h"
-#include "state.h"
+#include "events.h"
 
 #define PW_ALERT_DEFAULT_MAX_RUNNING 4
 #define PW_ALERT_DEFAULT_MAX_QUEUED 64
 #define PW_ALERT_OUTPUT_MAX 4096
 #define PW_ALERT_KILL_GRACE_USEC (5 * UINT64_C(1000000))
 #define PW_ALERT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* One event, as the hook sees it. Unset members are left out. */
-struct pw_alert_info {
-	enum pw_alert_event event;
-	const char *job;
-	int64_t run_id; /* 0: none */
-	bool has_address;
-	pw_u128 address;
-	uint16_t port;       /* 0: none */
-	const char *service; /* NULL or "": none */
-	bool has_old_state, has_new_state;
-	enum pw_state old_state, new_state;
-	uint64_t time_usec; /* CLOCK_REALTIME */
-	const char *reason; /* run-failed: why */
-};
 
 struct pw_alert_result {
 	const char *event;   /* "unexpected-open" */
@@ -93,20 +77,21 @@ struct pw_alerter *pw_alerter_free(struct pw_alerter *a);
 bool pw_alert_wants(const struct pw_alert *cfg, enum pw_alert_event e);
 
 /*
- * Run cfg's command for the event now, or queue it. cfg and info are
- * copied. Returns 0 (started; a start failure is reported through the
+ * Run cfg's command for event ev, under the hook event name e (the
+ * report's choice: see report.h), now, or queue it. cfg and ev are copied;
+ * the hook is told the members of ev that are set, and ev->time_usec. Returns 0 (started; a start failure is reported through the
  * callback), 1 (queued), -ENOBUFS (the queue is full: dropped), -EINVAL
  * (no command), -ENOMEM.
  */
-int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg,
-		      const struct pw_alert_info *info);
+int pw_alerter_submit(struct pw_alerter *a, const struct pw_alert *cfg, enum pw_alert_event e,
+		      const struct pw_event *ev);
 
 unsigned pw_alerter_running(const struct pw_alerter *a);
 size_t pw_alerter_queued(const struct pw_alerter *a);
 
 /* The JSON object a hook reads on stdin (no trailing newline). */
-int pw_alert_format_json(const struct pw_alert_info *info, char **ret);
+int pw_alert_format_json(enum pw_alert_event e, const struct pw_event *ev, char **ret);
 
 /* The hook's environment: a NULL-terminated "KEY=value" list (free each
  * string and the array). */
-int pw_alert_format_env(const struct pw_alert_info *info, char ***ret);
+int pw_alert_format_env(enum pw_alert_event e, const struct pw_event *ev, char ***ret);

@@ -12,47 +12,279 @@
 #include "log.h"
 #include "util.h"
 
+static const char *state_name(bool has, enum pw_state s)
+{
+	return has ? pw_state_to_string(s) ?: "?" : "?";
+}
+
+/* "127.0.0.1:22 (ssh)", "[::1]:8080", or just the address for port 0. */
+static void put_target(FILE *f, const struct pw_event *ev, const char *service)
+{
+	char a[PW_ADDR_STRLEN];
+
+	pw_addr_format(ev->address, a);
+	if (ev->port == 0) {
+		fputs(a, f);
+		return;
+	}
+	fprintf(f, pw_addr_is_v4(ev->address) ? "%s:%u" : "[%s]:%u", a, ev->port);
+	if (service[0])
+		fprintf(f, " (%s)", service);
+}
+
+/* "Run 7 of job web", "Run of job web", "Run 7". */
+static void put_run(FILE *f, const struct pw_event *ev)
+{
+	fputs("Run", f);
+	if (ev->run_id > 0)
+		fprintf(f, " %" PRId64, ev->run_id);
+	if (ev->job)
+		fprintf(f, " of job %s", ev->job);
+}
+
+static void put_state_counts(FILE *f, const struct pw_event_counts *c)
+{
+	fprintf(f,
+		"%" PRIu64 " open, %" PRIu64 " closed, %" PRIu64 " filtered, %" PRIu64
+		" unreachable",
+		c->open, c->closed, c->filtered, c->unreachable);
+}
+
+static const char *reason_of(const struct pw_event *ev)
+{
+	if (ev->reason)
+		return ev->reason;
+	if (ev->error > 0)
+		return strerror(ev->error);
+	return NULL;
+}
+
 /*
- * The MESSAGE_IDs were made once with `systemd-id128 new`; each has an
- * entry in systemd/portwatch.catalog (tests/test_events.c checks both
- * ways). Never change one: saved journalctl filters and alerting rules
- * match on them.
+ * Each type's sentence, after the target for port events. A type's row in
+ * event_types names its writer, so adding a type is one row and, where no
+ * existing sentence fits, one writer.
  */
+static enum pw_state implied_state(enum pw_event_type t);
+
+static void put_changed(FILE *f, const struct pw_event *ev)
+{
+	fprintf(f, " is now %s",
+		state_name(true, ev->has_new_state ? ev->new_state : implied_state(ev->type)));
+	if (ev->has_old_state)
+		fprintf(f, " (was %s)", state_name(true, ev->old_state));
+}
+
+static void put_flapping(FILE *f, const struct pw_event *ev)
+{
+	fprintf(f, " was seen %s but re-probes did not confirm it; still %s",
+		state_name(ev->has_new_state, ev->new_state),
+		state_name(ev->has_old_state, ev->old_state));
+}
+
+static void put_accepts_all(FILE *f, const struct pw_event *ev)
+{
+	fputs(" accepts connections on every probed port", f);
+	if (ev->counts)
+		fprintf(f, " (%" PRIu64 " of %" PRIu64 " open)", ev->counts->open,
+			ev->counts->probes_done);
+	fputs("; its ports are not reported one by one", f);
+}
+
+static void put_unexpected_open(FILE *f, const struct pw_event *ev)
+{
+	fputs(" is open but the policy does not expect it", f);
+}
+
+static void put_expected_closed(FILE *f, const struct pw_event *ev)
+{
+	fprintf(f, " is %s but the policy expects it open",
+		state_name(ev->has_new_state, ev->new_state));
+}
+
+static void put_baseline(FILE *f, const struct pw_event *ev)
+{
+	fputs("Baseline recorded", f);
+	if (ev->job)
+		fprintf(f, " for job %s", ev->job);
+	if (ev->counts) {
+		fputs(": ", f);
+		put_state_counts(f, ev->counts);
+	}
+	if (ev->run_id > 0)
+		fprintf(f, " (run %" PRId64 ")", ev->run_id);
+}
+
+static void put_run_started(FILE *f, const struct pw_event *ev)
+{
+	put_run(f, ev);
+	fputs(" started", f);
+	if (ev->counts)
+		fprintf(f, ": %" PRIu64 " probes", ev->counts->probes_planned);
+}
+
+static void put_run_completed(FILE *f, const struct pw_event *ev)
+{
+	const struct pw_event_counts *c = ev->counts;
+	char d[64];
+
+	put_run(f, ev);
+	fputs(" completed", f);
+	if (!c)
+		return;
+	fprintf(f, " in %s: %" PRIu64 " probes, ",
+		pw_format_duration(d, sizeof(d), c->duration_usec), c->probes_done);
+	put_state_counts(f, c);
+	fprintf(f, ", %" PRIu64 " change%s", c->changes, c->changes == 1 ? "" : "s");
+}
+
+static void put_run_skipped(FILE *f, const struct pw_event *ev)
+{
+	/* run_id is the skipped run's own record, not the one still going */
+	put_run(f, ev);
+	fprintf(f, " skipped: %s", reason_of(ev) ?: "the previous run is still in progress");
+}
+
+static void put_run_failed(FILE *f, const struct pw_event *ev)
+{
+	put_run(f, ev);
+	fprintf(f, " failed: %s", reason_of(ev) ?: "unknown error");
+}
+
+static void put_run_aborted(FILE *f, const struct pw_event *ev)
+{
+	const char *why = reason_of(ev);
+
+	put_run(f, ev);
+	fputs(" aborted", f);
+	if (ev->counts)
+		fprintf(f, " after %" PRIu64 " of %" PRIu64 " probes", ev->counts->probes_done,
+			ev->counts->probes_planned);
+	if (why)
+		fprintf(f, ": %s", why);
+}
+
+static void put_jobs(FILE *f, const struct pw_event_jobs *j, bool changes)
+{
+	fprintf(f, "%u job%s", j->total, j->total == 1 ? "" : "s");
+	if (changes)
+		fprintf(f, " (%u added, %u changed, %u removed)", j->added, j->changed, j->removed);
+}
+
+static void put_config_reloaded(FILE *f, const struct pw_event *ev)
+{
+	fputs("Configuration reloaded", f);
+	if (ev->config_path)
+		fprintf(f, " from %s", ev->config_path);
+	if (ev->jobs) {
+		fputs(": ", f);
+		put_jobs(f, ev->jobs, true);
+	}
+}
+
+static void put_config_rejected(FILE *f, const struct pw_event *ev)
+{
+	const char *why = reason_of(ev);
+
+	fputs("Configuration", f);
+	if (ev->config_path)
+		fprintf(f, " %s", ev->config_path);
+	fputs(" rejected, the running configuration stays", f);
+	if (why)
+		fprintf(f, ": %s", why);
+}
+
+static void put_daemon_started(FILE *f, const struct pw_event *ev)
+{
+	const char *sep = " (";
+
+	fputs("portwatchd " PACKAGE_VERSION " started", f);
+	if (ev->config_path) {
+		fprintf(f, "%sconfig %s", sep, ev->config_path);
+		sep = ", ";
+	}
+	if (ev->database) {
+		fprintf(f, "%sdatabase %s", sep, ev->database);
+		sep = ", ";
+	}
+	if (ev->jobs) {
+		fputs(sep, f);
+		put_jobs(f, ev->jobs, false);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		fputc(')', f);
+}
+
+static void put_daemon_stopped(FILE *f, const struct pw_event *ev)
+{
+	const char *why = reason_of(ev);
+
+	fputs("portwatchd stopped", f);
+	if (why)
+		fprintf(f, ": %s", why);
+}
+
+/*
+ * Every fact of each event type, in one place. The MESSAGE_IDs were made
+ * once with `systemd-id128 new`; each has an entry in
+ * systemd/portwatch.catalog (tests/test_events.c checks both ways). Never
+ * change one: saved journalctl filters and alerting rules match on them.
+ *   port   about one address or port: the sentence starts with it
+ *   state  the state a change to it reports (NONE: not a change)
+ *   alert  the hook event name it runs under (NONE: hooks never see it)
+ */
+#define NO_STATE _PW_STATE_MAX
+#define NO_ALERT _PW_ALERT_EVENT_MAX
 static const struct {
 	const char *name;
 	const char *message_id;
 	int priority;
+	bool port;
+	enum pw_state state;
+	enum pw_alert_event alert;
+	void (*put)(FILE *f, const struct pw_event *ev);
 } event_types[_PW_EVENT_MAX] = {
-	[PW_EVENT_PORT_OPENED] = { "port-opened", "446ac9d40b324de7a24554a65fd48aaa", LOG_WARNING },
-	[PW_EVENT_PORT_CLOSED] = { "port-closed", "d8cee0bfd6cb41ddaadd3d341c9cecef", LOG_NOTICE },
+	[PW_EVENT_PORT_OPENED] = { "port-opened", "446ac9d40b324de7a24554a65fd48aaa", LOG_WARNING,
+				   true, PW_STATE_OPEN, PW_ALERT_OPENED, put_changed },
+	[PW_EVENT_PORT_CLOSED] = { "port-closed", "d8cee0bfd6cb41ddaadd3d341c9cecef", LOG_NOTICE,
+				   true, PW_STATE_CLOSED, PW_ALERT_CLOSED, put_changed },
 	[PW_EVENT_PORT_FILTERED] = { "port-filtered", "73d178df424347c4b58491aadb49a2a0",
-				     LOG_NOTICE },
+				     LOG_NOTICE, true, PW_STATE_FILTERED, PW_ALERT_FILTERED,
+				     put_changed },
 	[PW_EVENT_PORT_UNREACHABLE] = { "port-unreachable", "22e943c07a1b402ebfabc8723b404a5a",
-					LOG_NOTICE },
-	[PW_EVENT_PORT_FLAPPING] = { "port-flapping", "bd44b25d12d6412593ca0babe85d5926",
-				     LOG_INFO },
+					LOG_NOTICE, true, PW_STATE_UNREACHABLE,
+					PW_ALERT_UNREACHABLE, put_changed },
+	[PW_EVENT_PORT_FLAPPING] = { "port-flapping", "bd44b25d12d6412593ca0babe85d5926", LOG_INFO,
+				     true, NO_STATE, PW_ALERT_FLAPPING, put_flapping },
 	[PW_EVENT_ADDRESS_ACCEPTS_ALL] = { "address-accepts-all",
-					   "4fca75dc36dc4fca9eaa3c02917512e1", LOG_WARNING },
+					   "4fca75dc36dc4fca9eaa3c02917512e1", LOG_WARNING, true,
+					   NO_STATE, PW_ALERT_ACCEPTS_EVERYTHING, put_accepts_all },
 	[PW_EVENT_BASELINE_RECORDED] = { "baseline-recorded", "d5074e0925f9434e823ada683b2b94ff",
-					 LOG_NOTICE },
-	[PW_EVENT_RUN_STARTED] = { "run-started", "c0a07aa21b704695bb7e42c8f24c5a8d", LOG_DEBUG },
-	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf",
-				     LOG_INFO },
-	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_WARNING },
-	[PW_EVENT_RUN_FAILED] = { "run-failed", "0623ae75e57047a6a4b1b7d8e345352e", LOG_ERR },
-	[PW_EVENT_RUN_ABORTED] = { "run-aborted", "8e5ff242b50e4966a55a577a575fd5a1", LOG_NOTICE },
+					 LOG_NOTICE, false, NO_STATE, NO_ALERT, put_baseline },
+	[PW_EVENT_RUN_STARTED] = { "run-started", "c0a07aa21b704695bb7e42c8f24c5a8d", LOG_DEBUG,
+				   false, NO_STATE, NO_ALERT, put_run_started },
+	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf", LOG_INFO,
+				     false, NO_STATE, NO_ALERT, put_run_completed },
+	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_WARNING,
+				   false, NO_STATE, NO_ALERT, put_run_skipped },
+	[PW_EVENT_RUN_FAILED] = { "run-failed", "0623ae75e57047a6a4b1b7d8e345352e", LOG_ERR, false,
+				  NO_STATE, PW_ALERT_RUN_FAILED, put_run_failed },
+	[PW_EVENT_RUN_ABORTED] = { "run-aborted", "8e5ff242b50e4966a55a577a575fd5a1", LOG_NOTICE,
+				   false, NO_STATE, NO_ALERT, put_run_aborted },
 	[PW_EVENT_CONFIG_RELOADED] = { "config-reloaded", "f47a53db0db74cfcae5f7b58c3cb6315",
-				       LOG_NOTICE },
+				       LOG_NOTICE, false, NO_STATE, NO_ALERT, put_config_reloaded },
 	[PW_EVENT_CONFIG_REJECTED] = { "config-rejected", "23a8321a1972491abcbc6bf2f12dd052",
-				       LOG_ERR },
+				       LOG_ERR, false, NO_STATE, NO_ALERT, put_config_rejected },
 	[PW_EVENT_DAEMON_STARTED] = { "daemon-started", "a5206b66734a472db718204b0d0cc6bb",
-				      LOG_NOTICE },
+				      LOG_NOTICE, false, NO_STATE, NO_ALERT, put_daemon_started },
 	[PW_EVENT_DAEMON_STOPPED] = { "daemon-stopped", "dbd74b9e2c6348a4bd34b700a25f17ea",
-				      LOG_NOTICE },
+				      LOG_NOTICE, false, NO_STATE, NO_ALERT, put_daemon_stopped },
 	[PW_EVENT_UNEXPECTED_OPEN] = { "unexpected-open", "6565e90585bf43f08e038e804d044e8a",
-				       LOG_WARNING },
+				       LOG_WARNING, true, NO_STATE, PW_ALERT_UNEXPECTED_OPEN,
+				       put_unexpected_open },
 	[PW_EVENT_EXPECTED_CLOSED] = { "expected-closed", "9022ad5317834da2bcd9f758988839f8",
-				       LOG_WARNING },
+				       LOG_WARNING, true, NO_STATE, PW_ALERT_EXPECTED_CLOSED,
+				       put_expected_closed },
 };
 
 const char *pw_event_type_to_string(enum pw_event_type t)
@@ -84,332 +316,42 @@ int pw_event_priority(enum pw_event_type t)
 	return event_types[t].priority;
 }
 
-enum pw_event_type pw_event_type_for_state(enum pw_state s)
+enum pw_alert_event pw_event_alert(enum pw_event_type t)
 {
-	switch (s) {
-	case PW_STATE_OPEN:
-		return PW_EVENT_PORT_OPENED;
-	case PW_STATE_CLOSED:
-		return PW_EVENT_PORT_CLOSED;
-	case PW_STATE_FILTERED:
-		return PW_EVENT_PORT_FILTERED;
-	case PW_STATE_UNREACHABLE:
-	case _PW_STATE_MAX:
-		break;
-	}
-	return PW_EVENT_PORT_UNREACHABLE;
+	if ((unsigned)t >= _PW_EVENT_MAX)
+		return _PW_ALERT_EVENT_MAX;
+	return event_types[t].alert;
 }
 
-static const char *state_name(bool has, enum pw_state s)
+enum pw_event_type pw_event_type_for_state(enum pw_state s)
 {
-	return has ? pw_state_to_string(s) ?: "?" : "?";
+	for (size_t i = 0; i < PW_ELEMENTSOF(event_types); i++)
+		if (event_types[i].state == s)
+			return (enum pw_event_type)i;
+	return _PW_EVENT_MAX;
 }
 
 /* The state a change event reports when the caller left new_state unset. */
 static enum pw_state implied_state(enum pw_event_type t)
 {
-	switch (t) {
-	case PW_EVENT_PORT_OPENED:
-		return PW_STATE_OPEN;
-	case PW_EVENT_PORT_CLOSED:
-		return PW_STATE_CLOSED;
-	case PW_EVENT_PORT_FILTERED:
-		return PW_STATE_FILTERED;
-	case PW_EVENT_PORT_UNREACHABLE:
-	case PW_EVENT_PORT_FLAPPING:
-	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
-	case PW_EVENT_BASELINE_RECORDED:
-	case PW_EVENT_RUN_STARTED:
-	case PW_EVENT_RUN_COMPLETED:
-	case PW_EVENT_RUN_SKIPPED:
-	case PW_EVENT_RUN_FAILED:
-	case PW_EVENT_RUN_ABORTED:
-	case PW_EVENT_CONFIG_RELOADED:
-	case PW_EVENT_CONFIG_REJECTED:
-	case PW_EVENT_DAEMON_STARTED:
-	case PW_EVENT_DAEMON_STOPPED:
-	case PW_EVENT_UNEXPECTED_OPEN:
-	case PW_EVENT_EXPECTED_CLOSED:
-	case _PW_EVENT_MAX:
-		break;
-	}
-	return PW_STATE_UNREACHABLE;
-}
-
-/* "127.0.0.1:22 (ssh)", "[::1]:8080", or just the address for port 0. */
-static void put_target(FILE *f, const struct pw_event *ev, const char *service)
-{
-	char a[PW_ADDR_STRLEN];
-
-	pw_addr_format(ev->address, a);
-	if (ev->port == 0) {
-		fputs(a, f);
-		return;
-	}
-	fprintf(f, pw_addr_is_v4(ev->address) ? "%s:%u" : "[%s]:%u", a, ev->port);
-	if (service[0])
-		fprintf(f, " (%s)", service);
-}
-
-static void put_job_suffix(FILE *f, const struct pw_event *ev)
-{
-	if (ev->job)
-		fprintf(f, " [job %s]", ev->job);
-}
-
-/* "Run 7 of job web", "Run of job web", "Run 7". */
-static void put_run(FILE *f, const struct pw_event *ev)
-{
-	fputs("Run", f);
-	if (ev->run_id > 0)
-		fprintf(f, " %" PRId64, ev->run_id);
-	if (ev->job)
-		fprintf(f, " of job %s", ev->job);
-}
-
-static void put_state_counts(FILE *f, const struct pw_event_counts *c)
-{
-	fprintf(f,
-		"%" PRIu64 " open, %" PRIu64 " closed, %" PRIu64 " filtered, %" PRIu64
-		" unreachable",
-		c->open, c->closed, c->filtered, c->unreachable);
-}
-
-static const char *reason_of(const struct pw_event *ev)
-{
-	if (ev->reason)
-		return ev->reason;
-	if (ev->error > 0)
-		return strerror(ev->error);
-	return NULL;
-}
-
-static void put_port_message(FILE *f, const struct pw_event *ev, const char *service)
-{
-	put_target(f, ev, service);
-	switch (ev->type) {
-	case PW_EVENT_PORT_OPENED:
-	case PW_EVENT_PORT_CLOSED:
-	case PW_EVENT_PORT_FILTERED:
-	case PW_EVENT_PORT_UNREACHABLE:
-		fprintf(f, " is now %s",
-			state_name(true,
-				   ev->has_new_state ? ev->new_state : implied_state(ev->type)));
-		if (ev->has_old_state)
-			fprintf(f, " (was %s)", state_name(true, ev->old_state));
-		break;
-	case PW_EVENT_PORT_FLAPPING:
-		fprintf(f, " was seen %s but re-probes did not confirm it; still %s",
-			state_name(ev->has_new_state, ev->new_state),
-			state_name(ev->has_old_state, ev->old_state));
-		break;
-	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
-		fputs(" accepts connections on every probed port", f);
-		if (ev->counts)
-			fprintf(f, " (%" PRIu64 " of %" PRIu64 " open)", ev->counts->open,
-				ev->counts->probes_done);
-		fputs("; its ports are not reported one by one", f);
-		break;
-	case PW_EVENT_UNEXPECTED_OPEN:
-		fputs(" is open but the policy does not expect it", f);
-		break;
-	case PW_EVENT_EXPECTED_CLOSED:
-		fprintf(f, " is %s but the policy expects it open",
-			state_name(ev->has_new_state, ev->new_state));
-		break;
-	case PW_EVENT_BASELINE_RECORDED:
-	case PW_EVENT_RUN_STARTED:
-	case PW_EVENT_RUN_COMPLETED:
-	case PW_EVENT_RUN_SKIPPED:
-	case PW_EVENT_RUN_FAILED:
-	case PW_EVENT_RUN_ABORTED:
-	case PW_EVENT_CONFIG_RELOADED:
-	case PW_EVENT_CONFIG_REJECTED:
-	case PW_EVENT_DAEMON_STARTED:
-	case PW_EVENT_DAEMON_STOPPED:
-	case _PW_EVENT_MAX:
-		break;
-	}
-	put_job_suffix(f, ev);
-}
-
-static void put_run_message(FILE *f, const struct pw_event *ev)
-{
-	const struct pw_event_counts *c = ev->counts;
-	const char *why = reason_of(ev);
-	char d[64];
-
-	switch (ev->type) {
-	case PW_EVENT_BASELINE_RECORDED:
-		fputs("Baseline recorded", f);
-		if (ev->job)
-			fprintf(f, " for job %s", ev->job);
-		if (c) {
-			fputs(": ", f);
-			put_state_counts(f, c);
-		}
-		if (ev->run_id > 0)
-			fprintf(f, " (run %" PRId64 ")", ev->run_id);
-		break;
-	case PW_EVENT_RUN_STARTED:
-		put_run(f, ev);
-		fputs(" started", f);
-		if (c)
-			fprintf(f, ": %" PRIu64 " probes", c->probes_planned);
-		break;
-	case PW_EVENT_RUN_COMPLETED:
-		put_run(f, ev);
-		fputs(" completed", f);
-		if (c) {
-			fprintf(f, " in %s: %" PRIu64 " probes, ",
-				pw_format_duration(d, sizeof(d), c->duration_usec), c->probes_done);
-			put_state_counts(f, c);
-			fprintf(f, ", %" PRIu64 " change%s", c->changes,
-				c->changes == 1 ? "" : "s");
-		}
-		break;
-	case PW_EVENT_RUN_SKIPPED:
-		/* run_id is the skipped run's own record, not the one still going */
-		put_run(f, ev);
-		fprintf(f, " skipped: %s", why ?: "the previous run is still in progress");
-		break;
-	case PW_EVENT_RUN_FAILED:
-		put_run(f, ev);
-		fprintf(f, " failed: %s", why ?: "unknown error");
-		break;
-	case PW_EVENT_RUN_ABORTED:
-		put_run(f, ev);
-		fputs(" aborted", f);
-		if (c)
-			fprintf(f, " after %" PRIu64 " of %" PRIu64 " probes", c->probes_done,
-				c->probes_planned);
-		if (why)
-			fprintf(f, ": %s", why);
-		break;
-	case PW_EVENT_PORT_OPENED:
-	case PW_EVENT_PORT_CLOSED:
-	case PW_EVENT_PORT_FILTERED:
-	case PW_EVENT_PORT_UNREACHABLE:
-	case PW_EVENT_PORT_FLAPPING:
-	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
-	case PW_EVENT_CONFIG_RELOADED:
-	case PW_EVENT_CONFIG_REJECTED:
-	case PW_EVENT_DAEMON_STARTED:
-	case PW_EVENT_DAEMON_STOPPED:
-	case PW_EVENT_UNEXPECTED_OPEN:
-	case PW_EVENT_EXPECTED_CLOSED:
-	case _PW_EVENT_MAX:
-		break;
-	}
-}
-
-static void put_jobs(FILE *f, const struct pw_event_jobs *j, bool changes)
-{
-	fprintf(f, "%u job%s", j->total, j->total == 1 ? "" : "s");
-	if (changes)
-		fprintf(f, " (%u added, %u changed, %u removed)", j->added, j->changed, j->removed);
-}
-
-static void put_daemon_message(FILE *f, const struct pw_event *ev)
-{
-	const char *why = reason_of(ev);
-	const char *sep = " (";
-
-	switch (ev->type) {
-	case PW_EVENT_CONFIG_RELOADED:
-		fputs("Configuration reloaded", f);
-		if (ev->config_path)
-			fprintf(f, " from %s", ev->config_path);
-		if (ev->jobs) {
-			fputs(": ", f);
-			put_jobs(f, ev->jobs, true);
-		}
-		break;
-	case PW_EVENT_CONFIG_REJECTED:
-		fputs("Configuration", f);
-		if (ev->config_path)
-			fprintf(f, " %s", ev->config_path);
-		fputs(" rejected, the running configuration stays", f);
-		if (why)
-			fprintf(f, ": %s", why);
-		break;
-	case PW_EVENT_DAEMON_STARTED:
-		fputs("portwatchd " PACKAGE_VERSION " started", f);
-		if (ev->config_path) {
-			fprintf(f, "%sconfig %s", sep, ev->config_path);
-			sep = ", ";
-		}
-		if (ev->database) {
-			fprintf(f, "%sdatabase %s", sep, ev->database);
-			sep = ", ";
-		}
-		if (ev->jobs) {
-			fputs(sep, f);
-			put_jobs(f, ev->jobs, false);
-			sep = ", ";
-		}
-		if (sep[0] == ',')
-			fputc(')', f);
-		break;
-	case PW_EVENT_DAEMON_STOPPED:
-		fputs("portwatchd stopped", f);
-		if (why)
-			fprintf(f, ": %s", why);
-		break;
-	case PW_EVENT_PORT_OPENED:
-	case PW_EVENT_PORT_CLOSED:
-	case PW_EVENT_PORT_FILTERED:
-	case PW_EVENT_PORT_UNREACHABLE:
-	case PW_EVENT_PORT_FLAPPING:
-	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
-	case PW_EVENT_BASELINE_RECORDED:
-	case PW_EVENT_RUN_STARTED:
-	case PW_EVENT_RUN_COMPLETED:
-	case PW_EVENT_RUN_SKIPPED:
-	case PW_EVENT_RUN_FAILED:
-	case PW_EVENT_RUN_ABORTED:
-	case PW_EVENT_UNEXPECTED_OPEN:
-	case PW_EVENT_EXPECTED_CLOSED:
-	case _PW_EVENT_MAX:
-		break;
-	}
+	return event_types[t].state;
 }
 
 static void put_message(FILE *f, const struct pw_event *ev, const char *service)
 {
-	switch (ev->type) {
-	case PW_EVENT_PORT_OPENED:
-	case PW_EVENT_PORT_CLOSED:
-	case PW_EVENT_PORT_FILTERED:
-	case PW_EVENT_PORT_UNREACHABLE:
-	case PW_EVENT_PORT_FLAPPING:
-	case PW_EVENT_ADDRESS_ACCEPTS_ALL:
-	case PW_EVENT_UNEXPECTED_OPEN:
-	case PW_EVENT_EXPECTED_CLOSED:
-		if (ev->has_address) {
-			put_port_message(f, ev, service);
-			return;
-		}
-		/* a port event without its port is a caller bug; still say something */
-		fprintf(f, "%s", event_types[ev->type].name);
-		put_job_suffix(f, ev);
-		return;
-	case PW_EVENT_BASELINE_RECORDED:
-	case PW_EVENT_RUN_STARTED:
-	case PW_EVENT_RUN_COMPLETED:
-	case PW_EVENT_RUN_SKIPPED:
-	case PW_EVENT_RUN_FAILED:
-	case PW_EVENT_RUN_ABORTED:
-		put_run_message(f, ev);
-		return;
-	case PW_EVENT_CONFIG_RELOADED:
-	case PW_EVENT_CONFIG_REJECTED:
-	case PW_EVENT_DAEMON_STARTED:
-	case PW_EVENT_DAEMON_STOPPED:
-	case _PW_EVENT_MAX:
-		put_daemon_message(f, ev);
+	if (!event_types[ev->type].port) {
+		event_types[ev->type].put(f, ev);
 		return;
 	}
+	/* a port event without its port is a caller bug; still say something */
+	if (ev->has_address) {
+		put_target(f, ev, service);
+		event_types[ev->type].put(f, ev);
+	} else {
+		fputs(event_types[ev->type].name, f);
+	}
+	if (ev->job)
+		fprintf(f, " [job %s]", ev->job);
 }
 
 /* A growable NULL-terminated array of "KEY=value" strings. */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "config.h"
 #include "state.h"
 
 enum pw_event_type {
@@ -56,13 +57,15 @@ struct pw_event_jobs {
 };
 
 /*
- * One event. Zero-initialise and fill what applies (designated
+ * One event: what the journal logs, and what an alert hook is told (see
+ * alert.h). Zero-initialise and fill what applies (designated
  * initialisers); every unset member is left out of the entry.
  */
 struct pw_event {
 	enum pw_event_type type;
-	const char *job; /* NULL: not about a job */
-	int64_t run_id;  /* store's run id, > 0; 0: none */
+	uint64_t time_usec; /* CLOCK_REALTIME; hooks report it, the journal stamps its own */
+	const char *job;    /* NULL: not about a job */
+	int64_t run_id;     /* store's run id, > 0; 0: none */
 
 	/* the port (port events) or the address (ADDRESS_ACCEPTS_ALL) */
 	bool has_address;
@@ -93,6 +96,10 @@ int pw_event_priority(enum pw_event_type t);               /* LOG_*; -EINVAL if 
 
 /* The event reporting a confirmed change to state s (PORT_OPENED, ...). */
 enum pw_event_type pw_event_type_for_state(enum pw_state s);
+
+/* The hook event an event type runs under ("opened" for port-opened);
+ * _PW_ALERT_EVENT_MAX for types no hook sees. */
+enum pw_alert_event pw_event_alert(enum pw_event_type t);
 
 /*
  * The human MESSAGE and the NULL-terminated "KEY=value" field list of an

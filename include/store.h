@@ -9,14 +9,16 @@
  * One process writes (the daemon); any number read (sqlite3, the CLI):
  * WAL mode, busy_timeout, synchronous=NORMAL, foreign keys on. Run, job
  * and port-row ids are allocated in memory, so two writers on one file
- * would collide. A struct pw_store is not thread-safe: one thread at a
- * time (the caller locks).
+ * would collide. The store locks itself: engine worker threads may call
+ * pw_store_get_state() while the daemon's loop records (one recursive
+ * mutex around every function that reads or changes the in-memory maps).
  *
  * Write path. The store keeps, per job, an in-memory map (address, port)
  * -> current state, loaded from the "ports" table when the job's first run
- * begins (about 80 bytes per port). pw_store_observe() decides at once
- * whether an observation is a change (rules in change.h) and tells the
- * caller, so the daemon can log it; the writes are queued and written in
+ * begins (about 80 bytes per port). The caller reads a port's state
+ * (pw_store_prior()), decides what the observation means (change.h,
+ * policy.h) and records that (pw_store_record()): the store stores, it
+ * does not judge. The writes are queued and written in
  * one transaction per batch: at pw_store_flush(), at pw_store_run_end(),
  * and automatically every `batch_size` observations. The daemon should
  * also call pw_store_flush() from a timer (every few seconds) so that a
@@ -46,7 +48,7 @@
  * otherwise take commits that no one can read back. Memory is bounded:
  * queued port rows cost nothing beyond the per-job map (a flag and a 4-byte
  * index each), and queued events are limited to `max_pending` (default
- * PW_STORE_DEFAULT_MAX_PENDING). At that bound pw_store_observe() refuses
+ * PW_STORE_DEFAULT_MAX_PENDING). At that bound pw_store_record() refuses
  * an observation that would add an event with -ENOBUFS and leaves the
  * port's state untouched, so the same change is detected again (and
  * recorded) at the next observation once writes succeed: a change is
@@ -144,33 +146,47 @@ int pw_store_recover_runs(struct pw_store *s);
  */
 int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id);
 
+/*
+ * What the store knows of one port of a running run's job, for the caller
+ * to judge an observation by (daemon/report.c: change.h and policy.h).
+ * -ESRCH for an unknown or ended run.
+ */
+struct pw_store_prior {
+	bool has_baseline; /* the job has a completed run */
+	bool known;        /* the port has a row: state is its current state */
+	enum pw_state state;
+};
+int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
+		   struct pw_store_prior *ret);
+
+/*
+ * One observation and what it means. The store does not judge: the caller
+ * decided the change (pw_change_detect(), then pw_policy_apply()) from
+ * pw_store_prior(), and the store records it as told.
+ */
 struct pw_store_obs {
 	pw_u128 addr;
 	uint16_t port;
-	enum pw_state state;
-	unsigned flags;    /* PW_OBS_UNCONFIRMED */
-	uint32_t rtt_usec; /* 0 = none (no answer) */
+	enum pw_state state; /* as observed: an unconfirmed flap is what was seen */
+	uint32_t rtt_usec;   /* 0 = none (no answer) */
 	uint64_t time_usec;
-	/* What the job's policy expects of the port (pw_policy_expect()). A
-	 * violating change is stored with its verdict in events.policy, and a
-	 * violating first sighting becomes an event: see pw_policy_apply(),
-	 * which the caller may run on *ret_change for the same verdict. */
-	enum pw_policy_expect expect;
+	/* NONE: unchanged (last_seen only); NEW: a first sighting that is no
+	 * event (a row, no event); FLAP: an event that keeps the state; any
+	 * other kind replaces the state and is an event */
+	struct pw_change change;
+	enum pw_policy_verdict verdict; /* stored with an event in events.policy */
 };
 
 /*
  * Record one observation of a running run. Returns 0, or
  * PW_STORE_DEFERRED (> 0) when the observation is kept but the automatic
  * flush it triggered failed (see pw_store_last_error(); the next flush
- * retries). *ret_change (may be NULL) says what it meant: PW_CHANGE_NONE
- * for an unchanged port, PW_CHANGE_NEW for the first sighting of a port
- * that is not open (a row, no event), else the event recorded. Errors:
- * -ESRCH unknown or ended run, -EINVAL bad state, -EROFS read-only store,
- * -ENOBUFS at the memory bound (nothing recorded, see above).
+ * retries). Errors: -ESRCH unknown or ended run, -EINVAL a state, kind or
+ * verdict out of range, -EROFS read-only store, -ENOBUFS at the memory
+ * bound (nothing recorded, see above).
  */
 #define PW_STORE_DEFERRED 1
-int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs,
-		     struct pw_change *ret_change);
+int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs);
 
 /*
  * Drop a job's in-memory state map, e.g. when a config reload removed the

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +11,6 @@
 
 #include <sqlite3.h>
 
-#include "policy.h"
 #include "store-internal.h"
 #include "util.h"
 
@@ -110,6 +110,10 @@ static const char *const stmt_sql[_ST_MAX] = {
 };
 
 struct pw_store {
+	/* Engine worker threads read port states while the loop records:
+	 * every entry point that reads or changes the job cache or the run
+	 * list holds this (recursive: entry points call each other). */
+	pthread_mutex_t lock;
 	sqlite3 *db;
 	char *path;
 	bool readonly;
@@ -130,6 +134,21 @@ struct pw_store {
 	dev_t dev;
 	ino_t ino;
 };
+
+static struct pw_store *store_lock(struct pw_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	return s;
+}
+
+static void store_unlockp(struct pw_store **s)
+{
+	if (*s)
+		pthread_mutex_unlock(&(*s)->lock);
+}
+
+/* Held until the calling function returns, on every path. */
+#define LOCKED(s) _cleanup_(store_unlockp) struct pw_store *_locked_ = store_lock(s)
 
 static const char *const run_status_names[_PW_RUN_STATUS_MAX] = {
 	[PW_RUN_RUNNING] = "running", [PW_RUN_COMPLETED] = "completed",
@@ -773,6 +792,20 @@ static int open_db(struct pw_store *s)
 	return r;
 }
 
+static int init_lock(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int r;
+
+	r = pthread_mutexattr_init(&a);
+	if (r == 0)
+		r = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	if (r == 0)
+		r = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return -r;
+}
+
 int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store, char **ret_error)
 {
 	struct pw_store *s;
@@ -783,20 +816,22 @@ int pw_store_open(const char *path, unsigned flags, struct pw_store **ret_store,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	r = init_lock(&s->lock);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
 	s->readonly = flags & PW_STORE_READONLY;
 	s->batch_size = PW_STORE_DEFAULT_BATCH;
 	s->max_pending = PW_STORE_DEFAULT_MAX_PENDING;
 	s->seen_interval = PW_STORE_DEFAULT_SEEN_INTERVAL;
 	s->path = strdup(path);
-	if (!s->path) {
-		free(s);
-		return -ENOMEM;
-	}
-	r = open_db(s);
+	r = s->path ? open_db(s) : -ENOMEM;
 	if (r < 0) {
 		if (ret_error)
 			*ret_error = strdup(s->err[0] ? s->err : path);
 		sqlite3_close(s->db);
+		pthread_mutex_destroy(&s->lock);
 		free(s->path);
 		free(s);
 		return r;
@@ -833,6 +868,7 @@ struct pw_store *pw_store_close(struct pw_store *s)
 {
 	if (!s)
 		return NULL;
+	pthread_mutex_lock(&s->lock);
 	if (!s->readonly)
 		mark_all_seen(s);
 	pw_store_flush(s);
@@ -853,6 +889,8 @@ struct pw_store *pw_store_close(struct pw_store *s)
 	}
 	free(s->ev);
 	free(s->path);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
 }
@@ -1075,6 +1113,7 @@ bool pw_store_needs_flush(const struct pw_store *s)
 
 int pw_store_flush(struct pw_store *s)
 {
+	LOCKED(s);
 	int r;
 
 	s->since_flush = 0;
@@ -1109,6 +1148,7 @@ static struct run *run_find(struct pw_store *s, int64_t id)
 
 int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id)
 {
+	LOCKED(s);
 	struct run *run;
 	struct job *j;
 	int r;
@@ -1140,6 +1180,7 @@ int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, i
 int pw_store_run_skipped(struct pw_store *s, const char *job, uint64_t now_usec,
 			 int64_t *ret_run_id)
 {
+	LOCKED(s);
 	struct run *run;
 	int64_t id;
 	int r;
@@ -1159,6 +1200,7 @@ int pw_store_run_skipped(struct pw_store *s, const char *job, uint64_t now_usec,
 int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status status,
 		     uint64_t now_usec)
 {
+	LOCKED(s);
 	struct run *run = run_find(s, run_id);
 
 	if (!run || run->status != PW_RUN_RUNNING)
@@ -1177,6 +1219,7 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 
 int pw_store_recover_runs(struct pw_store *s)
 {
+	LOCKED(s);
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
@@ -1197,99 +1240,134 @@ int pw_store_recover_runs(struct pw_store *s)
 
 /* ------------------------------------------------------------ observations */
 
-int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs,
-		     struct pw_change *ret_change)
+int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
+		   struct pw_store_prior *ret)
 {
+	LOCKED(s);
 	struct run *run = run_find(s, run_id);
-	enum pw_policy_verdict verdict;
-	struct pw_change c;
+	const struct entry *e;
+	uint64_t hi, lo;
+
+	if (!run || run->status != PW_RUN_RUNNING)
+		return -ESRCH;
+	addr_split(addr, &hi, &lo);
+	e = job_find(run->job, hi, lo, port);
+	*ret = (struct pw_store_prior){
+		.has_baseline = run->job->baseline_run_id != 0,
+		.known = e != NULL,
+		.state = e ? (enum pw_state)e->state : PW_STATE_OPEN,
+	};
+	return 0;
+}
+
+static bool obs_valid(const struct pw_store_obs *o)
+{
+	return (unsigned)o->state < _PW_STATE_MAX && (unsigned)o->change.kind < _PW_CHANGE_MAX &&
+	       (unsigned)o->change.new_state < _PW_STATE_MAX &&
+	       (unsigned)o->change.old_state < _PW_STATE_MAX &&
+	       (unsigned)o->verdict < _PW_VERDICT_MAX;
+}
+
+/* Room for one more event, so that nothing after it can fail halfway. */
+static int reserve_event(struct pw_store *s)
+{
+	if (s->n_ev >= s->max_pending)
+		return set_error(s, -ENOBUFS,
+				 "%zu events waiting to be written: change not recorded", s->n_ev);
+	if (s->n_ev == s->cap_ev) {
+		size_t cap = s->cap_ev ? s->cap_ev * 2 : 1024;
+		struct pending_event *ev = reallocarray(s->ev, cap, sizeof(*ev));
+
+		if (!ev)
+			return -ENOMEM;
+		s->ev = ev;
+		s->cap_ev = cap;
+	}
+	return 0;
+}
+
+static void queue_event(struct pw_store *s, const struct run *run, uint64_t hi, uint64_t lo,
+			const struct pw_store_obs *o)
+{
+	s->ev[s->n_ev++] = (struct pending_event){
+		.hi = hi,
+		.lo = lo,
+		.run_id = run->id,
+		.job_id = run->job->id,
+		.time = o->time_usec,
+		.rtt = o->rtt_usec,
+		.port = o->port,
+		.kind = (uint8_t)o->change.kind,
+		.major = o->change.major,
+		.has_old = o->change.has_old,
+		.old_state = (uint8_t)o->change.old_state,
+		.new_state = (uint8_t)o->change.new_state,
+		.verdict = (uint8_t)o->verdict,
+	};
+}
+
+/* The port's row: created at its first sighting, its state replaced by a change. */
+static void update_entry(struct pw_store *s, struct run *run, struct entry *e,
+			 const struct pw_store_obs *o)
+{
+	if (pw_change_updates_state(o->change.kind)) {
+		e->state = (uint8_t)o->state;
+		e->last_change = o->time_usec;
+		e->flags |= E_STATE;
+	}
+	e->last_seen = o->time_usec;
+	e->run_id = run->id;
+	e->rtt = o->rtt_usec;
+	/* unchanged: rewrite last_seen only now and then (see store.h) */
+	if (o->change.kind != PW_CHANGE_NONE || o->time_usec - e->db_seen >= s->seen_interval)
+		mark_dirty(s, run->job, e);
+}
+
+static void count_observation(struct run *run, const struct pw_store_obs *o)
+{
+	run->probes++;
+	run->n_state[o->state]++;
+	if (o->change.kind == PW_CHANGE_FLAP)
+		run->n_flaps++;
+	else if (pw_change_is_event(o->change.kind) && o->change.kind != PW_CHANGE_BASELINE)
+		run->n_changes++;
+	if (o->time_usec > run->updated)
+		run->updated = o->time_usec;
+	run->dirty = true;
+}
+
+int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs)
+{
+	LOCKED(s);
+	struct run *run = run_find(s, run_id);
 	struct entry *e;
-	struct job *j;
 	uint64_t hi, lo;
 	int r;
 
 	if (s->readonly)
 		return -EROFS;
-	if ((unsigned)obs->expect >= _PW_EXPECT_MAX)
-		return -EINVAL;
 	if (!run || run->status != PW_RUN_RUNNING)
 		return -ESRCH;
-	j = run->job;
+	if (!obs_valid(obs))
+		return -EINVAL;
 	/* Grow the job's table before taking a pointer into it: growing moves
 	 * the entries, and a known port's entry is used below. */
-	r = job_reserve(j);
+	r = job_reserve(run->job);
+	if (r >= 0 && pw_change_is_event(obs->change.kind))
+		r = reserve_event(s);
 	if (r < 0)
 		return r;
 	addr_split(obs->addr, &hi, &lo);
-	e = job_find(j, hi, lo, obs->port);
-	r = pw_change_detect(j->baseline_run_id != 0, e != NULL, e ? e->state : PW_STATE_OPEN,
-			     obs->state, obs->flags, &c);
-	if (r < 0)
-		return r;
-	verdict = pw_policy_apply(obs->expect, j->baseline_run_id != 0, &c);
-
-	/* Reserve everything first so that nothing below can fail halfway. */
-	if (pw_change_is_event(c.kind)) {
-		if (s->n_ev >= s->max_pending)
-			return set_error(s, -ENOBUFS,
-					 "%zu events waiting to be written: change not recorded",
-					 s->n_ev);
-		if (s->n_ev == s->cap_ev) {
-			size_t cap = s->cap_ev ? s->cap_ev * 2 : 1024;
-			struct pending_event *ev = reallocarray(s->ev, cap, sizeof(*ev));
-
-			if (!ev)
-				return -ENOMEM;
-			s->ev = ev;
-			s->cap_ev = cap;
-		}
-	}
+	e = job_find(run->job, hi, lo, obs->port);
 	if (!e) {
-		e = job_add(j, hi, lo, obs->port);
+		e = job_add(run->job, hi, lo, obs->port);
 		e->id = s->next_port_id++;
 		e->first_seen = obs->time_usec;
 	}
-	if (pw_change_updates_state(c.kind)) {
-		e->state = (uint8_t)obs->state;
-		e->last_change = obs->time_usec;
-		e->flags |= E_STATE;
-	}
-	e->last_seen = obs->time_usec;
-	e->run_id = run->id;
-	e->rtt = obs->rtt_usec;
-	/* unchanged: rewrite last_seen only now and then (see store.h) */
-	if (c.kind != PW_CHANGE_NONE || obs->time_usec - e->db_seen >= s->seen_interval)
-		mark_dirty(s, j, e);
-
-	if (pw_change_is_event(c.kind))
-		s->ev[s->n_ev++] = (struct pending_event){
-			.hi = hi,
-			.lo = lo,
-			.run_id = run->id,
-			.job_id = j->id,
-			.time = obs->time_usec,
-			.rtt = obs->rtt_usec,
-			.port = obs->port,
-			.kind = (uint8_t)c.kind,
-			.major = c.major,
-			.has_old = c.has_old,
-			.old_state = (uint8_t)c.old_state,
-			.new_state = (uint8_t)c.new_state,
-			.verdict = (uint8_t)verdict,
-		};
-
-	run->probes++;
-	run->n_state[obs->state]++;
-	if (c.kind == PW_CHANGE_FLAP)
-		run->n_flaps++;
-	else if (pw_change_is_event(c.kind) && c.kind != PW_CHANGE_BASELINE)
-		run->n_changes++;
-	if (obs->time_usec > run->updated)
-		run->updated = obs->time_usec;
-	run->dirty = true;
-
-	if (ret_change)
-		*ret_change = c;
+	update_entry(s, run, e, obs);
+	if (pw_change_is_event(obs->change.kind))
+		queue_event(s, run, hi, lo, obs);
+	count_observation(run, obs);
 	if (++s->since_flush >= s->batch_size && pw_store_flush(s) < 0)
 		return PW_STORE_DEFERRED;
 	return 0;
@@ -1297,6 +1375,7 @@ int pw_store_observe(struct pw_store *s, int64_t run_id, const struct pw_store_o
 
 int pw_store_job_unload(struct pw_store *s, const char *job)
 {
+	LOCKED(s);
 	struct job *j;
 	int r;
 
@@ -1329,6 +1408,7 @@ int pw_store_job_unload(struct pw_store *s, const char *job)
 int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
 		       enum pw_state *ret_state)
 {
+	LOCKED(s);
 	struct run *run = run_find(s, run_id);
 	struct entry *e;
 	uint64_t hi, lo;
@@ -1357,6 +1437,7 @@ static void port_from_entry(const struct entry *e, struct pw_store_port *p)
 
 int pw_store_load_states(struct pw_store *s, const char *job, pw_store_port_cb_t cb, void *userdata)
 {
+	LOCKED(s);
 	sqlite3_stmt *st = NULL;
 	struct job *j;
 	int rc, r;
@@ -1438,6 +1519,7 @@ static int read_run(struct pw_store *s, const char *sql, int64_t job_id,
 int pw_store_last_run(struct pw_store *s, const char *job, struct pw_store_run_info *ret_last,
 		      struct pw_store_run_info *ret_last_completed)
 {
+	LOCKED(s);
 	struct pw_store_run_info last = { 0 }, done = { 0 };
 	struct job *j;
 	int r;
@@ -1492,6 +1574,7 @@ int pw_store_last_run(struct pw_store *s, const char *job, struct pw_store_run_i
 int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store_rtt *v, size_t n,
 		      uint64_t now_usec)
 {
+	LOCKED(s);
 	sqlite3_stmt *st = NULL;
 	struct job *j;
 	int rc, r;
@@ -1544,6 +1627,7 @@ int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store
 
 int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb, void *userdata)
 {
+	LOCKED(s);
 	sqlite3_stmt *st = NULL;
 	struct job *j;
 	int rc, r;
@@ -1588,6 +1672,7 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 
 int pw_store_ack(struct pw_store *s, int64_t event_id, uint64_t now_usec, const char *by)
 {
+	LOCKED(s);
 	sqlite3_stmt *st = NULL;
 	int64_t exists = 0;
 	int rc, r;
@@ -1655,6 +1740,7 @@ static int prune_step(struct pw_store *s, const char *sql, uint64_t cutoff, int6
 
 int pw_store_prune(struct pw_store *s, uint64_t older_than_usec, unsigned max_rows)
 {
+	LOCKED(s);
 	int n_events = 0, n_runs = 0, r;
 
 	if (s->readonly)

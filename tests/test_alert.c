@@ -72,8 +72,8 @@ static void run_until(unsigned n, unsigned max_sec)
 	}
 }
 
-static const struct pw_alert_info port_info = {
-	.event = PW_ALERT_UNEXPECTED_OPEN,
+static const struct pw_event port_info = {
+	.type = PW_EVENT_UNEXPECTED_OPEN,
 	.job = "web \"prod\"",
 	.run_id = 42,
 	.has_address = true,
@@ -117,8 +117,8 @@ START_TEST(json_and_env)
 		"PORTWATCH_TIME=2026-11-25T13:00:00Z",
 		NULL,
 	};
-	struct pw_alert_info run_failed = {
-		.event = PW_ALERT_RUN_FAILED,
+	struct pw_event run_failed = {
+		.type = PW_EVENT_RUN_FAILED,
 		.job = "j",
 		.time_usec = T0,
 		.reason = "no\nsockets",
@@ -127,13 +127,13 @@ START_TEST(json_and_env)
 	char **env = NULL;
 	size_t i;
 
-	ck_assert_int_eq(pw_alert_format_json(&port_info, &json), 0);
+	ck_assert_int_eq(pw_alert_format_json(PW_ALERT_UNEXPECTED_OPEN, &port_info, &json), 0);
 	ck_assert_str_eq(
 		json, "{\"event\":\"unexpected-open\",\"job\":\"web \\\"prod\\\"\",\"run_id\":42,"
 		      "\"address\":\"127.0.0.1\",\"port\":22,\"service\":\"ssh\","
 		      "\"old_state\":\"closed\",\"new_state\":\"open\","
 		      "\"time\":\"2026-11-25T13:00:00Z\",\"time_usec\":1795611600123456}");
-	ck_assert_int_eq(pw_alert_format_env(&port_info, &env), 0);
+	ck_assert_int_eq(pw_alert_format_env(PW_ALERT_UNEXPECTED_OPEN, &port_info, &env), 0);
 	for (i = 0; want_env[i]; i++) {
 		ck_assert_ptr_nonnull(env[i]);
 		ck_assert_str_eq(env[i], want_env[i]);
@@ -143,12 +143,11 @@ START_TEST(json_and_env)
 		free(env[i]);
 	free(env);
 
-	ck_assert_int_eq(pw_alert_format_json(&run_failed, &json2), 0);
+	ck_assert_int_eq(pw_alert_format_json(PW_ALERT_RUN_FAILED, &run_failed, &json2), 0);
 	ck_assert_str_eq(
 		json2, "{\"event\":\"run-failed\",\"job\":\"j\",\"time\":\"2026-11-25T13:00:00Z\","
 		       "\"time_usec\":1795611600000000,\"reason\":\"no\\nsockets\"}");
-	run_failed.event = _PW_ALERT_EVENT_MAX;
-	ck_assert_int_eq(pw_alert_format_json(&run_failed, &json), -EINVAL);
+	ck_assert_int_eq(pw_alert_format_json(_PW_ALERT_EVENT_MAX, &run_failed, &json), -EINVAL);
 }
 END_TEST
 
@@ -181,7 +180,7 @@ START_TEST(hook_sees_event)
 
 	setup_loop(0, 0);
 	ck_assert_int_eq(setenv("PW_TEST_LEAK", "1", 1), 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
 	ck_assert_uint_eq(pw_alerter_running(al), 1);
 	run_until(1, 10);
 	s = &results[0];
@@ -193,7 +192,7 @@ START_TEST(hook_sees_event)
 	ck_assert_int_eq(s->r.exit_status, 3);
 	ck_assert(!s->r.timed_out);
 	ck_assert(!s->r.output_truncated);
-	ck_assert_int_eq(pw_alert_format_json(&port_info, &json), 0);
+	ck_assert_int_eq(pw_alert_format_json(PW_ALERT_UNEXPECTED_OPEN, &port_info, &json), 0);
 	ck_assert_int_gt(asprintf(&want,
 				  "PATH=" PW_ALERT_PATH "\n"
 				  "PORTWATCH_ADDRESS=127.0.0.1\n"
@@ -234,7 +233,7 @@ START_TEST(hook_starts_with_default_signals)
 	sigaddset(&usr1, SIGUSR1);
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
 	setup_loop(0, 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
 	run_until(1, 10);
 	ck_assert_str_eq(results[0].output, "SigBlk: 0000000\nSigIgn: 0000000\n");
 	teardown_loop();
@@ -253,8 +252,8 @@ START_TEST(hung_hook_is_killed)
 	const struct saved *term, *killed;
 
 	setup_loop(0, 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &b, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &b, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
 	run_until(2, 15);
 	term = &results[0];
 	killed = &results[1];
@@ -276,12 +275,13 @@ START_TEST(concurrency_and_queue_bound)
 {
 	struct pw_alert a = sh_alert("sleep 0.2; echo \"$PORTWATCH_PORT\"", 10 * USEC_PER_SEC);
 	static const int want[] = { 0, 0, 1, 1, 1, -ENOBUFS, -ENOBUFS };
-	struct pw_alert_info info = port_info;
+	struct pw_event info = port_info;
 
 	setup_loop(2, 3);
 	for (size_t i = 0; i < PW_ELEMENTSOF(want); i++) {
 		info.port = (uint16_t)(1000 + i);
-		ck_assert_int_eq(pw_alerter_submit(al, &a, &info), want[i]);
+		ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &info),
+				 want[i]);
 	}
 	ck_assert_uint_eq(pw_alerter_running(al), 2);
 	ck_assert_uint_eq(pw_alerter_queued(al), 3);
@@ -301,7 +301,7 @@ START_TEST(concurrency_and_queue_bound)
 	for (unsigned i = 0; i < 5; i++)
 		ck_assert(results[i].r.exited && results[i].r.exit_status == 0);
 	/* room again */
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &info), 0);
 	run_until(6, 10);
 	teardown_loop();
 }
@@ -316,12 +316,13 @@ START_TEST(spawn_failure_reported)
 	struct pw_alert none = { .events = PW_ALERT_EVENTS_ALL };
 
 	setup_loop(1, 1);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
 	ck_assert_uint_eq(n_results, 1);
 	ck_assert_int_eq(results[0].r.spawn_error, ENOENT);
 	ck_assert_int_eq(results[0].r.pid, 0);
 	ck_assert_uint_eq(pw_alerter_running(al), 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &none, &port_info), -EINVAL);
+	ck_assert_int_eq(pw_alerter_submit(al, &none, PW_ALERT_UNEXPECTED_OPEN, &port_info),
+			 -EINVAL);
 	teardown_loop();
 }
 END_TEST
@@ -332,7 +333,7 @@ START_TEST(output_is_bounded)
 	struct pw_alert a = sh_alert("head -c 1000000 /dev/zero | tr '\\000' x", 10 * USEC_PER_SEC);
 
 	setup_loop(0, 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
 	run_until(1, 10);
 	ck_assert(results[0].r.exited);
 	ck_assert_int_eq(results[0].r.exit_status, 0);
@@ -349,8 +350,8 @@ START_TEST(free_kills_running)
 	uint64_t t0 = pw_now_usec(CLOCK_MONOTONIC);
 
 	setup_loop(1, 4);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 0);
-	ck_assert_int_eq(pw_alerter_submit(al, &a, &port_info), 1);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 1);
 	(void)sd_event_run(ev, 50 * USEC_PER_MSEC);
 	teardown_loop(); /* checks nothing is left to reap */
 	ck_assert_uint_eq(n_results, 0);

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "query.h"
 #include "store.h"
+#include "store-observe.h"
 #include "util.h"
 
 /* 2026-11-25 13:00:00 UTC */
@@ -59,14 +60,12 @@ static void obs(int64_t run, const char *addr, uint16_t port, enum pw_state st, 
 	struct pw_store_obs o = {
 		.port = port,
 		.state = st,
-		.flags = flags,
 		.time_usec = t,
-		.expect = expect,
 	};
 	struct pw_change c;
 
 	ck_assert_int_eq(pw_addr_parse(addr, &o.addr), 0);
-	ck_assert_int_eq(pw_store_observe(store, run, &o, &c), 0);
+	ck_assert_int_eq(pw_test_observe(store, run, &o, flags, expect, &c), 0);
 	ck_assert_msg(c.kind == want, "%s:%u: change %d, want %d", addr, port, c.kind, want);
 }
 

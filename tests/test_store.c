@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "check-main.h"
+#include "store-observe.h"
 #include "store.h"
 #include "util.h"
 
@@ -66,12 +67,11 @@ static int observe(struct pw_store *s, int64_t run, const char *addr, uint16_t p
 		.addr = v4(addr),
 		.port = port,
 		.state = st,
-		.flags = flags,
 		.rtt_usec = st == PW_STATE_OPEN ? 250 : 0,
 		.time_usec = t,
 	};
 
-	return pw_store_observe(s, run, &o, c);
+	return pw_test_observe(s, run, &o, flags, PW_EXPECT_NONE, c);
 }
 
 /* Observe and check the change kind and importance. */
@@ -861,13 +861,25 @@ START_TEST(bad_arguments)
 {
 	struct pw_store *s = with_baseline();
 	struct pw_store_obs o = { .addr = v4("127.0.0.1"), .port = 1, .state = _PW_STATE_MAX };
+	struct pw_store_prior prior;
 	int64_t run;
 
-	ck_assert_int_eq(pw_store_observe(s, 99, &o, NULL), -ESRCH);
+	ck_assert_int_eq(pw_store_record(s, 99, &o), -ESRCH);
+	ck_assert_int_eq(pw_store_prior(s, 99, o.addr, o.port, &prior), -ESRCH);
 	ck_assert_int_eq(pw_store_run_end(s, 99, PW_RUN_COMPLETED, 0), -ESRCH);
 	ck_assert_int_eq(pw_store_run_begin(s, "", 0, &run), -EINVAL);
 	run = begin(s, "web", SEC(10));
-	ck_assert_int_eq(pw_store_observe(s, run, &o, NULL), -EINVAL);
+	ck_assert_int_eq(pw_store_record(s, run, &o), -EINVAL);
+	/* the store records what it is told, but only what can be stored */
+	o.state = PW_STATE_OPEN;
+	o.change.kind = _PW_CHANGE_MAX;
+	ck_assert_int_eq(pw_store_record(s, run, &o), -EINVAL);
+	o.change.kind = PW_CHANGE_OPENED;
+	o.verdict = _PW_VERDICT_MAX;
+	ck_assert_int_eq(pw_store_record(s, run, &o), -EINVAL);
+	ck_assert_int_eq(pw_store_prior(s, run, o.addr, o.port, &prior), 0);
+	ck_assert(prior.has_baseline);
+	ck_assert(!prior.known);
 	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_RUNNING, 0), -EINVAL);
 	ck_assert_str_eq(pw_run_status_to_string(PW_RUN_ABORTED), "aborted");
 	ck_assert_int_eq(pw_run_status_from_string("failed"), PW_RUN_FAILED);
@@ -982,8 +994,8 @@ START_TEST(io_error_is_kept_and_retried)
 			struct pw_change c;
 
 			o.port = (uint16_t)p;
-			if (pw_store_observe(s, run, &o, &c) != 0 || c.kind != PW_CHANGE_OPENED ||
-			    !c.major)
+			if (pw_test_observe(s, run, &o, 0, PW_EXPECT_NONE, &c) != 0 ||
+			    c.kind != PW_CHANGE_OPENED || !c.major)
 				wrong++;
 		}
 		ck_assert_uint_eq(wrong, 0);
@@ -1060,10 +1072,9 @@ static void observe_policy(struct pw_store *s, int64_t run, uint16_t port, enum 
 		.port = port,
 		.state = st,
 		.time_usec = t,
-		.expect = e,
 	};
 	struct pw_change c;
-	int r = pw_store_observe(s, run, &o, &c);
+	int r = pw_test_observe(s, run, &o, 0, e, &c);
 
 	ck_assert_msg(r == 0, "observe %u: %d %s", port, r, pw_store_last_error(s));
 	ck_assert_msg(c.kind == kind, "%u: kind %s, want %s", port,

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "../store-observe.h"
 #include "util.h"
 
 #define TARGET_OBS_PER_SEC 500000.0
@@ -101,7 +102,8 @@ int main(int argc, char **argv)
 			 pw_parse_u64(argv[i], 1, 100000000, argp[nargs]) == 0)
 			nargs++;
 		else {
-			fprintf(stderr, "usage: store-bench [RUNS [ADDRESSES [PORTS]]] [--every SEC]"
+			fprintf(stderr,
+				"usage: store-bench [RUNS [ADDRESSES [PORTS]]] [--every SEC]"
 				" [--seen SEC] [--keep]\n");
 			return 2;
 		}
@@ -144,7 +146,8 @@ int main(int argc, char **argv)
 			struct pw_change c;
 
 			if (n > 0 && xorshift() % 100 == 0)
-				state[i] = state[i] == PW_STATE_OPEN ? PW_STATE_CLOSED : PW_STATE_OPEN;
+				state[i] = state[i] == PW_STATE_OPEN ? PW_STATE_CLOSED
+								     : PW_STATE_OPEN;
 			o = (struct pw_store_obs){
 				.addr = pw_addr_from_v4(0x7f000000u + (uint32_t)(i / ports)),
 				.port = (uint16_t)(i % ports + 1),
@@ -153,7 +156,7 @@ int main(int argc, char **argv)
 				.time_usec = t,
 			};
 			t += 10; /* 100,000 probes/s */
-			r = pw_store_observe(s, run, &o, &c);
+			r = pw_test_observe(s, run, &o, 0, PW_EXPECT_NONE, &c);
 			if (r != 0)
 				return die(s, "observe", r < 0 ? r : -EIO);
 			obs++;

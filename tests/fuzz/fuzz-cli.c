@@ -31,6 +31,7 @@
 #include "addr.h"
 #include "engine.h"
 #include "iset.h"
+#include "../store-observe.h"
 #include "store.h"
 #include "targets.h"
 
@@ -115,7 +116,7 @@ static void make_db(void)
 					continue;
 				assert(pw_addr_parse(rows[i].addr, &o.addr) >= 0);
 				o.state = pass ? rows[i].b : rows[i].a;
-				assert(pw_store_observe(s, run, &o, NULL) >= 0);
+				assert(pw_test_observe(s, run, &o, 0, PW_EXPECT_NONE, NULL) >= 0);
 			}
 			assert(pw_store_run_end(s, run, PW_RUN_COMPLETED, t + 1000) >= 0);
 		}

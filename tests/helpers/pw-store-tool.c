@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "../store-observe.h"
 #include "util.h"
 
 static struct pw_store *store;
@@ -46,6 +47,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 static int cmd_obs(char **arg, int n)
 {
 	struct pw_store_obs o = { 0 };
+	unsigned flags = 0;
 	struct pw_change c;
 	char buf[PW_ADDR_STRLEN];
 	uint64_t run, port, t, rtt;
@@ -60,7 +62,7 @@ static int cmd_obs(char **arg, int n)
 	}
 	for (int i = 6; i < n; i++) {
 		if (strcmp(arg[i], "unconfirmed") == 0)
-			o.flags |= PW_OBS_UNCONFIRMED;
+			flags |= PW_OBS_UNCONFIRMED;
 		else if (strncmp(arg[i], "rtt=", 4) == 0 &&
 			 parse_u64(arg[i] + 4, UINT32_MAX, &rtt) == 0)
 			o.rtt_usec = (uint32_t)rtt;
@@ -70,7 +72,7 @@ static int cmd_obs(char **arg, int n)
 	o.port = (uint16_t)port;
 	o.state = (enum pw_state)st;
 	o.time_usec = t * USEC_PER_SEC;
-	r = pw_store_observe(store, (int64_t)run, &o, &c);
+	r = pw_test_observe(store, (int64_t)run, &o, flags, PW_EXPECT_NONE, &c);
 	if (r < 0)
 		return r;
 	if (c.kind != PW_CHANGE_NONE)
@@ -150,7 +152,7 @@ static int crash_writer(uint64_t batch)
 			.time_usec = t + i,
 		};
 
-		r = pw_store_observe(store, run, &o, NULL);
+		r = pw_test_observe(store, run, &o, 0, PW_EXPECT_NONE, NULL);
 		if (r < 0)
 			return fail("observe", r);
 		if ((i + 1) % batch == 0) {

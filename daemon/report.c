@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ the decision */
+
+/* The event a change reports by itself, before the policy has its say. */
+static enum pw_event_type plain_event(const struct pw_change *c)
+{
+	switch (c->kind) {
+	case PW_CHANGE_OPENED:
+	case PW_CHANGE_CLOSED:
+	case PW_CHANGE_FILTERED:
+	case PW_CHANGE_UNREACHABLE:
+		return pw_event_type_for_state(c->new_state);
+	case PW_CHANGE_FLAP:
+		return PW_EVENT_PORT_FLAPPING;
+	case PW_CHANGE_NONE:
+	case PW_CHANGE_BASELINE: /* summed up once per run: baseline-recorded */
+	case PW_CHANGE_NEW:      /* a first sighting of a port that is not open: noise */
+	case _PW_CHANGE_MAX:
+		break;
+	}
+	return _PW_EVENT_MAX;
+}
+
+int pw_report_decide(const struct pw_store_prior *prior, enum pw_state observed, bool unconfirmed,
+		     enum pw_policy_expect expect, struct pw_report_decision *ret)
+{
+	struct pw_report_decision d = { .event = _PW_EVENT_MAX };
+	int r;
+
+	if ((unsigned)expect >= _PW_EXPECT_MAX)
+		return -EINVAL;
+	r = pw_change_detect(prior->has_baseline, prior->known, prior->state, observed,
+			     unconfirmed ? PW_OBS_UNCONFIRMED : 0, &d.change);
+	if (r < 0)
+		return r;
+	d.verdict = pw_policy_apply(expect, prior->has_baseline, &d.change);
+	d.plain = plain_event(&d.change);
+	/* One entry per change: a violation replaces the plain change event. */
+	if (d.verdict == PW_VERDICT_UNEXPECTED_OPEN)
+		d.event = PW_EVENT_UNEXPECTED_OPEN;
+	else if (d.verdict == PW_VERDICT_EXPECTED_CLOSED)
+		d.event = PW_EVENT_EXPECTED_CLOSED;
+	else
+		d.event = d.plain;
+	d.priority = d.verdict == PW_VERDICT_EXPECTED ? LOG_NOTICE : pw_event_priority(d.event);
+	d.counts_as_change = d.plain != _PW_EVENT_MAX && d.change.kind != PW_CHANGE_FLAP;
+	*ret = d;
+	return 0;
+}
+
+enum pw_alert_event pw_report_alert_event(const struct pw_report_decision *d,
+					  const struct pw_alert *cfg)
+{
+	enum pw_alert_event e = pw_event_alert(d->event);
+
+	if (pw_alert_wants(cfg, e))
+		return e;
+	e = pw_event_alert(d->plain);
+	return pw_alert_wants(cfg, e) ? e : _PW_ALERT_EVENT_MAX;
+}
+
+/* ------------------------------------------------------------ alerts */
+
+static void submit(struct pw_reporter *rep, const struct pw_alert *cfg, enum pw_alert_event e,
+		   const struct pw_event *ev)
+{
+	int r;
+
+	if (!rep->alerter || !pw_alert_wants(cfg, e))
+		return;
+	r = pw_alerter_submit(rep->alerter, cfg, e, ev);
+	if (r == -ENOBUFS) {
+		/* Alerts are notifications; the event itself is in the database. */
+		if (rep->alerts_dropped++ == 0)
+			pw_log_warning(
+				"Alert queue full (%u hooks running, %zu queued): dropping alerts until it drains",
+				pw_alerter_running(rep->alerter), pw_alerter_queued(rep->alerter));
+	} else if (r < 0) {
+		pw_log_error("Alert for %s: %s", pw_alert_event_to_string(e), strerror(-r));
+	}
+}
+
+void pw_report_job_alert(struct pw_reporter *rep, const struct pw_job *job, enum pw_alert_event e,
+			 int64_t run_id, const pw_u128 *addr, const char *reason)
+{
+	struct pw_event ev = {
+		.job = job->name,
+		.run_id = run_id,
+		.has_address = addr != NULL,
+		.address = addr ? *addr : 0,
+		.time_usec = pw_now_usec(CLOCK_REALTIME),
+		.reason = reason,
+	};
+
+	submit(rep, &job->alert, e, &ev);
+}
+
+/* Print hook output on one log line: control characters become spaces. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+void pw_report_alert_done(void *userdata, const struct pw_alert_result *res)
+{
+	struct pw_reporter *rep = userdata;
+	_cleanup_free_ char *out = strndup(res->output, res->output_len);
+	const char *sep = out && *out ? "; output: " : "",
+		   *more = res->output_truncated ? "..." : "";
+	char dur[32], what[192];
+
+	if (out)
+		one_line(out);
+	snprintf(what, sizeof(what), "Alert hook %s for %s%s%s", res->program, res->event,
+		 res->job ? " of job " : "", res->job ?: "");
+	pw_format_duration(dur, sizeof(dur), res->duration_usec);
+	if (res->spawn_error)
+		pw_log_error("%s could not start: %s", what, strerror(res->spawn_error));
+	else if (res->timed_out)
+		pw_log_warning("%s timed out and was killed (signal %d)%s%s%s", what,
+			       res->exited ? 0 : res->term_signal, sep, out ?: "", more);
+	else if (!res->exited)
+		pw_log_warning("%s was killed by signal %d after %s%s%s%s", what, res->term_signal,
+			       dur, sep, out ?: "", more);
+	else
+		pw_log(res->exit_status ? LOG_WARNING : LOG_INFO,
+		       "%s exited with status %d after %s%s%s%s", what, res->exit_status, dur, sep,
+		       out ?: "", more);
+	if (rep->alerts_dropped && pw_alerter_queued(rep->alerter) == 0) {
+		pw_log_warning("Alert queue drained; %llu alert(s) were dropped while it was full",
+			       (unsigned long long)rep->alerts_dropped);
+		rep->alerts_dropped = 0;
+	}
+}
+
+/* ------------------------------------------------------------ the store */
+
+/*
+ * What a failed store call returned: the store's own message when the
+ * error came from the database (it names the file and SQLite's text), the
+ * errno text when it did not (bad arguments, no memory): the store's
+ * message would be an older failure's then.
+ */
+const char *pw_report_store_strerror(const struct pw_reporter *rep, int r)
+{
+	switch (-r) {
+	case ENOMEM:
+	case EINVAL:
+	case ESRCH:
+	case EROFS:
+		return strerror(-r);
+	default:
+		return pw_store_last_error(rep->store)[0] ? pw_store_last_error(rep->store)
+							  : strerror(-r);
+	}
+}
+
+void pw_report_store(struct pw_reporter *rep, int r, const char *what)
+{
+	if (r >= 0 && r != PW_STORE_DEFERRED) {
+		if (rep->store_failing && pw_store_pending(rep->store) == 0) {
+			pw_log_notice("Database writes succeed again; queued history written");
+			rep->store_failing = false;
+		}
+		return;
+	}
+	if (!rep->store_failing)
+		pw_log_error(
+			"%s: %s; keeping %zu pending writes in memory and retrying every %llus",
+			what, pw_store_last_error(rep->store), pw_store_pending(rep->store),
+			(unsigned long long)(rep->flush_retry_usec / USEC_PER_SEC));
+	rep->store_failing = true;
+}
+
+/* ------------------------------------------------------------ one result */
+
+static void count_state(struct pw_event_counts *c, enum pw_state s)
+{
+	switch (s) {
+	case PW_STATE_OPEN:
+		c->open++;
+		break;
+	case PW_STATE_CLOSED:
+		c->closed++;
+		break;
+	case PW_STATE_FILTERED:
+		c->filtered++;
+		break;
+	case PW_STATE_UNREACHABLE:
+		c->unreachable++;
+		break;
+	case _PW_STATE_MAX:
+		break;
+	}
+}
+
+static void report_accepts_all(struct pw_reporter *rep, struct pw_report_run *run,
+			       const struct pw_probe_result *r)
+{
+	struct pw_event ev = {
+		.type = PW_EVENT_ADDRESS_ACCEPTS_ALL,
+		.time_usec = pw_now_usec(CLOCK_REALTIME),
+		.job = run->name,
+		.run_id = run->run_id,
+		.has_address = true,
+		.address = r->addr,
+	};
+
+	(void)pw_event_log(&ev);
+	submit(rep, &run->job->alert, pw_event_alert(ev.type), &ev);
+}
+
+/* The store refused or failed: say so; the change is seen again next time. */
+static void record_failed(struct pw_reporter *rep, struct pw_report_run *run,
+			  const struct pw_probe_result *r, int k)
+{
+	char a[PW_ADDR_STRLEN];
+
+	if (k == -ENOBUFS) {
+		/* The change is detected again at the next observation once writes succeed. */
+		if (run->store_refused++ == 0)
+			pw_log_error(
+				"Job %s: database write queue full (%s); changes are held back until writes succeed",
+				run->name, pw_store_last_error(rep->store));
+		return;
+	}
+	pw_log_error("Job %s: cannot record %s port %u: %s", run->name, pw_addr_format(r->addr, a),
+		     r->port, pw_report_store_strerror(rep, k));
+}
+
+/* Decide, then record: 0, or < 0 when nothing was recorded (and so nothing is told). */
+static int decide_and_record(struct pw_reporter *rep, struct pw_report_run *run,
+			     const struct pw_probe_result *r, enum pw_state seen, uint64_t now,
+			     struct pw_report_decision *d)
+{
+	const struct pw_job *job = run->job;
+	struct pw_store_prior prior;
+	int k;
+
+	k = pw_store_prior(rep->store, run->run_id, r->addr, r->port, &prior);
+	if (k >= 0)
+		k = pw_report_decide(&prior, seen, r->flags & PW_RESULT_UNCONFIRMED,
+				     pw_policy_expect(&job->expect_open, &job->never_open, r->port),
+				     d);
+	if (k >= 0)
+		k = pw_store_record(rep->store, run->run_id,
+				    &(struct pw_store_obs){ .addr = r->addr,
+							    .port = r->port,
+							    .state = seen,
+							    .rtt_usec = r->rtt_usec,
+							    .time_usec = now,
+							    .change = d->change,
+							    .verdict = d->verdict });
+	if (k < 0) {
+		record_failed(rep, run, r, k);
+		return k;
+	}
+	pw_report_store(rep, k, "Writing history");
+	return 0;
+}
+
+void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
+		      const struct pw_probe_result *r)
+{
+	/* an unconfirmed flap is recorded as what was seen, flagged */
+	enum pw_state seen = (r->flags & PW_RESULT_UNCONFIRMED) ? r->observed : r->state;
+	uint64_t now = pw_now_usec(CLOCK_REALTIME);
+	struct pw_report_decision d;
+	struct pw_event ev;
+
+	if (r->flags & PW_RESULT_ACCEPTS_ALL) {
+		report_accepts_all(rep, run, r);
+		return;
+	}
+	run->counts.probes_done++;
+	count_state(&run->counts, r->state);
+	if (decide_and_record(rep, run, r, seen, now, &d) < 0)
+		return;
+	run->counts.changes += d.counts_as_change;
+	if (d.event == _PW_EVENT_MAX)
+		return;
+	ev = (struct pw_event){
+		.type = d.event,
+		.time_usec = now,
+		.job = run->name,
+		.run_id = run->run_id,
+		.has_address = true,
+		.address = r->addr,
+		.port = r->port,
+		.service = pw_services_name(rep->services, r->port),
+		.has_old_state = d.change.has_old,
+		.old_state = d.change.old_state,
+		.has_new_state = true,
+		.new_state = d.change.new_state,
+		.has_rtt = r->rtt_usec > 0,
+		.rtt_usec = r->rtt_usec,
+	};
+	(void)pw_event_log_priority(&ev, d.priority);
+	submit(rep, &run->job->alert, pw_report_alert_event(&d, &run->job->alert), &ev);
+}
