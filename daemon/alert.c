@@ -422,51 +422,68 @@ static int spawn(struct hook *h, int in_fd, int out_fd)
 	return -r;
 }
 
+/*
+ * Spawn h's command with its payload waiting on stdin and its output on a
+ * non-blocking pipe (h->out_fd). Every other fd is closed again, on
+ * success and failure alike.
+ */
+static int hook_spawn(struct hook *h)
+{
+	_cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1;
+	size_t len = strlen(h->json);
+	int fds[2], r;
+
+	/* posix_spawn() reports a failed exec only where it uses a vfork-like
+	 * clone; check first so a missing or non-executable program is always
+	 * a spawn error, never an "exit status 127" from a child. */
+	if (access(h->argv[0], X_OK) < 0)
+		return -errno;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	in_r = fds[0], in_w = fds[1];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	out_r = fds[0], out_w = fds[1];
+	/* Written before the hook starts: the payload is far below the pipe's
+	 * buffer (64 KiB; one page at the very least), so this never blocks. */
+	if (write(in_w, h->json, len) != (ssize_t)len)
+		return -EIO;
+	close(TAKE_FD(in_w));
+	if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	r = spawn(h, in_r, out_w);
+	if (r < 0)
+		return r;
+	h->out_fd = TAKE_FD(out_r);
+	return 0;
+}
+
+/* A hook that cannot run is reported (as not started) and freed. */
+static int hook_fail(struct pw_alerter *a, struct hook *h, int r)
+{
+	h->pid = 0;
+	report(a, h, -r, NULL);
+	hook_free(h);
+	return r;
+}
+
 /* Start h (already counted nowhere). Returns 0 if it runs; on failure it
  * has been reported and freed. */
 static int hook_start(struct pw_alerter *a, struct hook *h)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	size_t len = strlen(h->json);
 	int r;
 
 	h->a = a;
 	h->start_mono = pw_now_usec(CLOCK_MONOTONIC);
-	/* posix_spawn() reports a failed exec only where it uses a vfork-like
-	 * clone; check first so a missing or non-executable program is always
-	 * a spawn error, never an "exit status 127" from a child. */
-	if (access(h->argv[0], X_OK) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	/* Written before the hook starts: the payload is far below the pipe's
-	 * buffer (64 KiB; one page at the very least), so this never blocks. */
-	if (write(in[1], h->json, len) != (ssize_t)len) {
-		r = -EIO;
-		goto fail;
-	}
-	close(TAKE_FD(in[1]));
-	if (fcntl(out[0], F_SETFL, O_NONBLOCK) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = spawn(h, in[0], out[1]);
+	r = hook_spawn(h);
 	if (r < 0)
-		goto fail;
-	close(TAKE_FD(in[0]));
-	close(TAKE_FD(out[1]));
-	h->out_fd = TAKE_FD(out[0]);
-
+		return hook_fail(a, h, r);
 	r = sd_event_add_child(a->event, &h->child, h->pid, WEXITED, on_child, h);
 	if (r < 0) {
 		/* cannot watch it: do not let it run unwatched */
 		signal_group(h, SIGKILL);
 		(void)waitpid(h->pid, NULL, 0);
-		goto fail;
+		return hook_fail(a, h, r);
 	}
 	if (sd_event_add_io(a->event, &h->io, h->out_fd, EPOLLIN, on_output, h) < 0)
 		h->io = NULL; /* output is still read once it exits */
@@ -480,17 +497,6 @@ static int hook_start(struct pw_alerter *a, struct hook *h)
 	a->running = h;
 	a->n_running++;
 	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	h->pid = 0;
-	report(a, h, -r, NULL);
-	hook_free(h);
-	return r;
 }
 
 static void start_queued(struct pw_alerter *a)
