@@ -1626,6 +1626,37 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 	return true;
 }
 
+/* Parse text (the file at path) with libconfig; false on a syntax error. */
+static bool parse_text(struct ctx *c, const char *path, const char *dir, const char *text,
+		       bool is_main)
+{
+	config_t lc;
+	bool ok = false;
+
+	config_init(&lc);
+	if (dir)
+		config_set_include_dir(&lc, dir);
+	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			error_at(c, NULL, "cannot read file: %s", config_error_text(&lc));
+		else if (pw_diag_add(c->diag, "%s:%d: %s", config_error_file(&lc) ?: path,
+				     config_error_line(&lc), config_error_text(&lc)) < 0)
+			c->oom = true;
+		else
+			c->errors++;
+	} else {
+		c->text = text;
+		if (is_main)
+			parse_main_root(c, config_root_setting(&lc));
+		else
+			parse_dropin_root(c, config_root_setting(&lc));
+		c->text = NULL;
+		ok = true;
+	}
+	config_destroy(&lc);
+	return ok;
+}
+
 /* Returns false when the file could not be read or parsed at all. */
 static bool load_file(struct ctx *c, const char *path, bool is_main)
 {
@@ -1633,8 +1664,6 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	config_t lc;
-	bool ok = false;
 
 	c->file = path;
 	/* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
@@ -1666,28 +1695,7 @@ static bool load_file(struct ctx *c, const char *path, bool is_main)
 	}
 	if (dir && !includes_ok(c, dir, text, 0, &(unsigned){ 0 }))
 		return false;
-	config_init(&lc);
-	if (dir)
-		config_set_include_dir(&lc, dir);
-	if (config_read_string(&lc, text) != CONFIG_TRUE) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			error_at(c, NULL, "cannot read file: %s", config_error_text(&lc));
-		else if (pw_diag_add(c->diag, "%s:%d: %s", config_error_file(&lc) ?: path,
-				     config_error_line(&lc), config_error_text(&lc)) < 0)
-			c->oom = true;
-		else
-			c->errors++;
-	} else {
-		c->text = text;
-		if (is_main)
-			parse_main_root(c, config_root_setting(&lc));
-		else
-			parse_dropin_root(c, config_root_setting(&lc));
-		c->text = NULL;
-		ok = true;
-	}
-	config_destroy(&lc);
-	return ok;
+	return parse_text(c, path, dir, text, is_main);
 }
 
 static int cmp_str(const void *a, const void *b)
