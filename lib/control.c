@@ -180,29 +180,72 @@ static bool socket_is_live(const struct sockaddr_un *sa, socklen_t len)
 	return live;
 }
 
+/* Refuses a path that is not a socket, or one another daemon listens on. */
+static int remove_stale_socket(const char *path, const struct sockaddr_un *sa, socklen_t len)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	if (socket_is_live(sa, len))
+		return -EADDRINUSE;
+	/* left by a daemon that did not stop cleanly */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Bound under a temporary name and renamed into place once it listens:
+ * a client that sees the file can connect (no ECONNREFUSED window while
+ * the daemon starts). A path with no room for the suffix is bound as is.
+ */
+static int bind_and_listen(int fd, const char *path, const struct sockaddr_un *sa, socklen_t len)
+{
+	struct sockaddr_un tmp;
+	char tmp_path[sizeof(tmp.sun_path) + 32];
+	socklen_t tmp_len;
+	mode_t old;
+	int r;
+
+	snprintf(tmp_path, sizeof(tmp_path), "%s.%d.tmp", path, (int)getpid());
+	if (make_addr(tmp_path, &tmp, &tmp_len) < 0) {
+		snprintf(tmp_path, sizeof(tmp_path), "%s", path);
+		tmp = *sa;
+		tmp_len = len;
+	} else {
+		(void)unlink(tmp_path); /* left by a crash of a process with this pid */
+	}
+	/* created 0600: the mode comes from the umask at bind() */
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&tmp, tmp_len) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0)
+		return r;
+	if (listen(fd, 8) < 0 || (strcmp(tmp_path, path) != 0 && rename(tmp_path, path) < 0)) {
+		r = -errno;
+		unlink(tmp_path);
+		return r;
+	}
+	return 0;
+}
+
 int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handler, void *userdata,
 		   struct pw_control **ret)
 {
-	struct sockaddr_un sa, tmp;
+	struct sockaddr_un sa;
 	struct pw_control *c;
-	char tmp_path[sizeof(sa.sun_path) + 32];
-	struct stat st;
-	socklen_t len, tmp_len;
-	mode_t old;
+	socklen_t len;
 	int r;
 
 	r = make_addr(path, &sa, &len);
 	if (r < 0)
 		return r;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (socket_is_live(&sa, len))
-			return -EADDRINUSE;
-		/* left by a daemon that did not stop cleanly */
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -errno;
-	}
+	r = remove_stale_socket(path, &sa, len);
+	if (r < 0)
+		return r;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -219,30 +262,9 @@ int pw_control_new(sd_event *event, const char *path, pw_control_handler_t handl
 		r = -errno;
 		goto fail;
 	}
-	/*
-	 * Bound under a temporary name and renamed into place once it listens:
-	 * a client that sees the file can connect (no ECONNREFUSED window while
-	 * the daemon starts). A path with no room for the suffix is bound as is.
-	 */
-	snprintf(tmp_path, sizeof(tmp_path), "%s.%d.tmp", path, (int)getpid());
-	if (make_addr(tmp_path, &tmp, &tmp_len) < 0) {
-		snprintf(tmp_path, sizeof(tmp_path), "%s", path);
-		tmp = sa;
-		tmp_len = len;
-	} else {
-		(void)unlink(tmp_path); /* left by a crash of a process with this pid */
-	}
-	/* created 0600: the mode comes from the umask at bind() */
-	old = umask(0177);
-	r = bind(c->fd, (struct sockaddr *)&tmp, tmp_len) < 0 ? -errno : 0;
-	umask(old);
+	r = bind_and_listen(c->fd, path, &sa, len);
 	if (r < 0)
 		goto fail;
-	if (listen(c->fd, 8) < 0 || (strcmp(tmp_path, path) != 0 && rename(tmp_path, path) < 0)) {
-		r = -errno;
-		unlink(tmp_path);
-		goto fail;
-	}
 	c->event = sd_event_ref(event);
 	r = sd_event_add_io(event, &c->io, c->fd, EPOLLIN, on_accept, c);
 	if (r < 0) {

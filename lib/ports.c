@@ -103,12 +103,9 @@ static int lookup_name(const char *s, uint16_t *ret)
 	return 0;
 }
 
-int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
+/* Checked before any form is tried, so the reason names the real mistake. */
+static int check_spec(const char *spec, const char **reason)
 {
-	const char *dash;
-	uint16_t lo, hi;
-	int r;
-
 	if (!spec || !*spec)
 		return fail(reason, "empty port spec", -EINVAL);
 	if (strnlen(spec, PW_PORT_SPEC_MAX + 1) > PW_PORT_SPEC_MAX)
@@ -120,6 +117,43 @@ int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
 			return fail(reason, "comma in port spec (give one spec per list element)",
 				    -EINVAL);
 	}
+	return 0;
+}
+
+static int parse_range(const char *spec, struct pw_iset *set, const char **reason)
+{
+	const char *dash;
+	uint16_t lo, hi;
+	int r;
+
+	dash = strchr(spec, '-');
+	if (!dash) {
+		r = parse_port(spec, strlen(spec), &lo, reason);
+		if (r < 0)
+			return r;
+		return pw_iset_add(set, lo, lo);
+	}
+	r = parse_port(spec, (size_t)(dash - spec), &lo, reason);
+	if (r < 0)
+		return r;
+	if (dash[1] == '\0')
+		return fail(reason, "range without an upper end", -EINVAL);
+	r = parse_port(dash + 1, strlen(dash + 1), &hi, reason);
+	if (r < 0)
+		return r;
+	if (lo > hi)
+		return fail(reason, "reversed port range (low end above high end)", -ERANGE);
+	return pw_iset_add(set, lo, hi);
+}
+
+int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
+{
+	uint16_t lo;
+	int r;
+
+	r = check_spec(spec, reason);
+	if (r < 0)
+		return r;
 
 	if (strcmp(spec, "all") == 0)
 		return pw_iset_add(set, PW_PORT_MIN, PW_PORT_MAX);
@@ -147,23 +181,5 @@ int pw_ports_parse(const char *spec, struct pw_iset *set, const char **reason)
 				-EINVAL);
 		return pw_iset_add(set, lo, lo);
 	}
-
-	dash = strchr(spec, '-');
-	if (!dash) {
-		r = parse_port(spec, strlen(spec), &lo, reason);
-		if (r < 0)
-			return r;
-		return pw_iset_add(set, lo, lo);
-	}
-	r = parse_port(spec, (size_t)(dash - spec), &lo, reason);
-	if (r < 0)
-		return r;
-	if (dash[1] == '\0')
-		return fail(reason, "range without an upper end", -EINVAL);
-	r = parse_port(dash + 1, strlen(dash + 1), &hi, reason);
-	if (r < 0)
-		return r;
-	if (lo > hi)
-		return fail(reason, "reversed port range (low end above high end)", -ERANGE);
-	return pw_iset_add(set, lo, hi);
+	return parse_range(spec, set, reason);
 }

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * What lib/config*.c share and nobody else sees: the key tables' types,
+ * the parse context every error goes through, and the parsers one file
+ * calls in another. libconfig's types stay behind this header; callers
+ * of include/config.h never see them.
+ *
+ * The helpers are named pw_config_*: libconfig already owns config_*.
+ */
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "util.h"
+
+#define SEC USEC_PER_SEC
+#define MSEC USEC_PER_MSEC
+#define DAY (24 * 3600 * SEC)
+
+#define ALERT_TIMEOUT_DEFAULT (30 * SEC)
+#define ALERT_TIMEOUT_MIN (1 * SEC)
+#define ALERT_TIMEOUT_MAX (3600 * SEC)
+
+/* ------------------------------------------------------------ key tables */
+
+/*
+ * The per-job tunables, also allowed in the "defaults" group: one table
+ * drives parsing, range checks, the "defaults" inheritance and the
+ * "did you mean" suggestions.
+ */
+struct tunables {
+	struct pw_scan_timing t;
+	uint64_t interval, jitter;
+	double accept_all;
+};
+
+enum vtype {
+	V_DURATION, /* uint64_t usec */
+	V_UINT,     /* unsigned */
+	V_SHARE,    /* double in [0, 1] */
+	V_STRING,   /* char *, owned */
+	V_LOGLEVEL, /* int */
+};
+
+struct key {
+	const char *name;
+	enum vtype type;
+	size_t offset;
+	uint64_t min, max;
+};
+
+enum scope {
+	SCOPE_GLOBAL,
+	SCOPE_DROPIN,
+	SCOPE_DEFAULTS,
+	SCOPE_JOB,
+	SCOPE_ALERT,
+};
+
+/* ------------------------------------------------------------ context */
+
+struct seen_job {
+	char *name, *file;
+	int line;
+};
+
+struct ctx {
+	struct pw_config *cfg;
+	struct seen_job *seen; /* every named job, valid or not, for duplicates */
+	size_t n_seen;
+	struct pw_diag *diag;
+	const char *file;
+	char label[PW_CONFIG_MAX_NAME + 32]; /* "job "x": alert: " while in one */
+	unsigned errors;
+	bool oom;
+	bool defaults_ok;
+	const char *text; /* the file being parsed, for pw_config_refine_line() */
+	dev_t main_dev;   /* an include_dir of "." must not read the main file twice */
+	ino_t main_ino;
+};
+
+/* ------------------------------------------------------------ spec lists */
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+enum spec_kind {
+	SPEC_TARGETS, /* addresses and hostnames */
+	SPEC_EXCLUDE, /* addresses only */
+	SPEC_PORTS,
+};
+
+struct spec_out {
+	struct pw_iset *set;
+	struct strv *names; /* SPEC_TARGETS only */
+};
+
+/* ------------------------------------------------------------ config.c */
+
+struct pw_config *pw_config_new(const char *main_path);
+
+/* ------------------------------------------------------------ config-diag.c */
+
+bool pw_config_is_int(const config_setting_t *s);
+bool pw_config_is_list(const config_setting_t *s);
+int pw_config_setting_line(const config_setting_t *s);
+bool pw_config_line_has(const char *text, int l, const char *needle, bool number);
+int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int line);
+void pw_config_error_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* NULL, and c->oom set, when out of memory */
+char *pw_config_strdup(struct ctx *c, const char *s);
+const char *pw_config_type_name(int type);
+
+/* ------------------------------------------------------------ config-keys.c */
+
+const struct key *pw_config_tunable_key(const char *name);
+const struct key *pw_config_global_key(const char *name);
+/* Keep cand in *best if it is closer to key than *best (at *best_d). */
+void pw_config_consider(const char *key, const char *cand, const char **best, size_t *best_d);
+void pw_config_unknown_key(struct ctx *c, const config_setting_t *s, enum scope scope);
+
+/* ------------------------------------------------------------ config-parse.c */
+
+bool pw_config_get_duration(struct ctx *c, const config_setting_t *s, const char *key, uint64_t min,
+			    uint64_t max, uint64_t *ret);
+const char *pw_config_get_string(struct ctx *c, const config_setting_t *s, const char *key);
+void pw_config_parse_keyed(struct ctx *c, const config_setting_t *s, const struct key *k,
+			   void *base);
+void pw_config_check_tunables(struct ctx *c, const config_setting_t *where,
+			      const struct tunables *t);
+void pw_config_strv_free(char **v, size_t n);
+bool pw_config_strv_push(struct ctx *c, struct strv *sv, const char *s);
+size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const char *key,
+			     enum spec_kind kind, struct spec_out *out);
+
+/* ------------------------------------------------------------ config-alert.c */
+
+void pw_config_alert_done(struct pw_alert *a);
+int pw_config_alert_copy(struct pw_alert *dst, const struct pw_alert *src);
+void pw_config_parse_alert(struct ctx *c, const config_setting_t *g, struct pw_alert *a);
+
+/* ------------------------------------------------------------ config-jobs.c */
+
+void pw_config_job_done(struct pw_job *j);
+void pw_config_parse_defaults(struct ctx *c, const config_setting_t *g);
+void pw_config_parse_jobs(struct ctx *c, const config_setting_t *s);
