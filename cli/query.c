@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * portwatch status, open, changes, history, runs: SQL against the store's
- * read-only connection, one typed table per verb (cli.h prints it as text,
- * CSV or JSON). Every value from the command line reaches SQLite as a bound
- * parameter.
+ * portwatch status, open, changes, history, runs: the store's typed rows,
+ * read through a read-only connection, one typed table per verb (output.h
+ * prints it as text, CSV or JSON).
  */
 
 #include <errno.h>
@@ -17,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-
-#include <sqlite3.h>
 
 #include "addr.h"
 #include "json.h"
@@ -283,7 +280,7 @@ struct q {
 	char *config_note; /* why there is no config, for status */
 	const char *db_path;
 	struct pw_store *store;
-	sqlite3 *db;
+	bool row_failed; /* a row callback failed and said so */
 	/* address and port filters; an empty set means no filter */
 	struct pw_iset addrs, ports;
 	uint64_t since_usec;
@@ -616,78 +613,39 @@ static int open_store(struct q *q)
 			errorf(q, "%s: %s", q->db_path, msg ?: strerror(-r));
 		return r;
 	}
-	q->db = (sqlite3 *)pw_store_sqlite(q->store);
 	return 0;
 }
 
-/* ------------------------------------------------------------------ SQL */
+/* ------------------------------------------------------------------ reading */
 
-static int sql_fail(struct q *q, const char *what)
+/* A failed read: the store's error, unless a row callback already said why. */
+static int read_error(struct q *q, int r)
 {
-	int rc = sqlite3_errcode(q->db) & 0xff;
-
-	errorf(q, "%s: %s: %s%s", q->db_path, what, sqlite3_errmsg(q->db),
-	       rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? BUSY_HINT : "");
-	return -EIO;
+	if (r < 0 && !q->row_failed)
+		errorf(q, "%s%s", pw_store_last_error(q->store), r == -EBUSY ? BUSY_HINT : "");
+	return r;
 }
 
-static int prepare(struct q *q, const char *sql, const char *what, sqlite3_stmt **ret)
+/* The hull of the filters; the exact test is row_wanted(). */
+static struct pw_store_read_filter read_filter(const struct q *q)
 {
-	if (sqlite3_prepare_v2(q->db, sql, -1, ret, NULL) != SQLITE_OK)
-		return sql_fail(q, what);
-	return 0;
-}
+	struct pw_store_read_filter f = {
+		.job = q->o.job,
+		.addr_hi = PW_U128_MAX,
+		.port_hi = 65535,
+		.since_usec = q->since_usec,
+		.all = q->o.all,
+	};
 
-static int exec(struct q *q, const char *sql, const char *what)
-{
-	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sql_fail(q, what);
-	return 0;
-}
-
-/* The store's key: 16 bytes, big-endian, IPv4 mapped (001-initial.sql). */
-static void addr_to_blob(pw_u128 a, uint8_t b[static 16])
-{
-	for (int i = 15; i >= 0; i--) {
-		b[i] = (uint8_t)a;
-		a >>= 8;
+	if (q->addrs.n) {
+		f.addr_lo = q->addrs.ranges[0].lo;
+		f.addr_hi = q->addrs.ranges[q->addrs.n - 1].hi;
 	}
-}
-
-static bool blob_to_addr(sqlite3_stmt *st, int col, pw_u128 *ret)
-{
-	const uint8_t *b = sqlite3_column_blob(st, col);
-	pw_u128 a = 0;
-
-	if (!b || sqlite3_column_bytes(st, col) != 16)
-		return false;
-	for (int i = 0; i < 16; i++)
-		a = a << 8 | b[i];
-	*ret = a;
-	return true;
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-/* Bind the hull of the address filter to ?lo, ?hi; the exact test is in C. */
-static int bind_addr_hull(struct q *q, sqlite3_stmt *st, int lo, int hi)
-{
-	uint8_t a[16], b[16];
-
-	if (q->addrs.n == 0) {
-		addr_to_blob(0, a);
-		addr_to_blob(PW_U128_MAX, b);
-	} else {
-		addr_to_blob(q->addrs.ranges[0].lo, a);
-		addr_to_blob(q->addrs.ranges[q->addrs.n - 1].hi, b);
+	if (q->ports.n) {
+		f.port_lo = (uint16_t)q->ports.ranges[0].lo;
+		f.port_hi = (uint16_t)q->ports.ranges[q->ports.n - 1].hi;
 	}
-	if (sqlite3_bind_blob(st, lo, a, 16, SQLITE_TRANSIENT) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, hi, b, 16, SQLITE_TRANSIENT) != SQLITE_OK)
-		return sql_fail(q, "bind address");
-	return 0;
+	return f;
 }
 
 static bool row_wanted(const struct q *q, pw_u128 addr, unsigned port)
@@ -696,29 +654,11 @@ static bool row_wanted(const struct q *q, pw_u128 addr, unsigned port)
 	       (q->ports.n == 0 || pw_iset_contains(&q->ports, port));
 }
 
-static int64_t col_i64(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_int64(st, col);
-}
-
-static bool col_null(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_type(st, col) == SQLITE_NULL;
-}
-
-static const char *col_text(sqlite3_stmt *st, int col)
-{
-	return (const char *)sqlite3_column_text(st, col);
-}
-
 /* The address as the store keyed it; the text column if the key is odd. */
-static const char *col_address(sqlite3_stmt *st, int blob_col, int text_col, pw_u128 *ret_addr,
+static const char *row_address(bool valid, pw_u128 addr, const char *text,
 			       char buf[static PW_ADDR_STRLEN])
 {
-	if (blob_to_addr(st, blob_col, ret_addr))
-		return pw_addr_format(*ret_addr, buf);
-	*ret_addr = 0;
-	return col_text(st, text_col);
+	return valid ? pw_addr_format(addr, buf) : text;
 }
 
 static const char *service_name(struct q *q, uint16_t port)
@@ -731,50 +671,46 @@ static const char *service_name(struct q *q, uint16_t port)
 	return pw_services_name(&q->services, port);
 }
 
-static int step_error(struct q *q, int rc, const char *what)
+struct job_match {
+	const char *want;
+	char *best;
+	size_t best_d;
+};
+
+static int job_name(const char *name, void *userdata)
 {
-	return rc == SQLITE_DONE ? 0 : sql_fail(q, what);
+	struct job_match *m = userdata;
+	size_t d;
+
+	if (strcmp(name, m->want) == 0)
+		return 1;
+	d = pw_edit_distance(name, m->want);
+	if (d < m->best_d) {
+		m->best_d = d;
+		free(m->best);
+		m->best = strdup(name);
+	}
+	return 0;
 }
 
 /* Unknown job names are errors, with a suggestion; configured ones are fine. */
 static int check_job(struct q *q)
 {
-	static const char sql[] = "SELECT name FROM jobs ORDER BY name";
-	_cleanup_free_ char *best = NULL;
-	size_t best_d = SIZE_MAX;
-	sqlite3_stmt *st;
-	int rc, r;
+	struct job_match m = { .want = q->o.job, .best_d = SIZE_MAX };
+	int r;
 
 	if (!q->o.job || (q->config && pw_config_find_job(q->config, q->o.job)))
 		return 0;
-	r = prepare(q, sql, "read jobs", &st);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = col_text(st, 0);
-		size_t d;
-
-		if (!name)
-			continue;
-		if (strcmp(name, q->o.job) == 0) {
-			sqlite3_finalize(st);
-			return 0;
-		}
-		d = pw_edit_distance(name, q->o.job);
-		if (d < best_d) {
-			best_d = d;
-			free(best);
-			best = strdup(name);
-		}
+	r = pw_store_read_jobs(q->store, job_name, &m);
+	if (r != 0) {
+		free(m.best);
+		return r > 0 ? 0 : read_error(q, r);
 	}
-	r = step_error(q, rc, "read jobs");
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-	if (best && best_d <= 2)
-		errorf(q, "%s: no job \"%s\"; did you mean \"%s\"?", q->db_path, q->o.job, best);
+	if (m.best && m.best_d <= 2)
+		errorf(q, "%s: no job \"%s\"; did you mean \"%s\"?", q->db_path, q->o.job, m.best);
 	else
 		errorf(q, "%s: no job \"%s\"", q->db_path, q->o.job);
+	free(m.best);
 	return -ENOENT;
 }
 
@@ -793,6 +729,7 @@ static int add_row(struct q *q, struct pw_cli_table *t)
 {
 	if (pw_cli_table_add_row(t) < 0) {
 		errorf(q, "out of memory");
+		q->row_failed = true;
 		return -ENOMEM;
 	}
 	return 0;
@@ -802,15 +739,10 @@ static int set_text(struct q *q, struct pw_cli_table *t, size_t col, const char 
 {
 	if (pw_cli_table_set_text(t, col, s) < 0) {
 		errorf(q, "out of memory");
+		q->row_failed = true;
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-static void set_opt_int(struct pw_cli_table *t, size_t col, sqlite3_stmt *st, int scol)
-{
-	if (!col_null(st, scol))
-		pw_cli_table_set_int(t, col, col_i64(st, scol));
 }
 
 /*
@@ -875,48 +807,46 @@ static const struct pw_cli_column open_cols[_OP_MAX] = {
 	[OP_LAST_SEEN] = { "last_seen", "LAST SEEN", PW_CLI_COL_TIME },
 };
 
-static int fill_open(struct q *q, struct pw_cli_table *t)
-{
-	static const char sql[] =
-		"SELECT j.name, p.addr, p.address, p.port, p.last_change_usec, p.last_seen_usec"
-		" FROM ports p JOIN jobs j ON j.id = p.job_id"
-		" WHERE p.state = 'open' AND (?1 IS NULL OR j.name = ?1) AND p.addr BETWEEN ?2 AND ?3"
-		" ORDER BY j.name, p.addr, p.port";
-	char abuf[PW_ADDR_STRLEN];
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, r;
+/* What a row callback writes to. */
+struct rows {
+	struct q *q;
+	struct pw_cli_table *t;
+	uint64_t n; /* rows shown */
+};
 
-	r = prepare(q, sql, "read open ports", &st);
+static int open_row(const struct pw_store_open_row *row, void *userdata)
+{
+	struct rows *rs = userdata;
+	struct q *q = rs->q;
+	struct pw_cli_table *t = rs->t;
+	char abuf[PW_ADDR_STRLEN];
+	const char *a = row_address(row->addr_valid, row->addr, row->address, abuf);
+	int r;
+
+	if (!row_wanted(q, row->addr, row->port))
+		return 0;
+	r = add_row(q, t);
+	if (r == 0)
+		r = set_text(q, t, OP_JOB, row->job);
+	if (r == 0)
+		r = set_text(q, t, OP_ADDRESS, a);
+	if (r == 0)
+		r = set_text(q, t, OP_SERVICE, service_name(q, row->port));
 	if (r < 0)
 		return r;
-	bind_text(st, 1, q->o.job);
-	r = bind_addr_hull(q, st, 2, 3);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint16_t port = (uint16_t)col_i64(st, 3);
-		int64_t since = col_i64(st, 4);
-		pw_u128 addr;
-		const char *a = col_address(st, 1, 2, &addr, abuf);
+	pw_cli_table_set_int(t, OP_PORT, row->port);
+	pw_cli_table_set_int(t, OP_SINCE, row->since_usec);
+	pw_cli_table_set_int(t, OP_FOR, age(q, row->since_usec));
+	pw_cli_table_set_int(t, OP_LAST_SEEN, row->last_seen_usec);
+	return 0;
+}
 
-		if (!row_wanted(q, addr, port))
-			continue;
-		r = add_row(q, t);
-		if (r == 0)
-			r = set_text(q, t, OP_JOB, col_text(st, 0));
-		if (r == 0)
-			r = set_text(q, t, OP_ADDRESS, a);
-		if (r == 0)
-			r = set_text(q, t, OP_SERVICE, service_name(q, port));
-		if (r < 0)
-			break;
-		pw_cli_table_set_int(t, OP_PORT, port);
-		pw_cli_table_set_int(t, OP_SINCE, since);
-		pw_cli_table_set_int(t, OP_FOR, age(q, since));
-		pw_cli_table_set_int(t, OP_LAST_SEEN, col_i64(st, 5));
-	}
-	if (r == 0)
-		r = step_error(q, rc, "read open ports");
-	sqlite3_finalize(st);
-	return r;
+static int fill_open(struct q *q, struct pw_cli_table *t)
+{
+	struct pw_store_read_filter f = read_filter(q);
+	struct rows rs = { q, t, 0 };
+
+	return read_error(q, pw_store_read_open(q->store, &f, open_row, &rs));
 }
 
 static int verb_open(struct q *q, struct pw_cli_table *t)
@@ -957,72 +887,53 @@ static const struct pw_cli_column event_cols[_EV_MAX] = {
 	[EV_RUN] = { "run", "RUN", PW_CLI_COL_INT },
 };
 
-/* Columns: id, time, job, addr, address, port, kind, old, new, run, policy, acked. */
-static int event_rows(struct q *q, sqlite3_stmt *st, struct pw_cli_table *t)
+static int event_row(const struct pw_store_event_row *row, void *userdata)
 {
+	struct rows *rs = userdata;
+	struct q *q = rs->q;
+	struct pw_cli_table *t = rs->t;
 	char abuf[PW_ADDR_STRLEN];
-	uint64_t n = 0;
-	int rc, r = 0;
+	const char *a = row_address(row->addr_valid, row->addr, row->address, abuf);
+	int r;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint16_t port = (uint16_t)col_i64(st, 5);
-		pw_u128 addr;
-		const char *a = col_address(st, 3, 4, &addr, abuf);
-
-		if (!row_wanted(q, addr, port))
-			continue;
-		r = add_row(q, t);
-		if (r == 0)
-			r = set_text(q, t, EV_JOB, col_text(st, 2));
-		if (r == 0)
-			r = set_text(q, t, EV_ADDRESS, a);
-		if (r == 0)
-			r = set_text(q, t, EV_SERVICE, service_name(q, port));
-		if (r == 0)
-			r = set_text(q, t, EV_EVENT, col_text(st, 6));
-		if (r == 0)
-			r = set_text(q, t, EV_OLD, col_text(st, 7));
-		if (r == 0)
-			r = set_text(q, t, EV_NEW, col_text(st, 8));
-		if (r < 0)
-			return r;
-		set_opt_int(t, EV_ID, st, 0);
-		pw_cli_table_set_int(t, EV_TIME, col_i64(st, 1));
-		pw_cli_table_set_int(t, EV_PORT, port);
-		set_opt_int(t, EV_RUN, st, 9);
-		if (!col_null(st, 10) && (r = set_text(q, t, EV_POLICY, col_text(st, 10))) < 0)
-			return r;
-		set_opt_int(t, EV_ACKED, st, 11);
-		/* the limit counts rows shown, after the exact address test */
-		if (q->o.limit && ++n == q->o.limit)
-			return 0;
-	}
-	return step_error(q, rc, "read events");
+	if (!row_wanted(q, row->addr, row->port))
+		return 0;
+	r = add_row(q, t);
+	if (r == 0)
+		r = set_text(q, t, EV_JOB, row->job);
+	if (r == 0)
+		r = set_text(q, t, EV_ADDRESS, a);
+	if (r == 0)
+		r = set_text(q, t, EV_SERVICE, service_name(q, row->port));
+	if (r == 0)
+		r = set_text(q, t, EV_EVENT, row->kind);
+	if (r == 0)
+		r = set_text(q, t, EV_OLD, row->old_state);
+	if (r == 0)
+		r = set_text(q, t, EV_NEW, row->new_state);
+	if (r == 0 && row->policy)
+		r = set_text(q, t, EV_POLICY, row->policy);
+	if (r < 0)
+		return r;
+	if (row->has_id)
+		pw_cli_table_set_int(t, EV_ID, row->id);
+	pw_cli_table_set_int(t, EV_TIME, row->time_usec);
+	pw_cli_table_set_int(t, EV_PORT, row->port);
+	if (row->has_run)
+		pw_cli_table_set_int(t, EV_RUN, row->run_id);
+	if (row->acked)
+		pw_cli_table_set_int(t, EV_ACKED, row->acked_usec);
+	/* the limit counts rows shown, after the exact address test */
+	return q->o.limit && ++rs->n == q->o.limit ? 1 : 0;
 }
 
 static int fill_changes(struct q *q, struct pw_cli_table *t)
 {
-	static const char sql[] =
-		"SELECT e.id, e.time_usec, j.name, e.addr, e.address, e.port, e.kind, e.old_state,"
-		" e.new_state, e.run_id, e.policy, e.acked_usec"
-		" FROM events e JOIN jobs j ON j.id = e.job_id"
-		" WHERE e.time_usec >= ?1 AND (?2 IS NULL OR j.name = ?2)"
-		" AND e.addr BETWEEN ?3 AND ?4 AND (?5 OR e.kind NOT IN ('baseline', 'flap'))"
-		" ORDER BY e.time_usec DESC, e.id DESC";
-	sqlite3_stmt *st;
-	int r;
+	struct pw_store_read_filter f = read_filter(q);
+	struct rows rs = { q, t, 0 };
+	int r = pw_store_read_changes(q->store, &f, event_row, &rs);
 
-	r = prepare(q, sql, "read events", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, (int64_t)q->since_usec);
-	bind_text(st, 2, q->o.job);
-	sqlite3_bind_int(st, 5, q->o.all);
-	r = bind_addr_hull(q, st, 3, 4);
-	if (r == 0)
-		r = event_rows(q, st, t);
-	sqlite3_finalize(st);
-	return r;
+	return r > 0 ? 0 : read_error(q, r);
 }
 
 static int verb_changes(struct q *q, struct pw_cli_table *t)
@@ -1047,45 +958,11 @@ static int verb_changes(struct q *q, struct pw_cli_table *t)
 
 static int fill_history(struct q *q, struct pw_cli_table *t)
 {
-	static const char sql[] =
-		"SELECT e.id, e.time_usec, j.name, e.addr, e.address, e.port, e.kind, e.old_state,"
-		" e.new_state, e.run_id, e.policy, e.acked_usec"
-		" FROM events e JOIN jobs j ON j.id = e.job_id"
-		" WHERE e.addr BETWEEN ?1 AND ?2 AND e.port BETWEEN ?3 AND ?4"
-		" AND (?5 IS NULL OR j.name = ?5)"
-		/*
-		 * A port first seen not open after the baseline gets a row
-		 * but no event: its first sighting comes from the ports
-		 * table, in the state before its first change. Ports that
-		 * never changed are left out of an address's timeline (a
-		 * job over all ports would list thousands), not when one
-		 * port is asked for (?6).
-		 */
-		" UNION ALL"
-		" SELECT NULL, p.first_seen_usec, j.name, p.addr, p.address, p.port, 'first-seen',"
-		" NULL, coalesce(f.old_state, p.state), NULL, NULL, NULL"
-		" FROM ports p JOIN jobs j ON j.id = p.job_id"
-		" LEFT JOIN events f ON f.id = (SELECT x.id FROM events x WHERE x.job_id = p.job_id"
-		"  AND x.addr = p.addr AND x.port = p.port AND x.kind <> 'flap' ORDER BY x.id LIMIT 1)"
-		" WHERE p.addr BETWEEN ?1 AND ?2 AND p.port BETWEEN ?3 AND ?4"
-		" AND (?5 IS NULL OR j.name = ?5)"
-		" AND (f.old_state IS NOT NULL OR (f.id IS NULL AND ?6))"
-		" ORDER BY 2, 1";
-	sqlite3_stmt *st;
-	int r;
+	struct pw_store_read_filter f = read_filter(q);
+	struct rows rs = { q, t, 0 };
+	int r = pw_store_read_history(q->store, &f, event_row, &rs);
 
-	r = prepare(q, sql, "read events", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int(st, 3, q->ports.n ? (int)q->ports.ranges[0].lo : 0);
-	sqlite3_bind_int(st, 4, q->ports.n ? (int)q->ports.ranges[q->ports.n - 1].hi : 65535);
-	bind_text(st, 5, q->o.job);
-	sqlite3_bind_int(st, 6, pw_iset_count(&q->ports) == 1);
-	r = bind_addr_hull(q, st, 1, 2);
-	if (r == 0)
-		r = event_rows(q, st, t);
-	sqlite3_finalize(st);
-	return r;
+	return r > 0 ? 0 : read_error(q, r);
 }
 
 static int verb_history(struct q *q, struct pw_cli_table *t)
@@ -1139,45 +1016,41 @@ static const struct pw_cli_column run_cols[_RU_MAX] = {
 	[RU_BASELINE] = { "baseline", "BASELINE", PW_CLI_COL_BOOL },
 };
 
-static int fill_runs(struct q *q, struct pw_cli_table *t)
+static int run_row(const struct pw_store_run_row *row, void *userdata)
 {
-	/* run_summary, with the times as numbers */
-	static const char sql[] =
-		"SELECT s.run_id, s.job, s.status, r.started_usec, r.ended_usec, s.probes, s.open,"
-		" s.closed, s.filtered, s.unreachable, s.changes, s.flaps, s.baseline"
-		" FROM run_summary s JOIN runs r ON r.id = s.run_id"
-		" WHERE ?1 IS NULL OR s.job = ?1"
-		" ORDER BY s.run_id DESC LIMIT ?2";
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, r;
+	struct rows *rs = userdata;
+	struct q *q = rs->q;
+	struct pw_cli_table *t = rs->t;
+	int r;
 
-	r = prepare(q, sql, "read runs", &st);
+	r = add_row(q, t);
+	if (r == 0)
+		r = set_text(q, t, RU_JOB, row->job);
+	if (r == 0)
+		r = set_text(q, t, RU_STATUS, row->status);
 	if (r < 0)
 		return r;
-	bind_text(st, 1, q->o.job);
-	sqlite3_bind_int64(st, 2, q->o.limit ? (int64_t)q->o.limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *bl = col_text(st, 12);
+	pw_cli_table_set_int(t, RU_BASELINE, row->baseline);
+	pw_cli_table_set_int(t, RU_ID, row->run_id);
+	pw_cli_table_set_int(t, RU_STARTED, row->started_usec);
+	if (row->ended)
+		pw_cli_table_set_int(t, RU_DURATION, row->ended_usec - row->started_usec);
+	pw_cli_table_set_int(t, RU_PROBES, row->probes);
+	pw_cli_table_set_int(t, RU_OPEN, row->open);
+	pw_cli_table_set_int(t, RU_CLOSED, row->closed);
+	pw_cli_table_set_int(t, RU_FILTERED, row->filtered);
+	pw_cli_table_set_int(t, RU_UNREACHABLE, row->unreachable);
+	pw_cli_table_set_int(t, RU_CHANGES, row->changes);
+	pw_cli_table_set_int(t, RU_FLAPS, row->flaps);
+	return 0;
+}
 
-		r = add_row(q, t);
-		if (r == 0)
-			r = set_text(q, t, RU_JOB, col_text(st, 1));
-		if (r == 0)
-			r = set_text(q, t, RU_STATUS, col_text(st, 2));
-		if (r < 0)
-			break;
-		pw_cli_table_set_int(t, RU_BASELINE, bl && *bl);
-		pw_cli_table_set_int(t, RU_ID, col_i64(st, 0));
-		pw_cli_table_set_int(t, RU_STARTED, col_i64(st, 3));
-		if (!col_null(st, 4))
-			pw_cli_table_set_int(t, RU_DURATION, col_i64(st, 4) - col_i64(st, 3));
-		for (int c = RU_PROBES; c <= RU_FLAPS; c++)
-			pw_cli_table_set_int(t, (size_t)c, col_i64(st, 5 + c - RU_PROBES));
-	}
-	if (r == 0)
-		r = step_error(q, rc, "read runs");
-	sqlite3_finalize(st);
-	return r;
+static int fill_runs(struct q *q, struct pw_cli_table *t)
+{
+	struct pw_store_read_filter f = read_filter(q);
+	struct rows rs = { q, t, 0 };
+
+	return read_error(q, pw_store_read_runs(q->store, &f, q->o.limit, run_row, &rs));
 }
 
 static int verb_runs(struct q *q, struct pw_cli_table *t)
@@ -1347,60 +1220,48 @@ static int status_row_config(struct q *q, struct pw_cli_table *t, const struct p
 	return set_text(q, t, SU_SCHEDULE, buf);
 }
 
-static int status_rows(struct q *q, struct pw_cli_table *t)
-{
-	/* job_status, with the times as numbers */
-	static const char sql[] =
-		"SELECT s.job, s.last_run_id, s.last_status, r.started_usec, r.ended_usec, s.open_now,"
-		" s.ports_known"
-		" FROM job_status s LEFT JOIN runs r ON r.id = s.last_run_id"
-		" ORDER BY s.job";
-	_cleanup_free_ bool *seen = NULL;
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, r;
+struct status_rows {
+	struct rows rs;
+	bool *seen; /* per configured job: it has a row */
+};
 
-	if (q->config && q->config->n_jobs) {
-		seen = calloc(q->config->n_jobs, sizeof(*seen));
-		if (!seen) {
-			errorf(q, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	r = prepare(q, sql, "read job status", &st);
+static int status_row(const struct pw_store_job_row *row, void *userdata)
+{
+	struct status_rows *sr = userdata;
+	struct q *q = sr->rs.q;
+	struct pw_cli_table *t = sr->rs.t;
+	const struct pw_job *j = q->config && row->job ? pw_config_find_job(q->config, row->job)
+						       : NULL;
+	int r;
+
+	if (j)
+		sr->seen[j - q->config->jobs] = true;
+	r = add_row(q, t);
+	if (r == 0)
+		r = set_text(q, t, SU_JOB, row->job);
+	if (r == 0)
+		r = set_text(q, t, SU_RESULT, row->last_status);
+	if (r == 0)
+		r = status_row_config(q, t, j, row->ran, row->started_usec);
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = col_text(st, 0);
-		const struct pw_job *j = q->config && name ? pw_config_find_job(q->config, name)
-							   : NULL;
-		bool ran = !col_null(st, 1);
-		int64_t started = col_i64(st, 3);
-
-		if (j)
-			seen[j - q->config->jobs] = true;
-		r = add_row(q, t);
-		if (r == 0)
-			r = set_text(q, t, SU_JOB, name);
-		if (r == 0)
-			r = set_text(q, t, SU_RESULT, col_text(st, 2));
-		if (r == 0)
-			r = status_row_config(q, t, j, ran, started);
-		if (r < 0)
-			break;
-		if (ran) {
-			pw_cli_table_set_int(t, SU_RUN, col_i64(st, 1));
-			pw_cli_table_set_int(t, SU_LAST_RUN, started);
-			pw_cli_table_set_int(t, SU_AGO, age(q, started));
-			if (!col_null(st, 4))
-				pw_cli_table_set_int(t, SU_DURATION, col_i64(st, 4) - started);
-		}
-		pw_cli_table_set_int(t, SU_OPEN, col_i64(st, 5));
-		pw_cli_table_set_int(t, SU_KNOWN, col_i64(st, 6));
+	if (row->ran) {
+		pw_cli_table_set_int(t, SU_RUN, row->last_run_id);
+		pw_cli_table_set_int(t, SU_LAST_RUN, row->started_usec);
+		pw_cli_table_set_int(t, SU_AGO, age(q, row->started_usec));
+		if (row->ended)
+			pw_cli_table_set_int(t, SU_DURATION, row->ended_usec - row->started_usec);
 	}
-	if (r == 0)
-		r = step_error(q, rc, "read job status");
-	sqlite3_finalize(st);
-	/* configured jobs that never ran */
+	pw_cli_table_set_int(t, SU_OPEN, row->open_now);
+	pw_cli_table_set_int(t, SU_KNOWN, row->ports_known);
+	return 0;
+}
+
+/* Configured jobs that never ran. */
+static int status_unseen_rows(struct q *q, struct pw_cli_table *t, const bool *seen)
+{
+	int r = 0;
+
 	for (size_t i = 0; r == 0 && q->config && i < q->config->n_jobs; i++) {
 		if (seen[i])
 			continue;
@@ -1414,6 +1275,26 @@ static int status_rows(struct q *q, struct pw_cli_table *t)
 		pw_cli_table_set_int(t, SU_OPEN, 0);
 		pw_cli_table_set_int(t, SU_KNOWN, 0);
 	}
+	return r;
+}
+
+static int status_rows(struct q *q, struct pw_cli_table *t)
+{
+	_cleanup_free_ bool *seen = NULL;
+	struct status_rows sr = { { q, t, 0 }, NULL };
+	int r;
+
+	if (q->config && q->config->n_jobs) {
+		seen = calloc(q->config->n_jobs, sizeof(*seen));
+		if (!seen) {
+			errorf(q, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	sr.seen = seen;
+	r = read_error(q, pw_store_read_job_status(q->store, status_row, &sr));
+	if (r == 0)
+		r = status_unseen_rows(q, t, seen);
 	return r;
 }
 
@@ -1536,7 +1417,7 @@ static int query(struct q *q)
 	if (load_config(q) < 0 || open_store(q) < 0)
 		return PW_CLI_EXIT_FAILURE;
 	/* one snapshot for every statement of the verb */
-	r = exec(q, "BEGIN", "begin read");
+	r = read_error(q, pw_store_read_begin(q->store));
 	if (r == 0)
 		r = check_job(q);
 	if (r == 0) {
@@ -1549,8 +1430,7 @@ static int query(struct q *q)
 	if (r == 0)
 		r = verbs[q->verb].fn(q, t);
 	pw_cli_table_free(t);
-	if (!sqlite3_get_autocommit(q->db))
-		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	pw_store_read_end(q->store);
 	if (r < 0)
 		return PW_CLI_EXIT_FAILURE;
 	if (fflush(q->env->out) != 0 || ferror(q->env->out)) {
