@@ -2,10 +2,11 @@
 #pragma once
 
 /*
- * The query verbs of portwatch(1): status, open, changes, history and runs.
- * Each reads the daemon's database through a read-only store connection
- * (PW_STORE_READONLY) inside one read transaction, so one invocation sees
- * one consistent snapshot while the daemon keeps writing (WAL).
+ * The query verbs of portwatch(1): status, open, changes, history and runs
+ * (verbs.h). Each reads the daemon's database through a read-only store
+ * connection (PW_STORE_READONLY) inside one read transaction, so one
+ * invocation sees one consistent snapshot while the daemon keeps writing
+ * (WAL).
  *
  * Options every query verb takes (also before the verb, see
  * pw_query_hoist_verb()):
@@ -13,47 +14,15 @@
  *   --config FILE   the daemon's config (default PW_DEFAULT_CONFIG); when
  *                   the default file does not exist, the built-in
  *                   database path is used
- *   --json, --csv   output for scripts (see cli.h for the formats)
+ *   --json, --csv   output for scripts (see output.h for the formats)
  *   --no-header     text and CSV without their header lines
  *
  * Exit status (PW_CLI_EXIT_*): 0 ok, 1 error (no database, locked,
  * not a portwatch database, newer schema, unknown job, SQL failure,
  * output failure), 2 usage.
- *
- * These are CLI functions: they print results to env->out and errors,
- * each once and naming the file, to env->err, and return an exit status.
  */
 
 #include <stdint.h>
-#include <stdio.h>
-
-enum pw_query_verb {
-	PW_QUERY_STATUS,
-	PW_QUERY_OPEN,
-	PW_QUERY_CHANGES,
-	PW_QUERY_HISTORY,
-	PW_QUERY_RUNS,
-	_PW_QUERY_VERB_MAX,
-};
-
-struct pw_query_env {
-	FILE *out, *err;
-	uint64_t now_usec;          /* CLOCK_REALTIME: ages and --since 1h */
-	const char *default_config; /* used when --config is not given */
-};
-
-/*
- * Run a verb: argv[0] is the verb's name, the options follow. Returns the
- * exit status.
- */
-int pw_query_run(enum pw_query_verb verb, int argc, char **argv, const struct pw_query_env *env);
-
-/* For the verb table: stdout, stderr, the real clock, PW_DEFAULT_CONFIG. */
-int pw_query_cmd_status(int argc, char **argv);
-int pw_query_cmd_open(int argc, char **argv);
-int pw_query_cmd_changes(int argc, char **argv);
-int pw_query_cmd_history(int argc, char **argv);
-int pw_query_cmd_runs(int argc, char **argv);
 
 /*
  * "portwatch --json --db X open" -> "portwatch open --json --db X": move

@@ -109,13 +109,6 @@ struct pw_store *pw_store_close(struct pw_store *s);
 /* The message for the last failure, or "" if none. */
 const char *pw_store_last_error(const struct pw_store *s);
 
-/*
- * The SQLite connection, for the CLI's queries of a store opened with
- * PW_STORE_READONLY: SELECTs only, every statement finalized before
- * pw_store_close(). (sqlite3.h's "sqlite3" is this struct.)
- */
-struct sqlite3 *pw_store_sqlite(struct pw_store *s);
-
 /* Schema version of this build and of the open database. */
 unsigned pw_store_schema_version(void);
 unsigned pw_store_db_version(const struct pw_store *s);
@@ -301,3 +294,120 @@ struct pw_store_migration {
 
 extern const struct pw_store_migration pw_store_migrations[];
 extern const unsigned pw_store_n_migrations;
+
+/* ------------------------------------------------------------------ read side
+ *
+ * What portwatch(1) shows, as typed rows (lib/store-read.c), for a store
+ * opened with PW_STORE_READONLY. Rows are handed to a callback one at a
+ * time, so a million of them cost one row of memory; a row and its strings
+ * are valid only during the call. A non-zero return from the callback stops
+ * the iteration and is returned as is. SQL failures return -errno
+ * (-EBUSY: locked) with pw_store_last_error() set.
+ *
+ * An address is the store's key (addr_valid) or, in a row whose key is not
+ * 16 bytes (no row portwatchd writes), the text column as found (addr 0).
+ * Times are as stored, microseconds since the epoch.
+ */
+
+/* One snapshot for every read in between (a read transaction), so one
+ * invocation sees one state while the daemon keeps writing (WAL). end: no
+ * effect outside a transaction. */
+int pw_store_read_begin(struct pw_store *s);
+void pw_store_read_end(struct pw_store *s);
+
+/* What to read. Each read says which fields it uses; address and port
+ * ranges are the hull of the caller's filter (the exact test is the
+ * caller's). */
+struct pw_store_read_filter {
+	const char *job; /* NULL: every job */
+	pw_u128 addr_lo, addr_hi;
+	uint16_t port_lo, port_hi;
+	uint64_t since_usec;
+	bool all; /* changes: baseline records and unconfirmed flaps too */
+};
+
+/* Every job name, sorted. */
+typedef int (*pw_store_job_name_cb_t)(const char *name, void *userdata);
+int pw_store_read_jobs(struct pw_store *s, pw_store_job_name_cb_t cb, void *userdata);
+
+/* Ports open now (job, addr range), by job, address and port. */
+struct pw_store_open_row {
+	const char *job;
+	bool addr_valid;
+	pw_u128 addr;
+	const char *address;
+	uint16_t port;
+	int64_t since_usec; /* last change */
+	int64_t last_seen_usec;
+};
+
+typedef int (*pw_store_open_cb_t)(const struct pw_store_open_row *row, void *userdata);
+int pw_store_read_open(struct pw_store *s, const struct pw_store_read_filter *f,
+		       pw_store_open_cb_t cb, void *userdata);
+
+/* An event, or (history) a port's first sighting from the ports table. */
+struct pw_store_event_row {
+	bool has_id; /* not for a first sighting */
+	int64_t id;
+	int64_t time_usec;
+	const char *job;
+	bool addr_valid;
+	pw_u128 addr;
+	const char *address;
+	uint16_t port;
+	const char *kind, *old_state, *new_state; /* NULL: none */
+	bool has_run;
+	int64_t run_id;
+	const char *policy; /* NULL: none */
+	bool acked;
+	int64_t acked_usec;
+};
+
+typedef int (*pw_store_event_cb_t)(const struct pw_store_event_row *row, void *userdata);
+
+/* Changes (since, job, addr range, all), newest first. */
+int pw_store_read_changes(struct pw_store *s, const struct pw_store_read_filter *f,
+			  pw_store_event_cb_t cb, void *userdata);
+
+/*
+ * The timeline of addresses (addr and port range, job), oldest first:
+ * every event, and the first sighting of each port whose first event does
+ * not say what it was before. Ports that never changed show only when one
+ * port is asked for (port_lo == port_hi).
+ */
+int pw_store_read_history(struct pw_store *s, const struct pw_store_read_filter *f,
+			  pw_store_event_cb_t cb, void *userdata);
+
+/* A run and its counts (the run_summary view). */
+struct pw_store_run_row {
+	int64_t run_id;
+	const char *job, *status;
+	int64_t started_usec;
+	bool ended;
+	int64_t ended_usec;
+	int64_t probes, open, closed, filtered, unreachable, changes, flaps;
+	bool baseline;
+};
+
+typedef int (*pw_store_run_cb_t)(const struct pw_store_run_row *row, void *userdata);
+
+/* Runs (job), newest first, at most limit of them (0: all). */
+int pw_store_read_runs(struct pw_store *s, const struct pw_store_read_filter *f, uint64_t limit,
+		       pw_store_run_cb_t cb, void *userdata);
+
+/* A job's last run and its ports (the job_status view). */
+struct pw_store_job_row {
+	const char *job;
+	bool ran;
+	int64_t last_run_id;
+	const char *last_status;
+	int64_t started_usec;
+	bool ended;
+	int64_t ended_usec;
+	int64_t open_now, ports_known;
+};
+
+typedef int (*pw_store_job_cb_t)(const struct pw_store_job_row *row, void *userdata);
+
+/* Every job that has a row, by name. */
+int pw_store_read_job_status(struct pw_store *s, pw_store_job_cb_t cb, void *userdata);

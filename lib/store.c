@@ -251,6 +251,11 @@ static int sql_error(struct pw_store *s, int rc, const char *what)
 			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
 
+int pw_store_sql_error(struct pw_store *s, int rc, const char *what)
+{
+	return sql_error(s, rc, what);
+}
+
 static int exec(struct pw_store *s, const char *sql, const char *what)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -325,40 +330,6 @@ static int step_done(struct pw_store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* ------------------------------------------------------------ keys */
-
-static void addr_split(pw_u128 a, uint64_t *hi, uint64_t *lo)
-{
-	*hi = (uint64_t)(a >> 64);
-	*lo = (uint64_t)a;
-}
-
-static pw_u128 addr_join(uint64_t hi, uint64_t lo)
-{
-	return ((pw_u128)hi << 64) | lo;
-}
-
-/* Big-endian, so the blob sorts like the number. */
-static void addr_to_blob(uint64_t hi, uint64_t lo, uint8_t b[16])
-{
-	for (int i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(hi >> (56 - 8 * i));
-		b[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
-	}
-}
-
-static int addr_from_blob(const void *p, int len, uint64_t *hi, uint64_t *lo)
-{
-	const uint8_t *b = p;
-
-	if (!b || len != 16)
-		return -EBADMSG;
-	*hi = *lo = 0;
-	for (int i = 0; i < 8; i++) {
-		*hi = (*hi << 8) | b[i];
-		*lo = (*lo << 8) | b[8 + i];
-	}
-	return 0;
-}
 
 static uint64_t key_hash(uint64_t hi, uint64_t lo, uint16_t port)
 {
@@ -555,8 +526,8 @@ static int entry_from_row(sqlite3_stmt *st, struct entry *e)
 		.id = sqlite3_column_int64(st, 8),
 		.flags = E_IN_DB,
 	};
-	return addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &e->hi,
-			      &e->lo);
+	return pw_store_addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
+				       &e->hi, &e->lo);
 }
 
 /* Read the job's current states into its map (once per job). */
@@ -969,8 +940,8 @@ static int write_event(struct pw_store *s, const struct pending_event *ev)
 	st = stmt(s, ST_INS_EVENT, &r);
 	if (!st)
 		return r;
-	addr_to_blob(ev->hi, ev->lo, blob);
-	pw_addr_format(addr_join(ev->hi, ev->lo), text);
+	pw_store_addr_to_blob(ev->hi, ev->lo, blob);
+	pw_addr_format(pw_store_addr_join(ev->hi, ev->lo), text);
 	sqlite3_bind_int64(st, 1, ev->run_id);
 	sqlite3_bind_int64(st, 2, ev->job_id);
 	sqlite3_bind_blob(st, 3, blob, sizeof(blob), SQLITE_STATIC);
@@ -1017,8 +988,8 @@ static int write_entry(struct pw_store *s, const struct job *j, const struct ent
 	st = stmt(s, ST_INS_PORT, &r);
 	if (!st)
 		return r;
-	addr_to_blob(e->hi, e->lo, blob);
-	pw_addr_format(addr_join(e->hi, e->lo), text);
+	pw_store_addr_to_blob(e->hi, e->lo, blob);
+	pw_addr_format(pw_store_addr_join(e->hi, e->lo), text);
 	sqlite3_bind_int64(st, 1, j->id);
 	sqlite3_bind_blob(st, 2, blob, sizeof(blob), SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, e->port);
@@ -1250,7 +1221,7 @@ int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t po
 
 	if (!run || run->status != PW_RUN_RUNNING)
 		return -ESRCH;
-	addr_split(addr, &hi, &lo);
+	pw_store_addr_split(addr, &hi, &lo);
 	e = job_find(run->job, hi, lo, port);
 	*ret = (struct pw_store_prior){
 		.has_baseline = run->job->baseline_run_id != 0,
@@ -1357,7 +1328,7 @@ int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_ob
 		r = reserve_event(s);
 	if (r < 0)
 		return r;
-	addr_split(obs->addr, &hi, &lo);
+	pw_store_addr_split(obs->addr, &hi, &lo);
 	e = job_find(run->job, hi, lo, obs->port);
 	if (!e) {
 		e = job_add(run->job, hi, lo, obs->port);
@@ -1415,7 +1386,7 @@ int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_
 
 	if (!run)
 		return -ESRCH;
-	addr_split(addr, &hi, &lo);
+	pw_store_addr_split(addr, &hi, &lo);
 	e = job_find(run->job, hi, lo, port);
 	if (!e)
 		return -ENOENT;
@@ -1426,7 +1397,7 @@ int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_
 static void port_from_entry(const struct entry *e, struct pw_store_port *p)
 {
 	*p = (struct pw_store_port){
-		.addr = addr_join(e->hi, e->lo),
+		.addr = pw_store_addr_join(e->hi, e->lo),
 		.port = e->port,
 		.state = (enum pw_state)e->state,
 		.first_seen_usec = e->first_seen,
@@ -1607,8 +1578,8 @@ int pw_store_save_rtt(struct pw_store *s, const char *job, const struct pw_store
 		uint8_t blob[16];
 		uint64_t hi, lo;
 
-		addr_split(v[i].addr, &hi, &lo);
-		addr_to_blob(hi, lo, blob);
+		pw_store_addr_split(v[i].addr, &hi, &lo);
+		pw_store_addr_to_blob(hi, lo, blob);
 		sqlite3_bind_int64(st, 1, j->id);
 		sqlite3_bind_blob(st, 2, blob, sizeof(blob), SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, pw_addr_format(v[i].addr, text), -1, SQLITE_STATIC);
@@ -1649,14 +1620,14 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
 			break;
-		r = addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &hi,
-				   &lo);
+		r = pw_store_addr_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
+					    &hi, &lo);
 		if (r < 0) {
 			set_error(s, r, "job \"%s\": malformed row in table rtt", job);
 			break;
 		}
 		v = (struct pw_store_rtt){
-			.addr = addr_join(hi, lo),
+			.addr = pw_store_addr_join(hi, lo),
 			.srtt_usec = (uint64_t)sqlite3_column_int64(st, 1),
 			.rttvar_usec = (uint64_t)sqlite3_column_int64(st, 2),
 		};

@@ -30,6 +30,7 @@
 #include "json-check.h"
 #include "config.h"
 #include "query.h"
+#include "verbs.h"
 #include "store.h"
 #include "store-observe.h"
 #include "util.h"
@@ -207,9 +208,24 @@ static void result_free(struct result *r)
 	free(r->err);
 }
 
+enum pw_query_verb {
+	PW_QUERY_STATUS,
+	PW_QUERY_OPEN,
+	PW_QUERY_CHANGES,
+	PW_QUERY_HISTORY,
+	PW_QUERY_RUNS,
+	_PW_QUERY_VERB_MAX,
+};
+
 static const char *const verb_names[] = {
 	[PW_QUERY_STATUS] = "status",   [PW_QUERY_OPEN] = "open", [PW_QUERY_CHANGES] = "changes",
 	[PW_QUERY_HISTORY] = "history", [PW_QUERY_RUNS] = "runs",
+};
+
+static const pw_cli_verb_fn_t verb_fns[] = {
+	[PW_QUERY_STATUS] = pw_cli_verb_status,   [PW_QUERY_OPEN] = pw_cli_verb_open,
+	[PW_QUERY_CHANGES] = pw_cli_verb_changes, [PW_QUERY_HISTORY] = pw_cli_verb_history,
+	[PW_QUERY_RUNS] = pw_cli_verb_runs,
 };
 
 /* Run verb with the NULL-terminated arguments; default config as given. */
@@ -220,7 +236,7 @@ static struct result run_v(const char *default_config, enum pw_query_verb verb, 
 	int argc = 0;
 	FILE *out = open_memstream(&res.out, &res.out_len);
 	FILE *err = open_memstream(&res.err, &res.err_len);
-	struct pw_query_env env = { out, err, NOW, default_config };
+	struct pw_cli_env env = { out, err, NOW, default_config };
 	const char *a;
 
 	ck_assert_ptr_nonnull(out);
@@ -229,7 +245,7 @@ static struct result run_v(const char *default_config, enum pw_query_verb verb, 
 	while ((a = va_arg(ap, const char *)) && argc < 31)
 		argv[argc++] = (char *)a;
 	argv[argc] = NULL;
-	res.rc = pw_query_run(verb, argc, argv, &env);
+	res.rc = verb_fns[verb](argc, argv, &env);
 	fclose(out);
 	fclose(err);
 	return res;

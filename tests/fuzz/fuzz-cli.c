@@ -3,8 +3,9 @@
  * libFuzzer target for portwatch(1)'s argument parsing: the input is an
  * argument vector (arguments separated by NUL bytes) given to the real
  * main() of cli/portwatch.c, which is compiled into this file with
- * main renamed. Everything a verb does with its arguments runs for real,
- * except what would leave the process:
+ * main renamed, as is the scan verb (cli/scan-verb.c). Everything a verb
+ * does with its arguments runs for real, except what would leave the
+ * process:
  *   - host names never reach DNS: getaddrinfo() is defined here and
  *     answers EAI_NONAME;
  *   - `portwatch scan` stops before probing: pw_engine_new() is replaced by
@@ -68,6 +69,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 #define main pw_fuzz_portwatch_main
 int pw_fuzz_portwatch_main(int argc, char **argv);
 #include "../../cli/portwatch.c"
+#include "../../cli/scan-verb.c"
 #undef main
 #undef pw_engine_new
 #undef exit

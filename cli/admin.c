@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * portwatch run and ack: the verbs that act rather than read. run asks the
+ * running daemon, on its control socket, to run a job now; ack marks events
+ * acknowledged in the database, the only write portwatch makes.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "output.h"
+#include "store.h"
+#include "util.h"
+#include "verbs.h"
+
+/* How long `portwatch run` waits for the daemon's answer. */
+#define CONTROL_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+struct daemon_opts {
+	const char *config; /* NULL: env->default_config if it exists */
+	const char *socket, *db;
+};
+
+/*
+ * The config file names the socket and the database. Without --config a
+ * missing default file means the built-in paths; a broken one is an error
+ * only when it was named.
+ */
+static int load_paths(const char *verb, const struct daemon_opts *o, const struct pw_cli_env *env,
+		      struct pw_config **ret)
+{
+	struct pw_diag diag = PW_DIAG_INIT;
+	const char *path = o->config ?: env->default_config;
+	int r;
+
+	*ret = NULL;
+	if (!o->config && access(path, F_OK) < 0)
+		return 0;
+	r = pw_config_load(path, ret, &diag);
+	if (r < 0 && o->config) {
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(env->err, "%s\n", diag.msgs[i]);
+		fprintf(env->err, "portwatch %s: cannot load the configuration %s%s%s\n", verb,
+			path, diag.n ? "" : ": ", diag.n ? "" : strerror(-r));
+	}
+	pw_diag_done(&diag);
+	return o->config ? r : 0;
+}
+
+static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_db,
+			     struct daemon_opts *o, void (*usage)(FILE *),
+			     const struct pw_cli_env *env)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			o->config = optarg;
+			break;
+		case 'S':
+			if (with_db)
+				goto unknown;
+			o->socket = optarg;
+			break;
+		case 'D':
+			if (!with_db)
+				goto unknown;
+			o->db = optarg;
+			break;
+		case 'h':
+			usage(env->out);
+			return 1;
+		case ':':
+			fprintf(env->err, "portwatch %s: option \"%s\" needs a value\n", verb,
+				argv[optind - 1]);
+			return -EINVAL;
+		default:
+		unknown:
+			fprintf(env->err,
+				"portwatch %s: unknown option \"%s\"\nTry 'portwatch %s --help'.\n",
+				verb, argv[optind - 1], verb);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void run_help(FILE *out)
+{
+	fprintf(out, "Usage: portwatch run [--config FILE] [--socket PATH] JOB\n"
+		     "Ask the running portwatchd to run JOB now.\n"
+		     "\n"
+		     "      --config FILE   the daemon's configuration, for its control_socket\n"
+		     "                      (default " PW_DEFAULT_CONFIG ")\n"
+		     "      --socket PATH   the control socket (default: from the configuration,\n"
+		     "                      else " PW_DEFAULT_CONTROL_SOCKET ")\n"
+		     "  -h, --help          show this help\n"
+		     "\n"
+		     "Exit status: 0 the run started, 1 the daemon is not running or refused\n"
+		     "(no such job, disabled, already running), 2 usage.\n");
+}
+
+int pw_cli_verb_run(int argc, char **argv, const struct pw_cli_env *env)
+{
+	struct daemon_opts o = {};
+	_cleanup_free_ char *request = NULL, *reply = NULL;
+	struct pw_config *cfg = NULL;
+	const char *sock, *job;
+	int r;
+
+	r = parse_daemon_opts("run", argc, argv, false, &o, run_help, env);
+	if (r != 0)
+		return r > 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_USAGE;
+	if (argc - optind != 1) {
+		fprintf(env->err, "portwatch run: name one job\nTry 'portwatch run --help'.\n");
+		return PW_CLI_EXIT_USAGE;
+	}
+	job = argv[optind];
+	if (!o.socket && load_paths("run", &o, env, &cfg) < 0)
+		return PW_CLI_EXIT_FAILURE;
+	sock = o.socket ?: cfg ? cfg->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	if (asprintf(&request, "run %s", job) < 0) {
+		request = NULL;
+		r = -ENOMEM;
+	} else {
+		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply);
+	}
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		fprintf(env->err, "portwatch run: portwatchd is not running (%s at %s)\n",
+			r == -ENOENT ? "no socket" : "nobody answers", sock);
+	else if (r == -EACCES)
+		fprintf(env->err,
+			"portwatch run: %s: permission denied (root or the daemon's user may ask)\n",
+			sock);
+	else if (r < 0)
+		fprintf(env->err, "portwatch run: %s: %s\n", sock, strerror(-r));
+	else if (strcmp(reply, "ok") != 0)
+		fprintf(env->err, "portwatch run: %s: %s\n", job,
+			strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
+	else
+		fprintf(env->out, "Job %s runs now.\n", job);
+	pw_config_free(cfg);
+	return r == 0 && strcmp(reply, "ok") == 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_FAILURE;
+}
+
+static void ack_help(FILE *out)
+{
+	fprintf(out, "Usage: portwatch ack [--config FILE] [--db PATH] EVENT_ID...\n"
+		     "Mark events (policy violations) acknowledged: who and when is stored and\n"
+		     "shown in the \"violations\" and \"event_log\" views. The first\n"
+		     "acknowledgement of an event stays. This is the only write portwatch makes.\n"
+		     "\n"
+		     "      --config FILE   the daemon's configuration, for its database\n"
+		     "                      (default " PW_DEFAULT_CONFIG ")\n"
+		     "      --db PATH       the database (default: from the configuration)\n"
+		     "  -h, --help          show this help\n"
+		     "\n"
+		     "Exit status: 0 every event acknowledged (or already), 1 an error (no such\n"
+		     "event, the database cannot be written), 2 usage.\n");
+}
+
+/* Who acknowledged: the login name of the real uid. */
+static void ack_user(char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw && pw->pw_name)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)getuid());
+}
+
+/* The event ids of the command line: -1 to go on, else the exit status. */
+static int parse_ack_ids(int argc, char **argv, const struct pw_cli_env *env, uint64_t **ret_ids,
+			 size_t *ret_n)
+{
+	size_t n = (size_t)(argc - optind);
+	_cleanup_free_ uint64_t *ids = NULL;
+
+	if (n == 0) {
+		fprintf(env->err,
+			"portwatch ack: name at least one event id\nTry 'portwatch ack --help'.\n");
+		return PW_CLI_EXIT_USAGE;
+	}
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return PW_CLI_EXIT_FAILURE;
+	for (size_t i = 0; i < n; i++)
+		if (pw_parse_u64(argv[optind + i], 1, INT64_MAX, &ids[i]) < 0) {
+			fprintf(env->err,
+				"portwatch ack: \"%s\" is not an event id (a positive number, as in the violations view)\n",
+				argv[optind + i]);
+			return PW_CLI_EXIT_USAGE;
+		}
+	*ret_ids = TAKE_PTR(ids);
+	*ret_n = n;
+	return -1;
+}
+
+static int ack_events(struct pw_store *s, const uint64_t *ids, size_t n,
+		      const struct pw_cli_env *env)
+{
+	int r, ret = PW_CLI_EXIT_OK;
+	char who[64];
+
+	ack_user(who, sizeof(who));
+	for (size_t i = 0; i < n; i++) {
+		r = pw_store_ack(s, (int64_t)ids[i], pw_now_usec(CLOCK_REALTIME), who);
+		if (r == 0)
+			fprintf(env->out, "Event %llu acknowledged.\n", (unsigned long long)ids[i]);
+		else if (r > 0)
+			fprintf(env->out, "Event %llu was already acknowledged.\n",
+				(unsigned long long)ids[i]);
+		else {
+			fprintf(env->err, "portwatch ack: %s\n", pw_store_last_error(s));
+			ret = PW_CLI_EXIT_FAILURE;
+		}
+	}
+	return ret;
+}
+
+int pw_cli_verb_ack(int argc, char **argv, const struct pw_cli_env *env)
+{
+	struct daemon_opts o = {};
+	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ uint64_t *ids = NULL;
+	struct pw_config *cfg = NULL;
+	struct pw_store *s = NULL;
+	const char *db;
+	int r, ret;
+	size_t n = 0;
+
+	r = parse_daemon_opts("ack", argc, argv, true, &o, ack_help, env);
+	if (r != 0)
+		return r > 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_USAGE;
+	ret = parse_ack_ids(argc, argv, env, &ids, &n);
+	if (ret >= 0)
+		return ret;
+	if (!o.db && load_paths("ack", &o, env, &cfg) < 0)
+		return PW_CLI_EXIT_FAILURE;
+	db = o.db ?: cfg ? cfg->database : PW_DEFAULT_DATABASE;
+	/* opened read-write, but never created: a typo must not make a database */
+	if (access(db, F_OK) < 0) {
+		fprintf(env->err, "portwatch ack: %s: no such database (--db PATH names another)\n",
+			db);
+		pw_config_free(cfg);
+		return PW_CLI_EXIT_FAILURE;
+	}
+	r = pw_store_open(db, 0, &s, &err);
+	if (r < 0) {
+		fprintf(env->err, "portwatch ack: %s\n", err ? err : strerror(-r));
+		pw_config_free(cfg);
+		return PW_CLI_EXIT_FAILURE;
+	}
+	ret = ack_events(s, ids, n, env);
+	pw_store_close(s);
+	pw_config_free(cfg);
+	return ret;
+}
