@@ -14,7 +14,11 @@
  * keep the slot, so the lowest index still in a slot is the resume point.
  */
 
-/* What the engine's own files share and nobody else sees. */
+/*
+ * What the engine's own files share and nobody else sees. The small
+ * helpers of the probe path are inline here: splitting the engine into
+ * files must not add calls to every probe.
+ */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -166,3 +170,100 @@ struct pw_engine {
 	size_t nwild, wildcap;
 	uint64_t dup_wild;
 };
+
+/* ------------------------------------------------------------------ inline helpers */
+
+static inline uint64_t engine_rng_next(uint64_t *s)
+{
+	/* splitmix64: plenty for canary ports */
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static inline uint32_t engine_slot_index(const struct core *c, const struct slot *s)
+{
+	return (uint32_t)(s - c->slots);
+}
+
+static inline int engine_arm(struct core *c, struct slot *s, uint64_t when)
+{
+	return pw_timerq_add(&c->tq, &s->timer, when);
+}
+
+static inline void engine_ready_push(struct core *c, struct slot *s)
+{
+	s->phase = SLOT_READY;
+	s->qnext = NULL;
+	if (c->ready_tail)
+		c->ready_tail->qnext = s;
+	else
+		c->ready = s;
+	c->ready_tail = s;
+}
+
+static inline void engine_host_attach(struct host *h, struct slot *s)
+{
+	s->host = h;
+	s->hprev = NULL;
+	s->hnext = h->slots;
+	if (h->slots)
+		h->slots->hprev = s;
+	h->slots = s;
+	h->attached++;
+}
+
+static inline struct slot *engine_slot_take(struct core *c, unsigned reserve)
+{
+	struct slot *s;
+
+	if (c->nfree <= reserve)
+		return NULL;
+	s = &c->slots[c->free[--c->nfree]];
+	s->fd = -1;
+	s->attempts = 0;
+	s->total_attempts = 0;
+	s->sc_errors = 0;
+	s->confirm_left = 0;
+	s->prev = -1;
+	s->first = -1;
+	s->verified = false;
+	s->prev_asked = false;
+	s->rtt = 0;
+	return s;
+}
+
+/* ------------------------------------------------------------------ engine-core.c */
+int engine_core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned cap,
+		     unsigned host_cap, uint64_t rate, bool worker);
+void engine_core_done(struct core *c);
+int engine_core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now, bool more);
+void engine_core_abort(struct core *c);
+pw_u128 engine_core_position(const struct core *c);
+
+/* ------------------------------------------------------------------ engine-sched.c */
+void engine_start_probes(struct core *c);
+uint64_t engine_core_deadline(struct core *c);
+
+/* ------------------------------------------------------------------ engine-probe.c */
+void engine_launch(struct core *c, struct slot *s);
+void engine_handle_event(struct core *c, const struct epoll_event *ev);
+void engine_handle_timeout(struct core *c, struct slot *s);
+void engine_slot_release(struct core *c, struct slot *s);
+
+/* ------------------------------------------------------------------ engine-result.c */
+void engine_emit(struct core *c, const struct pw_probe_result *r);
+void engine_finish_probe(struct core *c, struct slot *s, enum pw_state state,
+			 enum pw_state observed, unsigned flags);
+void engine_confirm(struct core *c, struct slot *s, enum pw_state st);
+
+/* ------------------------------------------------------------------ engine-guard.c */
+bool engine_guard_hold(struct core *c, struct slot *s, enum pw_state state, unsigned flags);
+void engine_canary_done(struct core *c, struct slot *s, enum pw_state st);
+
+/* ------------------------------------------------------------------ engine-workers.c */
+int engine_workers_start(struct pw_engine *e, unsigned host_cap, uint64_t rate);
+void engine_workers_stop(struct pw_engine *e);
+int engine_process_threaded(struct pw_engine *e);
