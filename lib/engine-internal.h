@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The scan engine. One "core" is a single-threaded scanner: an epoll set,
+ * a fixed array of probe slots, a timer heap over those slots, a bounded
+ * table of per-address state and a token bucket. The engine runs one core
+ * in the caller's thread, or several cores in worker threads that hand
+ * their results to the caller through an eventfd-signalled queue.
+ *
+ * A slot carries one (address, port) from the first connect() until its
+ * result is delivered: retries, backoff after scanner-side errors,
+ * confirmation re-probes and a hold while the address's canaries run all
+ * keep the slot, so the lowest index still in a slot is the resume point.
+ */
+
+/*
+ * What the engine's own files share and nobody else sees. The small
+ * helpers of the probe path are inline here: splitting the engine into
+ * files must not add calls to every probe.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "perm.h"
+#include "ratelimit.h"
+#include "rtt.h"
+#include "timerq.h"
+#include "util.h"
+
+#define MAX_EVENTS 256
+#define CANARY_RESERVE 16U /* slots only canaries may take */
+#define WAKE_TOKEN UINT64_MAX
+
+enum slot_phase {
+	SLOT_FREE,
+	SLOT_CONNECTING, /* socket open, timer = attempt timeout */
+	SLOT_WAITING,    /* no socket, timer = when to try again */
+	SLOT_READY,      /* in the ready queue */
+	SLOT_BLOCKED,    /* waiting for its address to drop below the per-address cap */
+	SLOT_HELD,       /* open result held until the address's canaries decide */
+};
+
+enum slot_kind {
+	KIND_PROBE,
+	KIND_CANARY,
+};
+
+enum guard_state {
+	GUARD_NONE,    /* no open port seen yet */
+	GUARD_PENDING, /* canaries out, open results held */
+	GUARD_CLEAN,
+	GUARD_WILDCARD,
+};
+
+struct host;
+
+struct slot {
+	struct pw_timer timer;
+	pw_u128 addr;
+	pw_u128 m;        /* sequence number within the core */
+	uint64_t started; /* usec of the current connect() */
+	struct host *host;
+	struct slot *hnext, *hprev; /* the host's list of attached slots */
+	struct slot *qnext;         /* ready queue or the host's blocked queue */
+	int fd;
+	uint32_t gen;
+	uint32_t rtt;
+	unsigned attempts; /* connect()s in the current round (retries) */
+	unsigned total_attempts;
+	unsigned sc_errors; /* consecutive scanner-side errors */
+	uint16_t port;
+	uint8_t phase, kind;
+	uint8_t confirm_left;
+	int8_t prev;        /* previous state from the store, or -1 */
+	int8_t first;       /* state seen first while confirming, or -1 */
+	uint8_t held_flags; /* PW_RESULT_* of a held result */
+	bool verified;      /* loopback ephemeral-range open was looked at twice */
+	bool prev_asked;
+};
+
+struct host {
+	pw_u128 addr;
+	struct pw_rtt rtt;
+	uint64_t last_use;
+	struct slot *slots; /* attached slots */
+	struct slot *blocked, *blocked_tail;
+	uint32_t attached, inflight;
+	uint32_t probed, opens; /* finished probes, canaries included */
+	uint8_t used, guard;
+	uint8_t canary_left, canary_open, canary_sent;
+};
+
+struct core {
+	struct pw_engine *e;
+	unsigned id;
+	int epfd;
+	int wakefd; /* worker only: abort wake-up */
+	struct slot *slots;
+	unsigned nslots;
+	unsigned *free;
+	unsigned nfree;
+	struct slot *ready, *ready_tail;
+	struct pw_timerq tq;
+	struct host *hosts;
+	size_t hmask;
+	struct pw_ratelimit rl;
+	struct pw_ratelimit *shared_rl;
+	struct pw_rtt_limits limits;
+	struct pw_rtt job_rtt; /* all addresses together: where new ones start */
+	pw_u128 base, stride;  /* index = base + stride * m */
+	pw_u128 m_next, m_end, m_start;
+	unsigned cap, cap_eff, host_cap;
+	unsigned inflight;
+	uint64_t pause_until, backoff;
+	uint64_t now;
+	uint64_t rng;
+	uint16_t eph_lo, eph_hi;
+	int fatal;
+	bool aborted, finished;
+	bool starved;   /* no slot or host entry for the next index until one frees */
+	bool throttled; /* worker: the owner is behind on results, start nothing */
+	struct pw_engine_stats st;
+	/* worker only: results waiting for the next flush */
+	struct pw_probe_result *out;
+	size_t nout, outcap;
+	uint64_t wm_at;
+};
+
+struct worker {
+	struct core core;
+	pthread_t thread;
+	bool running;
+	/* under engine lock */
+	pw_u128 wm_published;
+	struct pw_engine_stats st_published;
+	bool done_published;
+	int err_published;
+	/* owner thread only */
+	pw_u128 wm_snapshot; /* taken with the batch being delivered */
+	pw_u128 wm_delivered;
+	struct pw_engine_stats st_delivered;
+	bool done_delivered;
+};
+
+struct pw_engine {
+	struct pw_engine_params p;
+	struct pw_scan_space space;
+	struct pw_perm perm;
+	pw_u128 total, nports;
+	uint64_t nofile;
+	unsigned cap, threads;
+	unsigned canaries, share;
+	int epfd;
+	bool aborted;
+	struct core *single;
+	struct worker *workers;
+	atomic_bool stop;
+	/* threaded: the hand-over queue */
+	pthread_mutex_t lock;
+	int evfd;
+	struct pw_probe_result *q;
+	size_t qn, qcap;
+	/* threaded: addresses reported as accepting everything, to report once */
+	pw_u128 *wild;
+	size_t nwild, wildcap;
+	uint64_t dup_wild;
+};
+
+/* ------------------------------------------------------------------ inline helpers */
+
+static inline uint64_t engine_rng_next(uint64_t *s)
+{
+	/* splitmix64: plenty for canary ports */
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static inline uint32_t engine_slot_index(const struct core *c, const struct slot *s)
+{
+	return (uint32_t)(s - c->slots);
+}
+
+static inline int engine_arm(struct core *c, struct slot *s, uint64_t when)
+{
+	return pw_timerq_add(&c->tq, &s->timer, when);
+}
+
+static inline void engine_ready_push(struct core *c, struct slot *s)
+{
+	s->phase = SLOT_READY;
+	s->qnext = NULL;
+	if (c->ready_tail)
+		c->ready_tail->qnext = s;
+	else
+		c->ready = s;
+	c->ready_tail = s;
+}
+
+static inline void engine_host_attach(struct host *h, struct slot *s)
+{
+	s->host = h;
+	s->hprev = NULL;
+	s->hnext = h->slots;
+	if (h->slots)
+		h->slots->hprev = s;
+	h->slots = s;
+	h->attached++;
+}
+
+static inline struct slot *engine_slot_take(struct core *c, unsigned reserve)
+{
+	struct slot *s;
+
+	if (c->nfree <= reserve)
+		return NULL;
+	s = &c->slots[c->free[--c->nfree]];
+	s->fd = -1;
+	s->attempts = 0;
+	s->total_attempts = 0;
+	s->sc_errors = 0;
+	s->confirm_left = 0;
+	s->prev = -1;
+	s->first = -1;
+	s->verified = false;
+	s->prev_asked = false;
+	s->rtt = 0;
+	return s;
+}
+
+/* ------------------------------------------------------------------ engine-core.c */
+int engine_core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned cap,
+		     unsigned host_cap, uint64_t rate, bool worker);
+void engine_core_done(struct core *c);
+int engine_core_step(struct core *c, const struct epoll_event *evs, int n, uint64_t now, bool more);
+void engine_core_abort(struct core *c);
+pw_u128 engine_core_position(const struct core *c);
+
+/* ------------------------------------------------------------------ engine-sched.c */
+void engine_start_probes(struct core *c);
+uint64_t engine_core_deadline(struct core *c);
+
+/* ------------------------------------------------------------------ engine-probe.c */
+void engine_launch(struct core *c, struct slot *s);
+void engine_handle_event(struct core *c, const struct epoll_event *ev);
+void engine_handle_timeout(struct core *c, struct slot *s);
+void engine_slot_release(struct core *c, struct slot *s);
+
+/* ------------------------------------------------------------------ engine-result.c */
+void engine_emit(struct core *c, const struct pw_probe_result *r);
+void engine_finish_probe(struct core *c, struct slot *s, enum pw_state state,
+			 enum pw_state observed, unsigned flags);
+void engine_confirm(struct core *c, struct slot *s, enum pw_state st);
+
+/* ------------------------------------------------------------------ engine-guard.c */
+bool engine_guard_hold(struct core *c, struct slot *s, enum pw_state state, unsigned flags);
+void engine_canary_done(struct core *c, struct slot *s, enum pw_state st);
+
+/* ------------------------------------------------------------------ engine-workers.c */
+int engine_workers_start(struct pw_engine *e, unsigned host_cap, uint64_t rate);
+void engine_workers_stop(struct pw_engine *e);
+int engine_process_threaded(struct pw_engine *e);

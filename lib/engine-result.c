@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What an attempt's outcome becomes. A state that differs from the one
+ * the store remembers is probed again before it counts, so one lost SYN
+ * or RST is not reported as a change; the settled result then goes to the
+ * caller, directly or through the worker's batch.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "engine-internal.h"
+
+void engine_emit(struct core *c, const struct pw_probe_result *r)
+{
+	struct pw_engine *e = c->e;
+
+	if (c->aborted)
+		return;
+	if (!e->workers) {
+		e->p.on_result(e->p.userdata, r);
+		return;
+	}
+	if (c->nout == c->outcap) {
+		size_t n = c->outcap ? c->outcap * 2 : 256;
+		struct pw_probe_result *o = realloc(c->out, n * sizeof(*o));
+
+		if (!o) {
+			c->fatal = -ENOMEM;
+			return;
+		}
+		c->out = o;
+		c->outcap = n;
+	}
+	c->out[c->nout++] = *r;
+}
+
+static void count_state(struct core *c, enum pw_state st)
+{
+	switch (st) {
+	case PW_STATE_OPEN:
+		c->st.open++;
+		break;
+	case PW_STATE_CLOSED:
+		c->st.closed++;
+		break;
+	case PW_STATE_FILTERED:
+		c->st.filtered++;
+		break;
+	case PW_STATE_UNREACHABLE:
+		c->st.unreachable++;
+		break;
+	case _PW_STATE_MAX:
+		break;
+	}
+}
+
+void engine_finish_probe(struct core *c, struct slot *s, enum pw_state state,
+			 enum pw_state observed, unsigned flags)
+{
+	struct pw_probe_result r = {
+		.addr = s->addr,
+		.port = s->port,
+		.state = state,
+		.observed = observed,
+		.rtt_usec = s->rtt,
+		.attempts = s->total_attempts,
+		.flags = flags,
+	};
+
+	c->st.done++;
+	count_state(c, state);
+	if (flags & PW_RESULT_UNCONFIRMED)
+		c->st.unconfirmed++;
+	engine_slot_release(c, s);
+	engine_emit(c, &r);
+}
+
+/* An address's result that counts is ready: apply the wildcard guard. */
+static void deliver(struct core *c, struct slot *s, enum pw_state state, enum pw_state observed,
+		    unsigned flags)
+{
+	if (observed == PW_STATE_OPEN && c->e->canaries > 0 &&
+	    engine_guard_hold(c, s, state, flags))
+		return;
+	engine_finish_probe(c, s, state, observed, flags);
+}
+
+/* A probe's attempt is in (canaries aside): deliver it, or re-probe first. */
+void engine_confirm(struct core *c, struct slot *s, enum pw_state st)
+{
+	struct pw_engine *e = c->e;
+
+	if (s->first >= 0) {
+		/* a confirmation re-probe */
+		if (st != (enum pw_state)s->first) {
+			deliver(c, s, (enum pw_state)s->prev, (enum pw_state)s->first,
+				PW_RESULT_UNCONFIRMED);
+			return;
+		}
+		if (--s->confirm_left == 0) {
+			deliver(c, s, st, st, PW_RESULT_CONFIRMED);
+			return;
+		}
+	} else {
+		if (!s->prev_asked && e->p.prev_state && e->p.timing.confirm_count > 0) {
+			int p = e->p.prev_state(e->p.userdata, s->addr, s->port);
+
+			s->prev_asked = true;
+			s->prev = p >= 0 && p < _PW_STATE_MAX ? (int8_t)p : -1;
+		}
+		if (s->prev < 0 || (enum pw_state)s->prev == st) {
+			deliver(c, s, st, st, 0);
+			return;
+		}
+		s->first = (int8_t)st;
+		s->confirm_left = (uint8_t)(e->p.timing.confirm_count > 255
+						    ? 255
+						    : e->p.timing.confirm_count);
+	}
+	/* re-probe after the spacing, with a fresh set of retries */
+	s->attempts = 0;
+	s->phase = SLOT_WAITING;
+	(void)engine_arm(c, s, c->now + e->p.timing.confirm_spacing_usec);
+}
