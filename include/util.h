@@ -82,5 +82,21 @@ uint64_t pw_now_usec(clockid_t clock);
  */
 int pw_table_lookup(const char *const *table, size_t n, const char *s);
 
+/*
+ * NAME_to_string() and NAME_from_string() over such a table, indexed by
+ * the enum's values (systemd's DEFINE_STRING_TABLE_LOOKUP): one line per
+ * enum. to_string gives NULL out of range or for a NULL entry (a value
+ * with no name); from_string the value, or -EINVAL.
+ */
+#define PW_DEFINE_STRING_TABLE_LOOKUP(name, type, table)                   \
+	const char *name##_to_string(type v)                               \
+	{                                                                  \
+		return (size_t)v < PW_ELEMENTSOF(table) ? table[v] : NULL; \
+	}                                                                  \
+	int name##_from_string(const char *s)                              \
+	{                                                                  \
+		return pw_table_lookup(table, PW_ELEMENTSOF(table), s);    \
+	}
+
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t pw_edit_distance(const char *a, const char *b);

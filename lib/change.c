@@ -17,17 +17,7 @@ static const char *const kind_names[_PW_CHANGE_MAX] = {
 	[PW_CHANGE_FLAP] = "flap",
 };
 
-const char *pw_change_kind_to_string(enum pw_change_kind k)
-{
-	if ((unsigned)k >= _PW_CHANGE_MAX)
-		return NULL;
-	return kind_names[k];
-}
-
-int pw_change_kind_from_string(const char *s)
-{
-	return pw_table_lookup(kind_names, PW_ELEMENTSOF(kind_names), s);
-}
+PW_DEFINE_STRING_TABLE_LOOKUP(pw_change_kind, enum pw_change_kind, kind_names)
 
 bool pw_change_updates_state(enum pw_change_kind k)
 {

@@ -26,17 +26,7 @@ static const char *const alert_event_names[_PW_ALERT_EVENT_MAX] = {
 	[PW_ALERT_UNREACHABLE] = "unreachable",
 };
 
-const char *pw_alert_event_to_string(enum pw_alert_event e)
-{
-	if ((unsigned)e >= _PW_ALERT_EVENT_MAX)
-		return NULL;
-	return alert_event_names[e];
-}
-
-int pw_alert_event_from_string(const char *s)
-{
-	return pw_table_lookup(alert_event_names, PW_ELEMENTSOF(alert_event_names), s);
-}
+PW_DEFINE_STRING_TABLE_LOOKUP(pw_alert_event, enum pw_alert_event, alert_event_names)
 
 /* ------------------------------------------------------------ defaults */
 

@@ -13,17 +13,7 @@ static const char *const verdict_names[_PW_VERDICT_MAX] = {
 	[PW_VERDICT_EXPECTED_CLOSED] = "expected-closed",
 };
 
-const char *pw_policy_verdict_to_string(enum pw_policy_verdict v)
-{
-	if ((unsigned)v >= _PW_VERDICT_MAX)
-		return NULL;
-	return verdict_names[v];
-}
-
-int pw_policy_verdict_from_string(const char *s)
-{
-	return pw_table_lookup(verdict_names, PW_ELEMENTSOF(verdict_names), s);
-}
+PW_DEFINE_STRING_TABLE_LOOKUP(pw_policy_verdict, enum pw_policy_verdict, verdict_names)
 
 static bool has_any(const struct pw_iset *s)
 {

@@ -156,17 +156,7 @@ static const char *const run_status_names[_PW_RUN_STATUS_MAX] = {
 	[PW_RUN_SKIPPED] = "skipped",
 };
 
-const char *pw_run_status_to_string(enum pw_run_status st)
-{
-	if ((unsigned)st >= _PW_RUN_STATUS_MAX)
-		return NULL;
-	return run_status_names[st];
-}
-
-int pw_run_status_from_string(const char *str)
-{
-	return pw_table_lookup(run_status_names, PW_ELEMENTSOF(run_status_names), str);
-}
+PW_DEFINE_STRING_TABLE_LOOKUP(pw_run_status, enum pw_run_status, run_status_names)
 
 unsigned pw_store_schema_version(void)
 {

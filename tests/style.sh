@@ -12,7 +12,7 @@ if ! command -v clang-format >/dev/null; then
 fi
 cd "$top" || exit 1
 bad=0
-for f in lib/*.c daemon/*.c daemon/*.h cli/*.c cli/*.h include/*.h tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h tests/fuzz/*.c; do
+for f in lib/*.c lib/*.h daemon/*.c daemon/*.h cli/*.c cli/*.h include/*.h tests/*.c tests/*.h tests/helpers/*.c tests/helpers/*.h tests/fuzz/*.c; do
 	[ -e "$f" ] || continue
 	if ! clang-format --style=file --dry-run --Werror "$f" 2>"${TMPDIR:-/tmp}/style.$$"; then
 		head -n 20 "${TMPDIR:-/tmp}/style.$$" >&2
