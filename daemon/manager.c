@@ -200,27 +200,29 @@ static void log_rejected(struct pw_manager *m, const struct pw_diag *diag)
 	});
 }
 
-static int reload(struct pw_manager *m)
+/* The new configuration, or NULL when it was rejected (and that said). */
+static struct pw_config *reload_load(struct pw_manager *m)
 {
 	struct pw_diag diag = PW_DIAG_INIT;
-	struct pw_config *nc = NULL, *old = m->config;
-	struct pw_event_jobs counts = { 0 };
+	struct pw_config *nc = NULL;
 	int r;
 
-	(void)pw_notify_reloading(now_mono());
-	/* netbase may have been upgraded; on ENOMEM the old names stay */
-	(void)pw_services_load(&m->services, NULL);
 	r = pw_config_load(m->config_path, &nc, &diag);
 	if (r >= 0 && m->database_override)
 		r = pw_config_set_database(nc, m->database_override);
 	if (r < 0) {
 		log_rejected(m, &diag);
-		pw_diag_done(&diag);
 		pw_config_free(nc);
-		(void)pw_notify_ready("Configuration rejected, old one kept");
-		return 0;
+		nc = NULL;
 	}
 	pw_diag_done(&diag);
+	return nc;
+}
+
+/* Paths that the open store and socket hold take effect at restart only. */
+static void warn_restart_only(const struct pw_manager *m, const struct pw_config *nc,
+			      const struct pw_config *old)
+{
 	if (strcmp(nc->database, old->database) != 0)
 		pw_log_warning(
 			"Database path changed to %s; it takes effect at restart, still using %s",
@@ -229,9 +231,15 @@ static int reload(struct pw_manager *m)
 		pw_log_warning(
 			"Control socket path changed to %s; it takes effect at restart, still using %s",
 			nc->control_socket, old->control_socket);
+}
 
-	/* Jobs that disappeared or whose scan changed stop; the others keep
-	 * running, with new expectations and alerts from now on. */
+/*
+ * Jobs that disappeared or whose scan changed stop; the others keep
+ * running, with new expectations and alerts from now on.
+ */
+static void reload_old_jobs(struct pw_manager *m, const struct pw_config *nc,
+			    const struct pw_config *old, struct pw_event_jobs *counts)
+{
 	for (size_t i = 0; i < old->n_jobs; i++) {
 		const struct pw_job *oj = &old->jobs[i];
 		const struct pw_job *nj = pw_config_find_job(nc, oj->name);
@@ -241,29 +249,53 @@ static int reload(struct pw_manager *m)
 			if (run)
 				run->rr.job = nj;
 			if (!pw_job_equal(oj, nj))
-				counts.changed++;
+				counts->changed++;
 			continue;
 		}
 		if (nj)
-			counts.changed++;
+			counts->changed++;
 		else
-			counts.removed++;
+			counts->removed++;
 		if (run)
 			run_abort(m, run, nj ? "its configuration changed" : "it was removed");
 		(void)pw_scheduler_remove(m->sched, oj->name);
 	}
-	m->config = nc;
+}
+
+/* New jobs, and jobs whose scan changed, get a schedule. */
+static void reload_new_jobs(struct pw_manager *m, const struct pw_config *nc,
+			    const struct pw_config *old, struct pw_event_jobs *counts)
+{
 	for (size_t i = 0; i < nc->n_jobs; i++) {
 		const struct pw_job *nj = &nc->jobs[i];
 		const struct pw_job *oj = pw_config_find_job(old, nj->name);
 
 		if (!oj)
-			counts.added++;
+			counts->added++;
 		if (oj && pw_job_scan_equal(oj, nj))
 			continue;
 		(void)schedule_job(m, nj);
 	}
-	counts.total = (unsigned)nc->n_jobs;
+	counts->total = (unsigned)nc->n_jobs;
+}
+
+static int reload(struct pw_manager *m)
+{
+	struct pw_config *nc, *old = m->config;
+	struct pw_event_jobs counts = { 0 };
+
+	(void)pw_notify_reloading(now_mono());
+	/* netbase may have been upgraded; on ENOMEM the old names stay */
+	(void)pw_services_load(&m->services, NULL);
+	nc = reload_load(m);
+	if (!nc) {
+		(void)pw_notify_ready("Configuration rejected, old one kept");
+		return 0;
+	}
+	warn_restart_only(m, nc, old);
+	reload_old_jobs(m, nc, old, &counts);
+	m->config = nc;
+	reload_new_jobs(m, nc, old, &counts);
 	if (nc->max_rate != old->max_rate)
 		pw_ratelimit_init(&m->global_rate, nc->max_rate, 0);
 	m->inflight_budget = inflight_budget(nc);

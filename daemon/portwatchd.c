@@ -76,69 +76,82 @@ static int log_target_from_string(const char *s)
 	return -EINVAL;
 }
 
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "database", required_argument, NULL, 'd' },
-		{ "control-socket", required_argument, NULL, 's' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
-	};
-	int c;
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "database", required_argument, NULL, 'd' },
+	{ "control-socket", required_argument, NULL, 's' },
+	{ "check-config", no_argument, NULL, 't' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
 
-	while ((c = getopt_long(argc, argv, "c:d:s:tfl:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->config_path = optarg;
-			break;
-		case 'd':
-			o->database = optarg;
-			break;
-		case 's':
-			o->control_socket = optarg;
-			break;
-		case 't':
-			o->check_config = true;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'l':
-			o->log_level = pw_log_level_from_string(optarg);
-			o->log_level_set = true;
-			if (o->log_level < 0) {
-				fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case ARG_LOG_TARGET:
-			o->log_target = log_target_from_string(optarg);
-			if (o->log_target < 0) {
-				fprintf(stderr,
-					"portwatchd: --log-target: unknown target \"%s\" "
-					"(auto, journal or stderr)\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'h':
-			help(stdout);
-			exit(PW_EXIT_OK);
-		case 'V':
-			printf("portwatchd %s\n", PACKAGE_VERSION);
-			exit(PW_EXIT_OK);
-		default:
-			fprintf(stderr, "Try 'portwatchd --help'.\n");
+/* The logging options: their values are checked here, not at first use. */
+static int parse_log_option(int c, const char *arg, struct options *o)
+{
+	if (c == 'l') {
+		o->log_level = pw_log_level_from_string(arg);
+		o->log_level_set = true;
+		if (o->log_level < 0) {
+			fprintf(stderr, "portwatchd: --log-level: unknown level \"%s\"\n", arg);
 			return -EINVAL;
 		}
+		return 0;
 	}
+	o->log_target = log_target_from_string(arg);
+	if (o->log_target < 0) {
+		fprintf(stderr,
+			"portwatchd: --log-target: unknown target \"%s\" (auto, journal or stderr)\n",
+			arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One option from getopt_long(); --help and --version exit here. */
+static int apply_option(int c, const char *arg, struct options *o)
+{
+	switch (c) {
+	case 'c':
+		o->config_path = arg;
+		return 0;
+	case 'd':
+		o->database = arg;
+		return 0;
+	case 's':
+		o->control_socket = arg;
+		return 0;
+	case 't':
+		o->check_config = true;
+		return 0;
+	case 'f':
+		o->foreground = true;
+		return 0;
+	case 'l':
+	case ARG_LOG_TARGET:
+		return parse_log_option(c, arg, o);
+	case 'h':
+		help(stdout);
+		exit(PW_EXIT_OK);
+	case 'V':
+		printf("portwatchd %s\n", PACKAGE_VERSION);
+		exit(PW_EXIT_OK);
+	default:
+		fprintf(stderr, "Try 'portwatchd --help'.\n");
+		return -EINVAL;
+	}
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:d:s:tfl:hV", longopts, NULL)) != -1)
+		if (apply_option(c, optarg, o) < 0)
+			return -EINVAL;
 	if (optind < argc) {
 		fprintf(stderr,
 			"portwatchd: unexpected argument \"%s\"\nTry 'portwatchd --help'.\n",
