@@ -66,6 +66,9 @@ struct pw_change {
 int pw_change_detect(bool has_baseline, bool has_old, enum pw_state old_state,
 		     enum pw_state new_state, unsigned obs_flags, struct pw_change *ret);
 
+/* The kind of a confirmed change to state s (OPENED, CLOSED, ...); NONE out of range. */
+enum pw_change_kind pw_change_kind_for_state(enum pw_state s);
+
 /* Whether it replaces the current state (all but NONE and FLAP). */
 bool pw_change_updates_state(enum pw_change_kind k);
 

@@ -24,7 +24,7 @@ bool pw_change_updates_state(enum pw_change_kind k)
 	return k != PW_CHANGE_NONE && k != PW_CHANGE_FLAP;
 }
 
-static enum pw_change_kind kind_for_state(enum pw_state s)
+enum pw_change_kind pw_change_kind_for_state(enum pw_state s)
 {
 	switch (s) {
 	case PW_STATE_OPEN:
@@ -69,7 +69,7 @@ int pw_change_detect(bool has_baseline, bool has_old, enum pw_state old_state,
 		c.kind = PW_CHANGE_OPENED;
 		c.major = true;
 	} else {
-		c.kind = kind_for_state(new_state);
+		c.kind = pw_change_kind_for_state(new_state);
 		c.major = (old_state == PW_STATE_OPEN) != (new_state == PW_STATE_OPEN);
 	}
 	*ret = c;

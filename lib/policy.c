@@ -59,29 +59,15 @@ enum pw_policy_verdict pw_policy_classify(enum pw_policy_expect e, const struct 
 	return PW_VERDICT_NONE;
 }
 
-static enum pw_change_kind kind_for_state(enum pw_state s)
-{
-	switch (s) {
-	case PW_STATE_CLOSED:
-		return PW_CHANGE_CLOSED;
-	case PW_STATE_FILTERED:
-		return PW_CHANGE_FILTERED;
-	case PW_STATE_UNREACHABLE:
-		return PW_CHANGE_UNREACHABLE;
-	case PW_STATE_OPEN:
-	case _PW_STATE_MAX:
-		break;
-	}
-	return PW_CHANGE_OPENED; /* NEW is never open: not reached */
-}
-
 enum pw_policy_verdict pw_policy_apply(enum pw_policy_expect e, bool has_baseline,
 				       struct pw_change *c)
 {
 	enum pw_policy_verdict v = pw_policy_classify(e, c);
 
 	if (c->kind == PW_CHANGE_NEW && pw_policy_is_violation(v)) {
-		c->kind = has_baseline ? kind_for_state(c->new_state) : PW_CHANGE_BASELINE;
+		/* NEW is never open, so this is CLOSED, FILTERED or UNREACHABLE */
+		c->kind = has_baseline ? pw_change_kind_for_state(c->new_state)
+				       : PW_CHANGE_BASELINE;
 		c->major = false; /* a first sighting, not open <-> not open */
 	}
 	return v;

@@ -102,6 +102,17 @@ START_TEST(updates_state)
 }
 END_TEST
 
+/* policy.c makes a violating first sighting an event of this kind */
+START_TEST(kind_for_each_state)
+{
+	ck_assert_int_eq(pw_change_kind_for_state(PW_STATE_OPEN), PW_CHANGE_OPENED);
+	ck_assert_int_eq(pw_change_kind_for_state(PW_STATE_CLOSED), PW_CHANGE_CLOSED);
+	ck_assert_int_eq(pw_change_kind_for_state(PW_STATE_FILTERED), PW_CHANGE_FILTERED);
+	ck_assert_int_eq(pw_change_kind_for_state(PW_STATE_UNREACHABLE), PW_CHANGE_UNREACHABLE);
+	ck_assert_int_eq(pw_change_kind_for_state(_PW_STATE_MAX), PW_CHANGE_NONE);
+}
+END_TEST
+
 START_TEST(kind_strings_round_trip)
 {
 	ck_assert_ptr_null(pw_change_kind_to_string(PW_CHANGE_NONE));
@@ -127,6 +138,7 @@ static Suite *change_suite(void)
 	tcase_add_test(tc, detect_rejects_bad_state);
 	tcase_add_test(tc, updates_state);
 	tcase_add_test(tc, kind_strings_round_trip);
+	tcase_add_test(tc, kind_for_each_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
