@@ -4,6 +4,13 @@
 /*
  * What the store's own files share and nobody else sees: SQL lives in
  * lib/store*.c, and no sqlite3 handle leaves them.
+ *
+ * lib/store.c opens, migrates and closes the database and holds the SQL
+ * helpers; lib/store-cache.c is the per-job map of port states;
+ * lib/store-write.c queues runs and observations and writes them in one
+ * transaction per batch; lib/store-sched.c and lib/store-history.c run
+ * their statements at once (last runs and RTT; acknowledgement and
+ * retention); lib/store-read.c is the CLI's read side.
  */
 
 #include <pthread.h>
@@ -123,12 +130,77 @@ static inline void store_unlockp(struct pw_store **s)
 /* Held until the calling function returns, on every path. */
 #define LOCKED(s) _cleanup_(store_unlockp) struct pw_store *_locked_ = store_lock(s)
 
+/* The lookups of every observation are inline: splitting the store into
+ * files must not add calls to each pw_store_record(). */
+static inline uint64_t store_key_hash(uint64_t hi, uint64_t lo, uint16_t port)
+{
+	/* splitmix64 finaliser over the folded key */
+	uint64_t x = hi * UINT64_C(0x9e3779b97f4a7c15) ^ lo ^ ((uint64_t)port << 48 | port);
+
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+static inline struct entry *store_job_find(struct job *j, uint64_t hi, uint64_t lo, uint16_t port)
+{
+	uint32_t mask, i;
+
+	if (j->idx_size == 0)
+		return NULL;
+	mask = j->idx_size - 1;
+	for (i = (uint32_t)store_key_hash(hi, lo, port) & mask; j->idx[i]; i = (i + 1) & mask) {
+		struct entry *e = &j->e[j->idx[i] - 1];
+
+		if (e->lo == lo && e->port == port && e->hi == hi)
+			return e;
+	}
+	return NULL;
+}
+
+static inline void store_mark_dirty(struct pw_store *s, struct job *j, struct entry *e)
+{
+	if (e->flags & E_DIRTY)
+		return;
+	e->flags |= E_DIRTY;
+	j->dirty[j->n_dirty++] = (uint32_t)(e - j->e);
+	s->n_dirty++;
+}
+
+/* lib/store.c */
+
 /* The store's SQLite connection (sqlite3.h's "sqlite3" is this struct). */
 struct sqlite3 *pw_store_sqlite(struct pw_store *s);
 
 /* Record "PATH: what: SQLite's message" as the last error and map the
- * SQLite result code rc to -errno (lib/store.c). */
+ * SQLite result code rc to -errno; pw_store_sql_error() is the same. */
+int store_sql_error(struct pw_store *s, int rc, const char *what);
 int pw_store_sql_error(struct pw_store *s, int rc, const char *what);
+/* Record "PATH: " and the message as the last error; returns err. */
+int store_set_error(struct pw_store *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int store_exec(struct pw_store *s, const char *sql, const char *what);
+void store_rollback(struct pw_store *s);
+int store_commit(struct pw_store *s);
+int store_step_done(struct pw_store *s, sqlite3_stmt *st, const char *what);
+int store_check_file(struct pw_store *s);
+
+/* lib/store-cache.c */
+
+int store_job_get(struct pw_store *s, const char *name, bool create, uint64_t now,
+		  struct job **ret);
+int store_job_load(struct pw_store *s, struct job *j);
+void store_job_free(struct job *j);
+int store_job_reserve(struct job *j);
+struct entry *store_job_add(struct job *j, uint64_t hi, uint64_t lo, uint16_t port);
+void store_mark_all_seen(struct pw_store *s);
+
+/* lib/store-write.c */
+
+struct run *store_run_find(struct pw_store *s, int64_t id);
 
 /* The address key of the ports and events tables (lib/store-key.c): 16
  * bytes, big-endian, IPv4 mapped. from_blob: 0, or -EBADMSG for a value
