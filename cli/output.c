@@ -28,10 +28,10 @@ struct pw_cli_table {
 	enum pw_cli_stream mode;
 	enum pw_cli_format format;
 	bool no_header;
-	unsigned indent;
 	FILE *out;
-	size_t *w;      /* text column widths, from the MEASURE pass */
-	size_t emitted; /* rows completed in this pass */
+	struct pw_json *json; /* JSON: the caller's document, which the array is a value of */
+	size_t *w;            /* text column widths, from the MEASURE pass */
+	size_t emitted;       /* rows completed in this pass */
 };
 
 struct pw_cli_table *pw_cli_table_new(const struct pw_cli_column *cols, size_t n_cols)
@@ -293,53 +293,41 @@ static void csv_line(const struct pw_cli_table *t, const struct cell *row, FILE 
 	fputc('\n', f);
 }
 
-static void json_cell(FILE *f, const struct pw_cli_column *col, const struct cell *c)
+static void json_cell(struct pw_json *j, const struct pw_cli_column *col, const struct cell *c)
 {
 	char buf[PW_CLI_TIME_STRLEN];
 
 	if (!c->set) {
-		fputs("null", f);
+		pw_json_null(j);
 		return;
 	}
 	switch (col->type) {
 	case PW_CLI_COL_TEXT:
-		pw_json_string(f, c->s);
+		pw_json_str(j, c->s);
 		return;
 	case PW_CLI_COL_INT:
-		fprintf(f, "%lld", (long long)c->v);
+		pw_json_int(j, c->v);
 		return;
 	case PW_CLI_COL_TIME:
-		fprintf(f, "\"%s\"", pw_cli_format_time(c->v < 0 ? 0 : (uint64_t)c->v, true, buf));
+		pw_json_str(j, pw_cli_format_time(c->v < 0 ? 0 : (uint64_t)c->v, true, buf));
 		return;
 	case PW_CLI_COL_SPAN:
-		fputs(seconds_text(c->v, buf), f);
+		pw_json_raw(j, "%s", seconds_text(c->v, buf));
 		return;
 	case PW_CLI_COL_BOOL:
-		fputs(c->v ? "true" : "false", f);
+		pw_json_bool(j, c->v);
 		return;
 	}
 }
 
-/* One array element; the first opens the array. */
-static void json_line(const struct pw_cli_table *t, const struct cell *row, bool first,
-		      unsigned indent, FILE *f)
+static void json_row(const struct pw_cli_table *t, const struct cell *row, struct pw_json *j)
 {
-	fprintf(f, "%s\n%*s{", first ? "[" : ",", (int)indent + 2, "");
+	pw_json_begin_object(j, PW_JSON_INLINE);
 	for (size_t c = 0; c < t->n_cols; c++) {
-		fputs(c ? ", " : "", f);
-		pw_json_string(f, t->cols[c].key);
-		fputs(": ", f);
-		json_cell(f, &t->cols[c], &row[c]);
+		pw_json_key(j, t->cols[c].key);
+		json_cell(j, &t->cols[c], &row[c]);
 	}
-	fputc('}', f);
-}
-
-static void json_close(size_t rows, unsigned indent, FILE *f)
-{
-	if (rows == 0)
-		fputs("[]", f);
-	else
-		fprintf(f, "\n%*s]", (int)indent, "");
+	pw_json_end_object(j);
 }
 
 void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE *f)
@@ -371,11 +359,12 @@ void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *
 		csv_line(t, &t->cells[r * t->n_cols], f);
 }
 
-void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE *f)
+void pw_cli_table_print_json(const struct pw_cli_table *t, struct pw_json *j)
 {
+	pw_json_begin_array(j, PW_JSON_LINES);
 	for (size_t r = 0; r < t->n_rows; r++)
-		json_line(t, &t->cells[r * t->n_cols], r == 0, indent, f);
-	json_close(t->n_rows, indent, f);
+		json_row(t, &t->cells[r * t->n_cols], j);
+	pw_json_end_array(j);
 }
 
 /* ------------------------------------------------------------------ streaming */
@@ -404,7 +393,11 @@ static void complete_row(struct pw_cli_table *t)
 			csv_line(t, row, t->out);
 			break;
 		case PW_CLI_JSON:
-			json_line(t, row, t->emitted == 0, t->indent, t->out);
+			/* opened by the first row, so that a pass that fails
+			 * before any row leaves no half array behind */
+			if (t->emitted == 0)
+				pw_json_begin_array(t->json, PW_JSON_LINES);
+			json_row(t, row, t->json);
 			break;
 		}
 		break;
@@ -413,7 +406,7 @@ static void complete_row(struct pw_cli_table *t)
 }
 
 void pw_cli_table_stream(struct pw_cli_table *t, enum pw_cli_stream mode, enum pw_cli_format format,
-			 bool no_header, unsigned indent, FILE *out)
+			 bool no_header, struct pw_json *json, FILE *out)
 {
 	clear_cells(t);
 	if (mode == PW_CLI_MEASURE || t->mode != PW_CLI_MEASURE) {
@@ -425,7 +418,7 @@ void pw_cli_table_stream(struct pw_cli_table *t, enum pw_cli_stream mode, enum p
 	t->mode = mode;
 	t->format = format;
 	t->no_header = no_header;
-	t->indent = indent;
+	t->json = json;
 	t->out = out;
 	t->emitted = 0;
 }
@@ -449,7 +442,9 @@ size_t pw_cli_table_end(struct pw_cli_table *t)
 			csv_header(t, t->out);
 		break;
 	case PW_CLI_JSON:
-		json_close(rows, t->indent, t->out);
+		if (rows == 0)
+			pw_json_begin_array(t->json, PW_JSON_LINES);
+		pw_json_end_array(t->json);
 		break;
 	}
 	return rows;

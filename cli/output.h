@@ -59,6 +59,7 @@ struct pw_cli_column {
 };
 
 struct pw_cli_table;
+struct pw_json;
 
 /* cols must outlive the table. Returns NULL without memory. */
 struct pw_cli_table *pw_cli_table_new(const struct pw_cli_column *cols, size_t n_cols);
@@ -76,8 +77,8 @@ size_t pw_cli_table_rows(const struct pw_cli_table *t);
 void pw_cli_table_print_text(const struct pw_cli_table *t, bool no_header, FILE *f);
 /* CSV: the header line unless no_header, also for no rows. */
 void pw_cli_table_print_csv(const struct pw_cli_table *t, bool no_header, FILE *f);
-/* JSON array, each row on a line of its own, indented by indent spaces. */
-void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE *f);
+/* JSON array, the next value of j: each row an object on a line of its own. */
+void pw_cli_table_print_json(const struct pw_cli_table *t, struct pw_json *j);
 
 /*
  * Streaming, so that a million rows cost one row of memory: rows are
@@ -91,6 +92,8 @@ void pw_cli_table_print_json(const struct pw_cli_table *t, unsigned indent, FILE
  * header alone for no rows) and returns its row count. In EMIT mode text
  * prints its header before the first row, and nothing for no rows.
  * PW_CLI_STORE, the default, keeps every row for pw_cli_table_print_*().
+ * Text and CSV go to out; JSON goes to json, the array being the next value
+ * of the caller's document (json may be NULL for the other formats).
  */
 enum pw_cli_stream {
 	PW_CLI_STORE,
@@ -99,7 +102,7 @@ enum pw_cli_stream {
 };
 
 void pw_cli_table_stream(struct pw_cli_table *t, enum pw_cli_stream mode, enum pw_cli_format format,
-			 bool no_header, unsigned json_indent, FILE *out);
+			 bool no_header, struct pw_json *json, FILE *out);
 size_t pw_cli_table_end(struct pw_cli_table *t);
 
 /* "2026-11-25 13:08:32" (UTC); sep 'T' and a 'Z' suffix give RFC 3339. */

@@ -94,20 +94,18 @@ static int fill_changes(struct q *q, struct pw_cli_table *t)
 static int show_changes(struct q *q, struct pw_cli_table *t)
 {
 	char buf[PW_CLI_TIME_STRLEN];
-	FILE *f = q->env->out;
+	struct pw_json *j;
 	int r;
 
 	if (q->o.format != PW_CLI_JSON)
 		return pw_query_stream_rows(q, t, fill_changes, "No changes.");
-	fprintf(f, "{\n  \"since\": ");
-	if (q->o.since)
-		fprintf(f, "\"%s\"", pw_cli_format_time(q->since_usec, true, buf));
-	else
-		fprintf(f, "null");
-	fprintf(f, ",\n  \"changes\": ");
+	j = pw_query_json_begin(q);
+	pw_json_key(j, "since");
+	pw_json_str(j, q->o.since ? pw_cli_format_time(q->since_usec, true, buf) : NULL);
+	pw_json_key(j, "changes");
 	r = pw_query_stream_rows(q, t, fill_changes, NULL);
 	if (r == 0)
-		fprintf(f, "\n}\n");
+		pw_query_json_end(q);
 	return r;
 }
 
@@ -122,17 +120,18 @@ static int fill_history(struct q *q, struct pw_cli_table *t)
 
 static int show_history(struct q *q, struct pw_cli_table *t)
 {
-	FILE *f = q->env->out;
+	struct pw_json *j;
 	int r;
 
 	if (q->o.format != PW_CLI_JSON)
 		return pw_query_stream_rows(q, t, fill_history, "No events.");
-	fprintf(f, "{\n  \"host\": ");
-	pw_json_string(f, q->o.arg);
-	fprintf(f, ",\n  \"events\": ");
+	j = pw_query_json_begin(q);
+	pw_json_key(j, "host");
+	pw_json_str(j, q->o.arg);
+	pw_json_key(j, "events");
 	r = pw_query_stream_rows(q, t, fill_history, NULL);
 	if (r == 0)
-		fprintf(f, "\n}\n");
+		pw_query_json_end(q);
 	return r;
 }
 

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "iset.h"
+#include "json.h"
 #include "output.h"
 #include "services.h"
 #include "store.h"
@@ -88,6 +89,7 @@ struct q {
 	uint64_t since_usec;
 	struct pw_services services; /* read at the first port name shown */
 	bool services_loaded;
+	struct pw_json json; /* --json: the one document, rows streamed into it */
 };
 
 /* cli/query.c: run the verb vi; returns the exit status. */
@@ -136,6 +138,14 @@ int pw_query_set_text(struct q *q, struct pw_cli_table *t, size_t col, const cha
  */
 int pw_query_stream_rows(struct q *q, struct pw_cli_table *t,
 			 int (*fill)(struct q *q, struct pw_cli_table *t), const char *none);
+
+/*
+ * --json: a verb's document is one object, a member a line; begin returns
+ * the writer for its members (pw_query_stream_rows() writes rows there too),
+ * end closes it and ends the line.
+ */
+struct pw_json *pw_query_json_begin(struct q *q);
+void pw_query_json_end(struct q *q);
 
 /* {"key": [rows]} for JSON; just the rows otherwise. */
 int pw_query_verb_rows(struct q *q, struct pw_cli_table *t,

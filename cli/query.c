@@ -280,7 +280,7 @@ int pw_query_stream_rows(struct q *q, struct pw_cli_table *t,
 	int r;
 
 	if (q->o.format == PW_CLI_TEXT) {
-		pw_cli_table_stream(t, PW_CLI_MEASURE, PW_CLI_TEXT, q->o.no_header, 0, f);
+		pw_cli_table_stream(t, PW_CLI_MEASURE, PW_CLI_TEXT, q->o.no_header, NULL, f);
 		r = fill(q, t);
 		if (r < 0)
 			return r;
@@ -290,7 +290,7 @@ int pw_query_stream_rows(struct q *q, struct pw_cli_table *t,
 			return 0;
 		}
 	}
-	pw_cli_table_stream(t, PW_CLI_EMIT, q->o.format, q->o.no_header, 2, f);
+	pw_cli_table_stream(t, PW_CLI_EMIT, q->o.format, q->o.no_header, &q->json, f);
 	r = fill(q, t);
 	if (r < 0)
 		return r;
@@ -298,21 +298,30 @@ int pw_query_stream_rows(struct q *q, struct pw_cli_table *t,
 	return 0;
 }
 
-/* {"key": [rows]} for JSON; just the rows otherwise. */
+struct pw_json *pw_query_json_begin(struct q *q)
+{
+	pw_json_init(&q->json, q->env->out);
+	pw_json_begin_object(&q->json, PW_JSON_LINES);
+	return &q->json;
+}
+
+void pw_query_json_end(struct q *q)
+{
+	pw_json_end_object(&q->json);
+	fputc('\n', q->env->out);
+}
+
 int pw_query_verb_rows(struct q *q, struct pw_cli_table *t,
 		       int (*fill)(struct q *q, struct pw_cli_table *t), const char *key,
 		       const char *none)
 {
 	int r;
 
-	if (q->o.format == PW_CLI_JSON) {
-		fprintf(q->env->out, "{\n  ");
-		pw_json_string(q->env->out, key);
-		fprintf(q->env->out, ": ");
-	}
+	if (q->o.format == PW_CLI_JSON)
+		pw_json_key(pw_query_json_begin(q), key);
 	r = pw_query_stream_rows(q, t, fill, none);
 	if (r == 0 && q->o.format == PW_CLI_JSON)
-		fprintf(q->env->out, "\n}\n");
+		pw_query_json_end(q);
 	return r;
 }
 

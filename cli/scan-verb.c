@@ -238,7 +238,7 @@ struct scan_opts {
 };
 
 static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr,
-		       uint16_t port, enum pw_state st, bool *first)
+		       uint16_t port, enum pw_state st, struct pw_json *j)
 {
 	char abuf[PW_ADDR_STRLEN];
 	const char *svc = so->no_services ? NULL : pw_services_name(&so->services, port);
@@ -249,26 +249,32 @@ static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_
 		printf("%-15s %5u  %-11s %s\n", abuf, port, pw_state_to_string(st), svc ?: "");
 		return;
 	}
-	printf("%s\n    {\"address\": \"%s\", \"port\": %u, \"state\": \"%s\"", *first ? "" : ",",
-	       abuf, port, pw_state_to_string(st));
+	pw_json_begin_object(j, PW_JSON_INLINE);
+	pw_json_key(j, "address");
+	pw_json_str(j, abuf);
+	pw_json_key(j, "port");
+	pw_json_uint(j, port);
+	pw_json_key(j, "state");
+	pw_json_str(j, pw_state_to_string(st));
 	if (svc) {
-		printf(", \"service\": ");
-		pw_json_string(stdout, svc);
+		pw_json_key(j, "service");
+		pw_json_str(j, svc);
 	}
-	if (op)
-		printf(", \"rtt_usec\": %u", op->rtt);
-	printf("}");
-	*first = false;
+	if (op) {
+		pw_json_key(j, "rtt_usec");
+		pw_json_uint(j, op->rtt);
+	}
+	pw_json_end_object(j);
 }
 
 /* Every port with --all, else the open ones: sorted, addresses first. */
-static void print_ports(const struct scan_opts *so, const struct scan_out *o, bool *first)
+static void print_ports(const struct scan_opts *so, const struct scan_out *o, struct pw_json *j)
 {
 	pw_u128 total = pw_iset_count(&o->space->addrs) * o->nports;
 
 	if (!o->states) {
 		for (size_t i = 0; i < o->nopen; i++)
-			print_port(so, o, o->open[i].addr, o->open[i].port, PW_STATE_OPEN, first);
+			print_port(so, o, o->open[i].addr, o->open[i].port, PW_STATE_OPEN, j);
 		return;
 	}
 	for (pw_u128 v = 0; v < total; v++) {
@@ -279,30 +285,45 @@ static void print_ports(const struct scan_opts *so, const struct scan_out *o, bo
 			continue;
 		addr = pw_iset_pick(&o->space->addrs, v / o->nports);
 		print_port(so, o, addr, (uint16_t)pw_iset_pick(&o->space->ports, v % o->nports),
-			   (enum pw_state)(s - 1), first);
+			   (enum pw_state)(s - 1), j);
 	}
 }
 
+static void json_u64(struct pw_json *j, const char *key, uint64_t v)
+{
+	pw_json_key(j, key);
+	pw_json_uint(j, v);
+}
+
 static void print_summary_json(const struct scan_out *o, const struct pw_engine_stats *st,
-			       double secs, bool interrupted)
+			       double secs, bool interrupted, struct pw_json *j)
 {
 	char abuf[PW_ADDR_STRLEN];
-	pw_u128 naddrs = pw_iset_count(&o->space->addrs);
 
-	printf("\n  ],\n  \"accepts_all\": [");
+	pw_json_key(j, "accepts_all");
+	pw_json_begin_array(j, PW_JSON_INLINE);
 	for (size_t i = 0; i < o->nwild; i++)
-		printf("%s\"%s\"", i ? ", " : "", pw_addr_format(o->wild[i], abuf));
-	printf("],\n  \"summary\": {\"addresses\": %llu, \"ports\": %llu, \"probes\": %llu, "
-	       "\"done\": %llu, \"open\": %llu, \"closed\": %llu, \"filtered\": %llu, "
-	       "\"unreachable\": %llu, \"accepts_all\": %zu, \"seconds\": %.3f, "
-	       "\"connects\": %llu, \"self_connects\": %llu, \"scanner_errors\": %llu, "
-	       "\"complete\": %s}\n}\n",
-	       (unsigned long long)naddrs, (unsigned long long)o->nports,
-	       (unsigned long long)st->total, (unsigned long long)st->done,
-	       (unsigned long long)st->open, (unsigned long long)st->closed,
-	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable, o->nwild,
-	       secs, (unsigned long long)st->connects, (unsigned long long)st->self_connects,
-	       (unsigned long long)st->scanner_errors, interrupted ? "false" : "true");
+		pw_json_str(j, pw_addr_format(o->wild[i], abuf));
+	pw_json_end_array(j);
+	pw_json_key(j, "summary");
+	pw_json_begin_object(j, PW_JSON_INLINE);
+	json_u64(j, "addresses", (uint64_t)pw_iset_count(&o->space->addrs));
+	json_u64(j, "ports", o->nports);
+	json_u64(j, "probes", st->total);
+	json_u64(j, "done", st->done);
+	json_u64(j, "open", st->open);
+	json_u64(j, "closed", st->closed);
+	json_u64(j, "filtered", st->filtered);
+	json_u64(j, "unreachable", st->unreachable);
+	json_u64(j, "accepts_all", o->nwild);
+	pw_json_key(j, "seconds");
+	pw_json_raw(j, "%.3f", secs);
+	json_u64(j, "connects", st->connects);
+	json_u64(j, "self_connects", st->self_connects);
+	json_u64(j, "scanner_errors", st->scanner_errors);
+	pw_json_key(j, "complete");
+	pw_json_bool(j, !interrupted);
+	pw_json_end_object(j);
 }
 
 static void print_summary_text(const struct scan_out *o, const struct pw_engine_stats *st,
@@ -329,22 +350,29 @@ static void print_summary_text(const struct scan_out *o, const struct pw_engine_
 static void print_results(const struct scan_opts *so, struct scan_out *o,
 			  const struct pw_engine_stats *st, double secs, bool interrupted)
 {
-	bool first = true;
+	struct pw_json j;
 
 	if (o->nopen)
 		qsort(o->open, o->nopen, sizeof(*o->open), cmp_open);
 	if (o->nwild)
 		qsort(o->wild, o->nwild, sizeof(*o->wild), cmp_u128);
 
-	if (so->json)
-		printf("{\n  \"ports\": [");
-	else
+	if (!so->json) {
 		printf("%-15s %5s  %-11s %s\n", "ADDRESS", "PORT", "STATE", "SERVICE");
-	print_ports(so, o, &first);
-	if (so->json)
-		print_summary_json(o, st, secs, interrupted);
-	else
+		print_ports(so, o, NULL);
 		print_summary_text(o, st, secs, interrupted);
+		return;
+	}
+	pw_json_init(&j, stdout);
+	pw_json_begin_object(&j, PW_JSON_LINES);
+	pw_json_key(&j, "ports");
+	/* BLOCK: an empty list has always been "[\n  ]" */
+	pw_json_begin_array(&j, PW_JSON_BLOCK);
+	print_ports(so, o, &j);
+	pw_json_end_array(&j);
+	print_summary_json(o, st, secs, interrupted, &j);
+	pw_json_end_object(&j);
+	putchar('\n');
 }
 
 static void scan_help(FILE *out)

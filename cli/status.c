@@ -254,14 +254,6 @@ static int status_rows(struct q *q, struct pw_cli_table *t)
 	return r;
 }
 
-static void json_opt_string(FILE *f, const char *s)
-{
-	if (s)
-		pw_json_string(f, s);
-	else
-		fputs("null", f);
-}
-
 static void status_text(struct q *q, const struct daemon_info *d, FILE *f)
 {
 	fprintf(f, "Daemon:   %s", daemon_state_names[d->state]);
@@ -291,6 +283,49 @@ static void status_text(struct q *q, const struct daemon_info *d, FILE *f)
 	fputc('\n', f);
 }
 
+static void status_json_progress(struct pw_json *j, const struct progress *p)
+{
+	pw_json_begin_object(j, PW_JSON_INLINE);
+	pw_json_key(j, "job");
+	pw_json_str(j, p->job);
+	pw_json_key(j, "run");
+	pw_json_uint(j, p->run);
+	pw_json_key(j, "resolving");
+	pw_json_bool(j, p->resolving);
+	pw_json_key(j, "probes_done");
+	pw_json_uint(j, p->done);
+	pw_json_key(j, "probes_total");
+	pw_json_uint(j, p->total);
+	pw_json_end_object(j);
+}
+
+static void status_json(struct q *q, const struct daemon_info *d, const struct pw_cli_table *t)
+{
+	struct pw_json *j = pw_query_json_begin(q);
+
+	pw_json_key(j, "daemon");
+	pw_json_str(j, daemon_state_names[d->state]);
+	pw_json_key(j, "daemon_pid");
+	if (d->state == DAEMON_RUNNING && d->pid)
+		pw_json_uint(j, d->pid);
+	else
+		pw_json_null(j);
+	pw_json_key(j, "control_socket");
+	pw_json_str(j, d->socket);
+	pw_json_key(j, "in_progress");
+	pw_json_begin_array(j, PW_JSON_INLINE);
+	for (size_t i = 0; i < d->n_runs; i++)
+		status_json_progress(j, &d->runs[i]);
+	pw_json_end_array(j);
+	pw_json_key(j, "database");
+	pw_json_str(j, q->db_path);
+	pw_json_key(j, "config");
+	pw_json_str(j, q->config ? q->config_path : NULL);
+	pw_json_key(j, "jobs");
+	pw_cli_table_print_json(t, j);
+	pw_query_json_end(q);
+}
+
 static int show_status(struct q *q, struct pw_cli_table *t)
 {
 	struct daemon_info d = { .state = DAEMON_UNKNOWN };
@@ -318,33 +353,7 @@ static int show_status(struct q *q, struct pw_cli_table *t)
 		pw_cli_table_print_csv(t, q->o.no_header, f);
 		break;
 	case PW_CLI_JSON:
-		fprintf(f, "{\n  \"daemon\": \"%s\",\n  \"daemon_pid\": ",
-			daemon_state_names[d.state]);
-		if (d.state == DAEMON_RUNNING && d.pid)
-			fprintf(f, "%llu", (unsigned long long)d.pid);
-		else
-			fputs("null", f);
-		fprintf(f, ",\n  \"control_socket\": ");
-		pw_json_string(f, d.socket);
-		fprintf(f, ",\n  \"in_progress\": [");
-		for (size_t i = 0; i < d.n_runs; i++) {
-			fprintf(f, "%s{\"job\": ", i ? ", " : "");
-			pw_json_string(f, d.runs[i].job);
-			fprintf(f,
-				", \"run\": %llu, \"resolving\": %s, \"probes_done\": %llu, \"probes_total\": %llu}",
-				(unsigned long long)d.runs[i].run,
-				d.runs[i].resolving ? "true" : "false",
-				(unsigned long long)d.runs[i].done,
-				(unsigned long long)d.runs[i].total);
-		}
-		fputc(']', f);
-		fprintf(f, ",\n  \"database\": ");
-		pw_json_string(f, q->db_path);
-		fprintf(f, ",\n  \"config\": ");
-		json_opt_string(f, q->config ? q->config_path : NULL);
-		fprintf(f, ",\n  \"jobs\": ");
-		pw_cli_table_print_json(t, 2, f);
-		fprintf(f, "\n}\n");
+		status_json(q, &d, t);
 		break;
 	}
 	daemon_info_done(&d);

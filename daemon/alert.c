@@ -73,19 +73,19 @@ static void format_time(uint64_t usec, char buf[32])
 		snprintf(buf, 32, "%" PRIu64, usec / USEC_PER_SEC);
 }
 
-static void json_field_str(FILE *f, bool *first, const char *key, const char *val)
+/* A hook tests for a member's presence: a fact the event lacks is left out, not null. */
+static void json_field_str(struct pw_json *j, const char *key, const char *val)
 {
 	if (!val)
 		return;
-	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
-	pw_json_string(f, val);
-	*first = false;
+	pw_json_key(j, key);
+	pw_json_str(j, val);
 }
 
-static void json_field_u64(FILE *f, bool *first, const char *key, uint64_t val)
+static void json_field_u64(struct pw_json *j, const char *key, uint64_t val)
 {
-	fprintf(f, "%s\"%s\":%" PRIu64, *first ? "" : ",", key, val);
-	*first = false;
+	pw_json_key(j, key);
+	pw_json_uint(j, val);
 }
 
 static int event_name(enum pw_alert_event e, const char **ret)
@@ -98,13 +98,39 @@ static int event_name(enum pw_alert_event e, const char **ret)
 	return 0;
 }
 
-int pw_alert_format_json(enum pw_alert_event e, const struct pw_event *ev, char **ret)
+static void write_json(struct pw_json *j, const char *name, const struct pw_event *ev)
 {
 	char addr[PW_ADDR_STRLEN], when[32], reason[REASON_MAX + 1];
+
+	pw_json_begin_object(j, PW_JSON_COMPACT);
+	json_field_str(j, "event", name);
+	json_field_str(j, "job", ev->job);
+	if (ev->run_id > 0)
+		json_field_u64(j, "run_id", (uint64_t)ev->run_id);
+	if (ev->has_address)
+		json_field_str(j, "address", pw_addr_format(ev->address, addr));
+	if (ev->port)
+		json_field_u64(j, "port", ev->port);
+	if (ev->service && *ev->service)
+		json_field_str(j, "service", ev->service);
+	json_field_str(j, "old_state", state_str(ev->has_old_state, ev->old_state));
+	json_field_str(j, "new_state", state_str(ev->has_new_state, ev->new_state));
+	format_time(ev->time_usec, when);
+	json_field_str(j, "time", when);
+	json_field_u64(j, "time_usec", ev->time_usec);
+	if (ev->reason) {
+		snprintf(reason, sizeof(reason), "%s", ev->reason);
+		json_field_str(j, "reason", reason);
+	}
+	pw_json_end_object(j);
+}
+
+int pw_alert_format_json(enum pw_alert_event e, const struct pw_event *ev, char **ret)
+{
+	struct pw_json j;
 	const char *name;
 	char *buf = NULL;
 	size_t len = 0;
-	bool first = true;
 	FILE *f;
 	int r;
 
@@ -114,30 +140,14 @@ int pw_alert_format_json(enum pw_alert_event e, const struct pw_event *ev, char 
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fputc('{', f);
-	json_field_str(f, &first, "event", name);
-	json_field_str(f, &first, "job", ev->job);
-	if (ev->run_id > 0)
-		json_field_u64(f, &first, "run_id", (uint64_t)ev->run_id);
-	if (ev->has_address)
-		json_field_str(f, &first, "address", pw_addr_format(ev->address, addr));
-	if (ev->port)
-		json_field_u64(f, &first, "port", ev->port);
-	if (ev->service && *ev->service)
-		json_field_str(f, &first, "service", ev->service);
-	json_field_str(f, &first, "old_state", state_str(ev->has_old_state, ev->old_state));
-	json_field_str(f, &first, "new_state", state_str(ev->has_new_state, ev->new_state));
-	format_time(ev->time_usec, when);
-	json_field_str(f, &first, "time", when);
-	json_field_u64(f, &first, "time_usec", ev->time_usec);
-	if (ev->reason) {
-		snprintf(reason, sizeof(reason), "%s", ev->reason);
-		json_field_str(f, &first, "reason", reason);
-	}
-	fputc('}', f);
-	if (fclose(f) != 0) {
+	pw_json_init(&j, f);
+	write_json(&j, name, ev);
+	r = pw_json_done(&j);
+	if (fclose(f) != 0)
+		r = -ENOMEM;
+	if (r < 0) {
 		free(buf);
-		return -ENOMEM;
+		return r;
 	}
 	*ret = buf;
 	return 0;

@@ -880,7 +880,11 @@ static char *capture(void (*fn)(const struct pw_cli_table *, bool, FILE *),
 
 static void json_array(const struct pw_cli_table *t, bool unused, FILE *f)
 {
-	pw_cli_table_print_json(t, 0, f);
+	struct pw_json j;
+
+	pw_json_init(&j, f);
+	pw_cli_table_print_json(t, &j);
+	ck_assert_int_eq(pw_json_done(&j), 0);
 }
 
 /* Awkward text in every format: quoting, escaping, terminal safety. */
@@ -959,17 +963,21 @@ static char *streamed(const struct pw_cli_column *cols, int n, enum pw_cli_forma
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct pw_json j;
 
 	ck_assert_ptr_nonnull(f);
+	pw_json_init(&j, f);
 	if (fmt == PW_CLI_TEXT) {
-		pw_cli_table_stream(t, PW_CLI_MEASURE, fmt, no_header, 0, f);
+		pw_cli_table_stream(t, PW_CLI_MEASURE, fmt, no_header, NULL, f);
 		fill_rows(t, n);
 		ck_assert_int_eq(pw_cli_table_end(t), n);
 	}
-	pw_cli_table_stream(t, PW_CLI_EMIT, fmt, no_header, 0, f);
+	pw_cli_table_stream(t, PW_CLI_EMIT, fmt, no_header, &j, f);
 	fill_rows(t, n);
 	ck_assert_int_eq(pw_cli_table_rows(t), n);
 	ck_assert_int_eq(pw_cli_table_end(t), n);
+	if (fmt == PW_CLI_JSON)
+		ck_assert_int_eq(pw_json_done(&j), 0);
 	fclose(f);
 	pw_cli_table_free(t);
 	return buf;
