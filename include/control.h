@@ -5,7 +5,11 @@
  * The daemon's control socket: an AF_UNIX SOCK_SEQPACKET socket on which
  * `portwatch` asks the running daemon to do something. One request per
  * connection: the client sends one message (a line of text, no newline
- * needed), the daemon answers with one message and closes.
+ * needed, at most PW_CONTROL_MAX_MSG bytes), the daemon answers and
+ * closes. The answer is text of up to PW_CONTROL_MAX_REPLY bytes, sent
+ * in messages of at most PW_CONTROL_REPLY_CHUNK bytes followed by one
+ * message of a single NUL byte (the end: a connection that closes before
+ * it lost part of the reply).
  *
  * Requests and replies (the reply's first line is "ok" or "error: WHY"):
  *   run JOB   ok | error: no such job | error: job is disabled |
@@ -23,7 +27,11 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+/* a request; also the one reply message of a daemon older than the end marker */
 #define PW_CONTROL_MAX_MSG 4096
+/* a reply: 4,096 running jobs with 64-character names fit */
+#define PW_CONTROL_MAX_REPLY (1024 * 1024)
+#define PW_CONTROL_REPLY_CHUNK (16 * 1024)
 #define PW_CONTROL_MAX_CLIENTS 16
 /* a client that sends nothing is dropped after this */
 #define PW_CONTROL_CLIENT_TIMEOUT_USEC (5 * UINT64_C(1000000))

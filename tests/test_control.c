@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,11 +34,34 @@ static void teardown(void)
 	rmdir(dir);
 }
 
+/* "ok\n" and numbered lines, len bytes in all: a loss anywhere shows. */
+static char *big_reply(size_t len)
+{
+	char *b = malloc(len + 1);
+	size_t at = 3;
+
+	if (!b)
+		return NULL;
+	memcpy(b, "ok\n", 3);
+	for (unsigned i = 0; at < len; i++) {
+		char line[32];
+		int n = snprintf(line, sizeof(line), "line %u\n", i);
+		size_t k = len - at < (size_t)n ? len - at : (size_t)n;
+
+		memcpy(b + at, line, k);
+		at += k;
+	}
+	b[len] = '\0';
+	return b;
+}
+
 static int handler(void *userdata, const char *request, char **ret_reply)
 {
 	n_handled++;
 	if (strncmp(request, "run ", 4) == 0)
 		return asprintf(ret_reply, "ok\nran [%s]", request + 4) < 0 ? -ENOMEM : 0;
+	if (strncmp(request, "big ", 4) == 0)
+		return (*ret_reply = big_reply(strtoul(request + 4, NULL, 10))) ? 0 : -ENOMEM;
 	return -ENOENT;
 }
 
@@ -138,6 +162,28 @@ START_TEST(stale_live_and_bad_paths)
 }
 END_TEST
 
+/* A reply far over one message (4,096 jobs in a status) comes back whole. */
+START_TEST(large_reply)
+{
+	struct pw_control *c = NULL;
+	struct call a = { .request = "big 204800" }, b = { .request = "big 2000000" };
+	_cleanup_free_ char *want = big_reply(204800);
+
+	ck_assert_int_eq(pw_control_new(ev, path, handler, NULL, &c), 0);
+	call(&a);
+	ck_assert_int_eq(a.r, 0);
+	ck_assert_uint_eq(strlen(a.reply), 204800);
+	ck_assert(strcmp(a.reply, want) == 0);
+	free(a.reply);
+	/* over the cap: said so, not cut */
+	call(&b);
+	ck_assert_int_eq(b.r, 0);
+	ck_assert_str_eq(b.reply, "error: reply too long");
+	free(b.reply);
+	pw_control_free(c);
+}
+END_TEST
+
 /* Another uid than root or the daemon's is turned away (SO_PEERCRED). */
 START_TEST(other_users_refused)
 {
@@ -179,6 +225,7 @@ static Suite *control_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, request_reply);
 	tcase_add_test(tc, stale_live_and_bad_paths);
+	tcase_add_test(tc, large_reply);
 	tcase_add_test(tc, other_users_refused);
 	suite_add_tcase(s, tc);
 	return s;
