@@ -403,19 +403,31 @@ static int on_control(void *userdata, const char *request, char **ret_reply)
 
 static int setup_hooks(struct pw_manager *m)
 {
+	const char *path = m->control_socket ?: m->config->control_socket;
 	int r;
 
 	r = pw_alerter_new(m->event, 0, 0, pw_report_alert_done, &m->rep, &m->alerter);
-	if (r < 0)
+	if (r < 0) {
+		pw_log_error("Cannot set up alert hooks: %s", strerror(-r));
 		return r;
+	}
 	m->rep.alerter = m->alerter;
-	/* Without the socket the daemon still scans; only `portwatch run` fails. */
-	r = pw_control_new(m->event, m->control_socket ?: m->config->control_socket, on_control, m,
-			   &m->control);
+	r = pw_control_new(m->event, path, on_control, m, &m->control);
+	/*
+	 * Someone else's socket or file on the path (another daemon, or a
+	 * user who bound it first in a shared directory): running anyway
+	 * would leave `portwatch` talking to that process. Other failures (no
+	 * directory) leave a daemon that scans; only `portwatch run` fails.
+	 */
+	if (r == -EADDRINUSE || r == -EEXIST) {
+		pw_log_error("Control socket %s: %s; not starting", path,
+			     r == -EADDRINUSE ? "another process listens there"
+					      : "a file that is not a socket is in the way");
+		return r;
+	}
 	if (r < 0)
 		pw_log_warning("Control socket %s: %s; `portwatch run` will not reach this daemon",
-			       m->control_socket ?: m->config->control_socket,
-			       r == -EADDRINUSE ? "another daemon answers there" : strerror(-r));
+			       path, strerror(-r));
 	return 0;
 }
 
@@ -639,12 +651,13 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	if (r < 0)
 		goto fail;
 	r = setup_loop(m);
-	if (r >= 0)
-		r = setup_hooks(m);
 	if (r < 0) {
 		pw_log_error("Cannot set up the event loop: %s", strerror(-r));
 		goto fail;
 	}
+	r = setup_hooks(m); /* logs its own errors */
+	if (r < 0)
+		goto fail;
 	for (size_t i = 0; i < m->config->n_jobs; i++)
 		(void)schedule_job(m, &m->config->jobs[i]);
 	*ret = m;

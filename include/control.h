@@ -20,7 +20,8 @@
  *
  * Only root and the daemon's own user may talk to it: the socket is
  * created 0600 and each peer's SO_PEERCRED uid is checked too (a socket
- * file's mode is not honoured everywhere). The dispatching of requests is
+ * file's mode is not honoured everywhere). The other way round, a client
+ * trusts only a listener owned by root or by its own user. The dispatching of requests is
  * the caller's (the manager's handler); this module only moves messages.
  */
 
@@ -57,9 +58,13 @@ struct pw_control *pw_control_free(struct pw_control *c);
 
 /*
  * Client side: send one request and wait up to timeout_usec for the reply
- * (malloc()ed, NUL-terminated). -ENOENT: no socket at path (the daemon is
- * not running); -ECONNREFUSED: a socket file nobody listens on;
- * -ETIMEDOUT; -EACCES; other -errno.
+ * (malloc()ed, NUL-terminated, control characters but '\n' replaced by
+ * '?' so it can be printed as is). -ENOENT: no socket at path (the daemon
+ * is not running); -ECONNREFUSED: a socket file nobody listens on;
+ * -ETIMEDOUT; -EACCES; -ECONNRESET: the reply was cut; -EPERM: the
+ * process listening there is neither root nor this user, so the request
+ * is not sent and *ret_error (when ret_error is not NULL) says so, with
+ * its uid (malloc()ed); other -errno.
  */
 int pw_control_request(const char *path, const char *request, uint64_t timeout_usec,
-		       char **ret_reply);
+		       char **ret_reply, char **ret_error);

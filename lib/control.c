@@ -359,6 +359,15 @@ struct pw_control *pw_control_free(struct pw_control *c)
 	return NULL;
 }
 
+/* Control characters (but the line ends) shown as '?': a reply is printed
+ * to a terminal, and must not drive it (escape sequences). */
+static void sanitize(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			*p = '?';
+}
+
 /*
  * Read reply messages up to the end marker. A single message of at most
  * PW_CONTROL_MAX_MSG bytes and then the end of the connection is a
@@ -405,12 +414,38 @@ static int read_reply(int fd, uint64_t timeout_usec, char **ret_reply)
 		n_msgs++;
 	}
 	buf[len] = '\0';
+	sanitize(buf);
 	*ret_reply = TAKE_PTR(buf);
 	return 0;
 }
 
+/*
+ * Whoever listens on path answers for the daemon: in a directory others
+ * may write to (a sticky /tmp) that can be anyone who bound it first.
+ * Trust only root and this user; the listener's credentials are those of
+ * its listen() (unix(7), SO_PEERCRED).
+ */
+static int check_server(int fd, const char *path, char **ret_error)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (len != sizeof(cred))
+		return -EPROTO;
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 0;
+	if (ret_error && asprintf(ret_error,
+				  "control socket %s is served by uid %u, not root%s: refusing to "
+				  "trust it",
+				  path, (unsigned)cred.uid, geteuid() == 0 ? "" : " or you") < 0)
+		*ret_error = NULL;
+	return -EPERM;
+}
+
 int pw_control_request(const char *path, const char *request, uint64_t timeout_usec,
-		       char **ret_reply)
+		       char **ret_reply, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_un sa;
@@ -427,6 +462,9 @@ int pw_control_request(const char *path, const char *request, uint64_t timeout_u
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, len) < 0)
 		return -errno;
+	r = check_server(fd, path, ret_error);
+	if (r < 0)
+		return r;
 	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
 		return -errno;
 	return read_reply(fd, timeout_usec, ret_reply);
