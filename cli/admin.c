@@ -120,7 +120,7 @@ static void run_help(FILE *out)
 int pw_cli_verb_run(int argc, char **argv, const struct pw_cli_env *env)
 {
 	struct daemon_opts o = {};
-	_cleanup_free_ char *request = NULL, *reply = NULL;
+	_cleanup_free_ char *request = NULL, *reply = NULL, *err = NULL;
 	struct pw_config *cfg = NULL;
 	const char *sock, *job;
 	int r;
@@ -140,9 +140,11 @@ int pw_cli_verb_run(int argc, char **argv, const struct pw_cli_env *env)
 		request = NULL;
 		r = -ENOMEM;
 	} else {
-		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply);
+		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
 	}
-	if (r == -ENOENT || r == -ECONNREFUSED)
+	if (err)
+		fprintf(env->err, "portwatch run: %s\n", err);
+	else if (r == -ENOENT || r == -ECONNREFUSED)
 		fprintf(env->err, "portwatch run: portwatchd is not running (%s at %s)\n",
 			r == -ENOENT ? "no socket" : "nobody answers", sock);
 	else if (r == -EACCES)

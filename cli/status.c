@@ -117,13 +117,19 @@ static int parse_status_reply(struct daemon_info *d, char *reply)
  */
 static int probe_daemon(struct q *q, struct daemon_info *d)
 {
-	_cleanup_free_ char *reply = NULL;
+	_cleanup_free_ char *reply = NULL, *err = NULL;
 	int r;
 
 	d->socket = q->o.socket
 			    ?: q->config ? q->config->control_socket
 					 : PW_DEFAULT_CONTROL_SOCKET;
-	r = pw_control_request(d->socket, "status", 2 * USEC_PER_SEC, &reply);
+	r = pw_control_request(d->socket, "status", 2 * USEC_PER_SEC, &reply, &err);
+	if (err) {
+		/* an untrusted listener: its replies are not the daemon's */
+		d->state = DAEMON_UNKNOWN;
+		d->why = TAKE_PTR(err);
+		return 0;
+	}
 	switch (r) {
 	case 0:
 		r = parse_status_reply(d, reply);

@@ -354,6 +354,14 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 
 	/* A grandchild may still hold the pipe: take what is there, no waiting. */
 	(void)drain(h);
+	/*
+	 * The hook is over once its leader is: whatever it left in its group
+	 * (a child ignoring SIGTERM, a daemonised helper) would live on
+	 * outside the concurrency cap. sd-event reaps the leader only after
+	 * this callback, so the group id cannot have been reused yet.
+	 */
+	if (kill(-h->pid, SIGKILL) < 0 && errno != ESRCH)
+		(void)kill(h->pid, SIGKILL);
 	unlink_running(a, h);
 	report(a, h, 0, si);
 	hook_free(h);

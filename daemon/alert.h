@@ -19,6 +19,9 @@
  *   PW_ALERT_OUTPUT_MAX bytes are kept, the rest is read and dropped.
  * - After the timeout the group gets SIGTERM, PW_ALERT_KILL_GRACE_USEC
  *   later SIGKILL.
+ * - When the command itself ends (exit, signal, timed out or not), what is
+ *   left in its process group gets SIGKILL: a hook cannot leave processes
+ *   behind (one that must outlive it has to leave the group, e.g. setsid).
  * - At most max_running commands run at once; later ones wait in a FIFO of
  *   at most max_queued. Beyond that pw_alerter_submit() refuses with
  *   -ENOBUFS (the caller logs it). Alerts are only notifications: the

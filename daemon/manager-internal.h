@@ -55,6 +55,7 @@ struct pw_manager {
 	unsigned n_runs;
 	struct pw_notify notify;
 	int db_lock_fd; /* flock()ed while the store is open: see lock_database() */
+	char *db_path;  /* the database with its links resolved: what SQLite opens */
 	/* max_rate over all jobs: one bucket every engine draws from */
 	struct pw_ratelimit global_rate;
 	unsigned inflight_budget;

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -401,20 +403,92 @@ static int on_control(void *userdata, const char *request, char **ret_reply)
 
 static int setup_hooks(struct pw_manager *m)
 {
+	const char *path = m->control_socket ?: m->config->control_socket;
 	int r;
 
 	r = pw_alerter_new(m->event, 0, 0, pw_report_alert_done, &m->rep, &m->alerter);
-	if (r < 0)
+	if (r < 0) {
+		pw_log_error("Cannot set up alert hooks: %s", strerror(-r));
 		return r;
+	}
 	m->rep.alerter = m->alerter;
-	/* Without the socket the daemon still scans; only `portwatch run` fails. */
-	r = pw_control_new(m->event, m->control_socket ?: m->config->control_socket, on_control, m,
-			   &m->control);
+	r = pw_control_new(m->event, path, on_control, m, &m->control);
+	/*
+	 * Someone else's socket or file on the path (another daemon, or a
+	 * user who bound it first in a shared directory): running anyway
+	 * would leave `portwatch` talking to that process. Other failures (no
+	 * directory) leave a daemon that scans; only `portwatch run` fails.
+	 */
+	if (r == -EADDRINUSE || r == -EEXIST) {
+		pw_log_error("Control socket %s: %s; not starting", path,
+			     r == -EADDRINUSE ? "another process listens there"
+					      : "a file that is not a socket is in the way");
+		return r;
+	}
 	if (r < 0)
 		pw_log_warning("Control socket %s: %s; `portwatch run` will not reach this daemon",
-			       m->control_socket ?: m->config->control_socket,
-			       r == -EADDRINUSE ? "another daemon answers there" : strerror(-r));
+			       path, strerror(-r));
 	return 0;
+}
+
+/*
+ * The file SQLite will open for path, every symbolic link resolved: the
+ * lock below must be on that very file, and SQLite is given this same
+ * name, so both stay on one file even if a link is changed later.
+ * -EINVAL: not a regular file; -ENOLINK: a link to a missing file (SQLite
+ * would create its target with its own mode, not 0600).
+ */
+static int resolve_database(const char *path, char **ret)
+{
+	_cleanup_free_ char *dir = NULL, *rdir = NULL;
+	const char *base;
+	struct stat st;
+	char *p, *slash;
+
+	p = realpath(path, NULL);
+	if (p) {
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+			free(p);
+			return -EINVAL;
+		}
+		*ret = p;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if (lstat(path, &st) == 0)
+		return -ENOLINK; /* it exists, yet its target does not */
+	/* a new database: resolve its directory */
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	base = slash ? slash + 1 : path;
+	if (slash)
+		*slash = '\0';
+	if (!*base)
+		return -EINVAL;
+	rdir = realpath(slash ? (*dir ? dir : "/") : ".", NULL);
+	if (!rdir)
+		return -errno;
+	if (asprintf(&p, "%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir, base) < 0)
+		return -ENOMEM;
+	*ret = p;
+	return 0;
+}
+
+/* Open (or create, 0600) the resolved database file for flock(). */
+static int open_lock_file(const char *path)
+{
+	int fd;
+
+	/* flock() needs no write access; a new database is created here,
+	 * empty, and SQLite makes it a database. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+			  0600);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
@@ -422,34 +496,44 @@ static int setup_hooks(struct pw_manager *m)
  * second daemon on the same file would overwrite the first one's runs
  * (and close its running run as "aborted" at start). A BSD lock (flock(2))
  * on the file, taken before SQLite opens it and held until after SQLite
- * closes it, keeps a second portwatchd out. BSD locks and SQLite's POSIX
- * locks do not interact, and this descriptor is closed only at the end.
+ * closes it, keeps a second portwatchd out, whatever links lead to the
+ * file. BSD locks and SQLite's POSIX locks do not interact, and this
+ * descriptor is closed only at the end. No lock, no daemon: running
+ * unlocked is exactly what this prevents.
  */
 static int lock_database(struct pw_manager *m)
 {
 	const char *path = m->config->database;
+	int r;
 
 	if (strcmp(path, ":memory:") == 0)
 		return 0;
-	/* flock() needs no write access; a new database is created by SQLite
-	 * itself, locked right after. Where the file cannot be opened at all,
-	 * the store's open says why, with SQLite's words. */
-	m->db_lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (m->db_lock_fd < 0 && errno == ENOENT)
-		m->db_lock_fd = open(path,
-				     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
-				     0600);
-	if (m->db_lock_fd < 0)
-		return 0;
+	r = resolve_database(path, &m->db_path);
+	if (r == -EINVAL)
+		pw_log_error("The database %s is not a regular file", path);
+	else if (r == -ENOLINK)
+		pw_log_error("The database %s is a symbolic link to a missing file;"
+			     " create the file or name the real path",
+			     path);
+	else if (r < 0)
+		pw_log_error("Cannot open the database %s: %s", path, strerror(-r));
+	if (r < 0)
+		return r;
+	r = open_lock_file(m->db_path);
+	if (r < 0) {
+		pw_log_error("Cannot open the database %s to lock it: %s", m->db_path,
+			     strerror(-r));
+		return r;
+	}
+	m->db_lock_fd = r;
 	if (flock(m->db_lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = -errno;
-
+		r = -errno;
 		if (r == -EWOULDBLOCK)
 			pw_log_error(
 				"The database %s is in use by another portwatchd; one daemon per database",
-				path);
+				m->db_path);
 		else
-			pw_log_error("Cannot lock the database %s: %s", path, strerror(-r));
+			pw_log_error("Cannot lock the database %s: %s", m->db_path, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -463,7 +547,7 @@ static int open_store(struct pw_manager *m)
 	r = lock_database(m);
 	if (r < 0)
 		return r;
-	r = pw_store_open(m->config->database, 0, &m->store, &err);
+	r = pw_store_open(m->db_path ?: m->config->database, 0, &m->store, &err);
 	if (r < 0) {
 		pw_log_error("Cannot open the database: %s", err ? err : strerror(-r));
 		return r;
@@ -567,12 +651,13 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	if (r < 0)
 		goto fail;
 	r = setup_loop(m);
-	if (r >= 0)
-		r = setup_hooks(m);
 	if (r < 0) {
 		pw_log_error("Cannot set up the event loop: %s", strerror(-r));
 		goto fail;
 	}
+	r = setup_hooks(m); /* logs its own errors */
+	if (r < 0)
+		goto fail;
 	for (size_t i = 0; i < m->config->n_jobs; i++)
 		(void)schedule_job(m, &m->config->jobs[i]);
 	*ret = m;
@@ -627,6 +712,7 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 	pw_store_close(m->store);
 	if (m->db_lock_fd >= 0)
 		close(m->db_lock_fd); /* after SQLite is done with the file */
+	free(m->db_path);
 	pw_config_free(m->config);
 	pw_services_done(&m->services);
 	free(m->config_path);

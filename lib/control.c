@@ -20,6 +20,10 @@ struct client {
 	int fd;
 	bool allowed;
 	sd_event_source *io, *timer;
+	/* the reply being sent: reply_off bytes of it are out; then the end */
+	char *reply;
+	size_t reply_len, reply_off;
+	bool ended;
 };
 
 struct pw_control {
@@ -60,13 +64,80 @@ static void client_free(struct client *cl)
 	sd_event_source_disable_unref(cl->io);
 	sd_event_source_disable_unref(cl->timer);
 	close(cl->fd);
+	free(cl->reply);
 	free(cl);
 }
+
+/* One message of one NUL byte: text replies never hold one. */
+static const char end_marker[1] = { '\0' };
 
 /* Best effort: a SEQPACKET reply this small fits the socket buffer. */
 static void send_reply(int fd, const char *msg)
 {
 	(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)send(fd, end_marker, sizeof(end_marker), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/*
+ * Send what the socket takes of cl's reply, in messages of at most
+ * PW_CONTROL_REPLY_CHUNK bytes, then the end marker. 1: all sent; 0: the
+ * socket is full (wait for EPOLLOUT); -errno: the client is gone.
+ */
+static int flush_reply(struct client *cl)
+{
+	while (!cl->ended) {
+		size_t left = cl->reply_len - cl->reply_off;
+		size_t n = left < PW_CONTROL_REPLY_CHUNK ? left : PW_CONTROL_REPLY_CHUNK;
+		const char *p = left ? cl->reply + cl->reply_off : end_marker;
+		ssize_t k = send(cl->fd, p, left ? n : sizeof(end_marker),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (left)
+			cl->reply_off += n;
+		else
+			cl->ended = true;
+	}
+	return 1;
+}
+
+/* Take reply (malloc()ed) and start sending it; frees cl once it is out. */
+static void start_reply(struct client *cl, char *reply)
+{
+	if (!reply || !*reply || strlen(reply) > PW_CONTROL_MAX_REPLY) {
+		bool too_long = reply && *reply;
+
+		free(reply);
+		reply = strdup(too_long ? "error: reply too long" : "ok");
+		if (!reply) {
+			client_free(cl);
+			return;
+		}
+	}
+	cl->reply = reply;
+	cl->reply_len = strlen(reply);
+	if (flush_reply(cl) != 0 || sd_event_source_set_io_events(cl->io, EPOLLOUT) < 0)
+		client_free(cl);
+}
+
+/* Read the one request: 1 and buf (NUL-terminated, line end cut) when it
+ * came, 0 when nothing is there yet, -1 when the client is gone. */
+static int read_request(int fd, char buf[static PW_CONTROL_MAX_MSG + 1])
+{
+	ssize_t n = recv(fd, buf, PW_CONTROL_MAX_MSG, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	/* a NUL inside: "malformed" for the caller, by length */
+	return strlen(buf) == (size_t)n ? 1 : 2;
 }
 
 static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -74,42 +145,34 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	struct client *cl = userdata;
 	struct pw_control *c = cl->c;
 	char buf[PW_CONTROL_MAX_MSG + 1];
-	_cleanup_free_ char *reply = NULL;
-	ssize_t n;
+	char *reply = NULL;
 	int r;
 
-	n = recv(fd, buf, PW_CONTROL_MAX_MSG, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
-		client_free(cl);
+	if (cl->reply) {
+		if (flush_reply(cl) != 0)
+			client_free(cl);
 		return 0;
 	}
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
+	r = read_request(fd, buf);
+	if (r <= 0) {
+		if (r < 0)
+			client_free(cl);
+		return 0;
+	}
 	/* Refused only now that its request is read: closing a socket with
 	 * unread data resets the connection and the peer would never see why. */
-	if (!cl->allowed) {
-		send_reply(fd, "error: permission denied");
+	if (!cl->allowed)
+		reply = strdup("error: permission denied");
+	else if (r == 2)
+		reply = strdup("error: malformed request");
+	else if ((r = c->handler(c->userdata, buf, &reply)) < 0 &&
+		 asprintf(&reply, "error: %s", strerror(-r)) < 0)
+		reply = NULL;
+	if (!reply) {
 		client_free(cl);
 		return 0;
 	}
-	if (strlen(buf) != (size_t)n) {
-		send_reply(fd, "error: malformed request");
-		client_free(cl);
-		return 0;
-	}
-	r = c->handler(c->userdata, buf, &reply);
-	if (r < 0) {
-		char err[128];
-
-		snprintf(err, sizeof(err), "error: %s", strerror(-r));
-		send_reply(fd, err);
-	} else {
-		send_reply(fd, reply ? reply : "ok");
-	}
-	client_free(cl);
+	start_reply(cl, reply);
 	return 0;
 }
 
@@ -296,16 +359,97 @@ struct pw_control *pw_control_free(struct pw_control *c)
 	return NULL;
 }
 
+/* Control characters (but the line ends) shown as '?': a reply is printed
+ * to a terminal, and must not drive it (escape sequences). */
+static void sanitize(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			*p = '?';
+}
+
+/*
+ * Read reply messages up to the end marker. A single message of at most
+ * PW_CONTROL_MAX_MSG bytes and then the end of the connection is a
+ * whole reply too: what a daemon from before the marker sends.
+ */
+static int read_reply(int fd, uint64_t timeout_usec, char **ret_reply)
+{
+	uint64_t end = pw_now_usec(CLOCK_MONOTONIC) + timeout_usec;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, n_msgs = 0;
+
+	for (;;) {
+		uint64_t now = pw_now_usec(CLOCK_MONOTONIC);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		char *nb;
+		int r;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)((end - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		nb = realloc(buf, len + PW_CONTROL_REPLY_CHUNK + 1);
+		if (!nb)
+			return -ENOMEM;
+		buf = nb;
+		n = recv(fd, buf + len, PW_CONTROL_REPLY_CHUNK, MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0 && !(n_msgs == 1 && len <= PW_CONTROL_MAX_MSG))
+			return -ECONNRESET; /* gone before the end: a partial reply */
+		if (n == 0 || (n == 1 && buf[len] == '\0'))
+			break;
+		if (n > PW_CONTROL_REPLY_CHUNK || len + (size_t)n > PW_CONTROL_MAX_REPLY)
+			return -EMSGSIZE;
+		len += (size_t)n;
+		n_msgs++;
+	}
+	buf[len] = '\0';
+	sanitize(buf);
+	*ret_reply = TAKE_PTR(buf);
+	return 0;
+}
+
+/*
+ * Whoever listens on path answers for the daemon: in a directory others
+ * may write to (a sticky /tmp) that can be anyone who bound it first.
+ * Trust only root and this user; the listener's credentials are those of
+ * its listen() (unix(7), SO_PEERCRED).
+ */
+static int check_server(int fd, const char *path, char **ret_error)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	if (len != sizeof(cred))
+		return -EPROTO;
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 0;
+	if (ret_error && asprintf(ret_error,
+				  "control socket %s is served by uid %u, not root%s: refusing to "
+				  "trust it",
+				  path, (unsigned)cred.uid, geteuid() == 0 ? "" : " or you") < 0)
+		*ret_error = NULL;
+	return -EPERM;
+}
+
 int pw_control_request(const char *path, const char *request, uint64_t timeout_usec,
-		       char **ret_reply)
+		       char **ret_reply, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_un sa;
-	struct pollfd p;
-	char buf[PW_CONTROL_MAX_MSG + 1];
 	socklen_t len;
-	ssize_t n;
-	char *reply;
 	int r;
 
 	r = make_addr(path, &sa, &len);
@@ -318,23 +462,10 @@ int pw_control_request(const char *path, const char *request, uint64_t timeout_u
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, len) < 0)
 		return -errno;
+	r = check_server(fd, path, ret_error);
+	if (r < 0)
+		return r;
 	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
 		return -errno;
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	r = poll(&p, 1, (int)(timeout_usec / USEC_PER_MSEC));
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
-	n = recv(fd, buf, PW_CONTROL_MAX_MSG, 0);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ECONNRESET;
-	buf[n] = '\0';
-	reply = strdup(buf);
-	if (!reply)
-		return -ENOMEM;
-	*ret_reply = reply;
-	return 0;
+	return read_reply(fd, timeout_usec, ret_reply);
 }

@@ -224,11 +224,18 @@ static int check_schema(struct pw_store *s)
 	r = query_int(s, "PRAGMA application_id", "read application id", &app);
 	if (r < 0)
 		return r;
+	/* Decided from reads only: open_db() switches to WAL and migrates
+	 * after this, and neither may touch a file that is not ours. */
 	if (version == 0 && objects > 0)
 		return store_set_error(
 			s, -EBADMSG,
 			"not a portwatch database (it has tables but no schema version)");
-	if (version > 0 && app != PW_APPLICATION_ID)
+	if (version < 0)
+		return store_set_error(s, -EBADMSG,
+				       "not a portwatch database (schema version %" PRId64 ")",
+				       version);
+	/* 0 is an application_id nobody set: a new, empty file */
+	if ((version > 0 || app != 0) && app != PW_APPLICATION_ID)
 		return store_set_error(s, -EBADMSG,
 				       "not a portwatch database (application_id %" PRId64 ")",
 				       app);

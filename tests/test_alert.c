@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "alert.h"
@@ -271,6 +273,79 @@ START_TEST(hung_hook_is_killed)
 }
 END_TEST
 
+/* Whether pid is gone: no such process, or a zombie its new parent has
+ * not reaped yet (it was reparented: reaping is not this test's). */
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* "PID (COMM) STATE ..." */
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* The pid a hook wrote to path, once it is there. */
+static pid_t read_pid(const char *path)
+{
+	long pid = 0;
+	FILE *f = fopen(path, "re");
+
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	ck_assert_int_gt(pid, 1);
+	return (pid_t)pid;
+}
+
+static void assert_gone_soon(pid_t pid, const char *what)
+{
+	uint64_t end = pw_now_usec(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;
+
+	while (!process_gone(pid) && pw_now_usec(CLOCK_MONOTONIC) < end)
+		usleep(20 * 1000);
+	if (!process_gone(pid))
+		(void)kill(pid, SIGKILL); /* leave nothing behind, then fail */
+	ck_assert_msg(process_gone(pid), "%s: the hook's child %d still runs", what, (int)pid);
+}
+
+START_TEST(hook_children_do_not_outlive_it)
+{
+	/* A grandchild that ignores SIGTERM, left behind by a hook that exits
+	 * normally and by one that dies of the timeout's SIGTERM. */
+	char dir[] = "/tmp/pw-test-alert.XXXXXX", normal[64], timed[64], s1[160], s2[160];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(normal, sizeof(normal), "%s/normal.pid", dir);
+	snprintf(timed, sizeof(timed), "%s/timed.pid", dir);
+	snprintf(s1, sizeof(s1), "(trap '' TERM; exec sleep 300) & echo $! >%s; exit 0", normal);
+	snprintf(s2, sizeof(s2), "(trap '' TERM; exec sleep 300) & echo $! >%s; sleep 30", timed);
+	struct pw_alert a = sh_alert(s1, 10 * USEC_PER_SEC);
+	struct pw_alert b = sh_alert(s2, 2 * USEC_PER_SEC);
+
+	setup_loop(0, 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &b, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
+	run_until(2, 15);
+	ck_assert(results[0].r.exited && !results[0].r.timed_out);
+	ck_assert(results[1].r.timed_out);
+	ck_assert_int_eq(results[1].r.term_signal, SIGTERM);
+	assert_gone_soon(read_pid(normal), "normal exit");
+	assert_gone_soon(read_pid(timed), "timed out");
+	unlink(normal);
+	unlink(timed);
+	rmdir(dir);
+	teardown_loop();
+}
+END_TEST
+
 START_TEST(concurrency_and_queue_bound)
 {
 	struct pw_alert a = sh_alert("sleep 0.2; echo \"$PORTWATCH_PORT\"", 10 * USEC_PER_SEC);
@@ -370,6 +445,7 @@ static Suite *alert_suite(void)
 	tcase_add_test(tc, hook_sees_event);
 	tcase_add_test(tc, hook_starts_with_default_signals);
 	tcase_add_test(tc, hung_hook_is_killed);
+	tcase_add_test(tc, hook_children_do_not_outlive_it);
 	tcase_add_test(tc, concurrency_and_queue_bound);
 	tcase_add_test(tc, spawn_failure_reported);
 	tcase_add_test(tc, output_is_bounded);

@@ -608,6 +608,41 @@ START_TEST(foreign_database)
 }
 END_TEST
 
+/*
+ * A file that is not ours is refused before anything is written to it:
+ * its journal mode stays as it was and no -wal file appears.
+ */
+static void assert_refused_untouched(const char *setup_sql)
+{
+	sqlite3 *db = raw_open();
+	struct pw_store *s = NULL;
+	char *err = NULL, wal[300];
+
+	raw_exec(db, setup_sql);
+	sqlite3_close(db);
+	ck_assert_int_eq(pw_store_open(db_path, 0, &s, &err), -EBADMSG);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(err && strstr(err, db_path) && strstr(err, ": not a portwatch database"),
+		      "%s: %s", setup_sql, err);
+	free(err);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_msg(access(wal, F_OK) < 0, "%s: a -wal file appeared", setup_sql);
+	assert_sql_str("PRAGMA journal_mode", "delete");
+	teardown();
+	setup();
+}
+
+START_TEST(foreign_version_or_id_untouched)
+{
+	assert_refused_untouched("CREATE TABLE photos (id INTEGER PRIMARY KEY);"
+				 " PRAGMA user_version = -1");
+	assert_refused_untouched("PRAGMA user_version = -1");
+	assert_refused_untouched("CREATE TABLE photos (id INTEGER PRIMARY KEY);"
+				 " PRAGMA application_id = 12345; PRAGMA user_version = 3");
+	assert_refused_untouched("PRAGMA application_id = 12345");
+}
+END_TEST
+
 START_TEST(memory_database)
 {
 	struct pw_store *s = NULL;
@@ -1195,6 +1230,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, readonly_open);
 	tcase_add_test(tc, garbage_file);
 	tcase_add_test(tc, foreign_database);
+	tcase_add_test(tc, foreign_version_or_id_untouched);
 	tcase_add_test(tc, memory_database);
 	tcase_add_test(tc, batches_not_per_probe);
 	tcase_add_test(tc, failed_write_is_kept_and_retried);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The daemon's command line and life cycle: options, exit codes, READY=1,
-# clean stop on SIGTERM and SIGINT.
+# clean stop on SIGTERM and SIGINT, a control socket path taken by someone
+# else.
 . "$(dirname "$0")/lib.sh"
 
 conf="$PW_TMP/portwatchd.conf"
@@ -48,6 +49,21 @@ for sig in TERM INT; do
 	st=0; timeout 10 "$PORTWATCHD" --foreground --config "$conf" 2>"$PW_TMP/second.log" || st=$?
 	pw_assert_eq "$st" 1 "exit status of a second daemon on the same database"
 	pw_assert_grep "$PW_TMP/second.log" 'in use by another portwatchd'
+	# a control socket someone else listens on (another daemon here; a user
+	# who bound it first in a shared directory alike): refused, exit 1,
+	# never a daemon that `portwatch` cannot reach
+	cat >"$PW_TMP/other.conf" <<-CONF
+	database = "$PW_TMP/other.db";
+	CONF
+	st=0; timeout 10 "$PORTWATCHD" --foreground --config "$PW_TMP/other.conf" \
+		--control-socket "$PW_TMP/ctl.sock" 2>"$PW_TMP/squat.log" || st=$?
+	pw_assert_eq "$st" 1 "exit status of a daemon whose control socket is taken"
+	pw_assert_grep "$PW_TMP/squat.log" "Control socket $PW_TMP/ctl\.sock: another process listens there"
+	: >"$PW_TMP/not-a-socket"
+	st=0; timeout 10 "$PORTWATCHD" --foreground --config "$PW_TMP/other.conf" \
+		--control-socket "$PW_TMP/not-a-socket" 2>"$PW_TMP/squat.log" || st=$?
+	pw_assert_eq "$st" 1 "exit status of a daemon whose control socket path is a file"
+	pw_assert_grep "$PW_TMP/squat.log" "not-a-socket: a file that is not a socket is in the way"
 	kill -0 "$PW_DAEMON_PID" || pw_fail "daemon died after READY"
 	pw_stop_daemon "$sig"
 	pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIG$sig"

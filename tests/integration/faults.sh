@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fault injection against the running daemon, in a private network and
 # mount namespace: the database made read-only (chattr +i while running, a
-# read-only bind mount at start), its directory
+# read-only bind mount at start), reached by a second daemon through a
+# symbolic link (or a dangling link), its directory
 # on a tiny tmpfs that fills up (ENOSPC), locked by another writer for
 # longer than the busy timeout, replaced by garbage (while running and at
 # start), RLIMIT_NOFILE forced low, and SIGKILL at random moments 20 times
@@ -126,6 +127,31 @@ if chattr +i "$db" 2>/dev/null; then
 else
 	pw_log "read-only case skipped: chattr +i is not supported on $PW_TMP"
 fi
+
+# ------------------------------------------------------------ symlinks
+# The one-daemon lock is on the file SQLite opens: a second daemon reaching
+# the running one's database through a symbolic link (or a link to a link)
+# is refused like one on the same path, and the first one keeps running.
+second() { # NAME DATABASE: a second daemon, which must exit 1 at once
+	local st=0
+	timeout 30 ip netns exec "$PW_NETNS" "$PORTWATCHD" --foreground --config "$PW_TMP/portwatchd.conf" \
+		--database "$2" --control-socket "$PW_TMP/ctl-$1.sock" 2>"$PW_TMP/$1.log" || st=$?
+	pw_assert_eq "$st" 1 "exit status of a second daemon on $2"
+}
+ln -s "$db" "$PW_TMP/link.db"
+ln -s "$PW_TMP/link.db" "$PW_TMP/link2.db"
+for l in link link2; do
+	second "$l" "$PW_TMP/$l.db"
+	pw_assert_grep "$PW_TMP/$l.log" "in use by another portwatchd" "a second daemon on $l.db was not refused"
+done
+alive "a second daemon on a link"
+# a link to a missing file: refused, its target not created (SQLite would
+# create it with its own mode)
+ln -s "$PW_TMP/data/missing.db" "$PW_TMP/dangling.db"
+second dangling "$PW_TMP/dangling.db"
+pw_assert_grep "$PW_TMP/dangling.log" "dangling\.db is a symbolic link to a missing file"
+[ ! -e "$PW_TMP/data/missing.db" ] || pw_fail "a dangling link's target was created"
+pw_log "ok: symlinked database: $(grep -m1 'in use' "$PW_TMP/link.log" | cut -c1-160)"
 pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after the read-only fault"
 
