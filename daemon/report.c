@@ -229,9 +229,13 @@ static void record_failed(struct pw_reporter *rep, struct pw_report_run *run,
 {
 	char a[PW_ADDR_STRLEN];
 
+	bool first = run->store_refused++ == 0;
+
+	/* The change is detected again at the next observation once writes
+	 * succeed; the count keeps the run from being a baseline with holes
+	 * (pw_store_run_end()). */
 	if (k == -ENOBUFS) {
-		/* The change is detected again at the next observation once writes succeed. */
-		if (run->store_refused++ == 0)
+		if (first)
 			pw_log_error(
 				"Job %s: database write queue full (%s); changes are held back until writes succeed",
 				run->name, pw_store_last_error(rep->store));

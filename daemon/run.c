@@ -131,7 +131,12 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 	case _PW_RUN_STATUS_MAX:
 		break;
 	}
-	if (status == PW_RUN_COMPLETED && run->baseline)
+	if (status == PW_RUN_COMPLETED && run->baseline && run->rr.store_refused > 0)
+		pw_log_warning(
+			"Job %s: run %lld completed, but %llu observation(s) could not be recorded; it is not the baseline, the next complete run will be",
+			run->rr.name, (long long)run->rr.run_id,
+			(unsigned long long)run->rr.store_refused);
+	else if (status == PW_RUN_COMPLETED && run->baseline)
 		(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_BASELINE_RECORDED,
 						       .job = run->rr.name,
 						       .run_id = run->rr.run_id,

@@ -196,7 +196,10 @@ int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_
 /*
  * End a run and flush. The run is ended in memory even if the flush fails
  * (the row is written by a later flush). A first COMPLETED run becomes the
- * job's baseline. -ESRCH for an unknown or already ended run.
+ * job's baseline, unless pw_store_record() refused one of its
+ * observations (the memory bound, no memory): a baseline with a port
+ * missing would make the next run report that port as a change. -ESRCH
+ * for an unknown or already ended run.
  */
 int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status status,
 		     uint64_t now_usec);

@@ -66,6 +66,7 @@ struct run {
 	enum pw_run_status status;
 	uint64_t started, ended, updated;
 	uint64_t probes, n_state[_PW_STATE_MAX], n_changes, n_flaps;
+	uint64_t refused; /* observations pw_store_record() could not keep */
 	bool in_db, dirty;
 };
 

@@ -349,7 +349,9 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 	run->status = status;
 	run->ended = now_usec;
 	run->dirty = true;
-	if (status == PW_RUN_COMPLETED && run->job->baseline_run_id == 0) {
+	/* A baseline must hold every port the run saw: with one missing, the
+	 * next run would report it as a change that never happened. */
+	if (status == PW_RUN_COMPLETED && run->refused == 0 && run->job->baseline_run_id == 0) {
 		run->job->baseline_run_id = run->id;
 		run->job->job_dirty = true;
 	}
@@ -476,8 +478,10 @@ int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_ob
 	r = store_job_reserve(run->job);
 	if (r >= 0 && pw_change_is_event(obs->change.kind))
 		r = reserve_event(s);
-	if (r < 0)
+	if (r < 0) {
+		run->refused++;
 		return r;
+	}
 	pw_store_addr_split(obs->addr, &hi, &lo);
 	e = store_job_find(run->job, hi, lo, obs->port);
 	if (!e) {

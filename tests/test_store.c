@@ -800,6 +800,41 @@ START_TEST(memory_bound_delays_changes)
 }
 END_TEST
 
+/* issue 14.3: a first run that could not keep an observation is no
+ * baseline, or the next run reports the missing port as opened */
+START_TEST(refused_observation_keeps_the_baseline_open)
+{
+	struct pw_store *s = open_store(0);
+	sqlite3 *locker = raw_open();
+	struct pw_store_prior prior;
+	int64_t run;
+
+	pw_store_set_busy_timeout(s, 20);
+	pw_store_set_batch(s, 1000, 1);
+	run = begin(s, "web", SEC(0));
+	raw_exec(locker, "BEGIN IMMEDIATE");
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	ck_assert_int_eq(pw_store_flush(s), -EBUSY);
+	ck_assert_int_eq(observe(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(1), NULL),
+			 -ENOBUFS);
+	raw_exec(locker, "COMMIT");
+	sqlite3_close(locker);
+	end(s, run, PW_RUN_COMPLETED, SEC(2));
+	assert_sql_str("SELECT status FROM runs WHERE id = 1", "completed");
+	assert_sql_int("SELECT count(*) FROM jobs WHERE baseline_run_id IS NULL", 1);
+
+	run = begin(s, "web", SEC(10));
+	ck_assert_int_eq(pw_store_prior(s, run, v4("127.0.0.1"), 80, &prior), 0);
+	ck_assert(!prior.has_baseline);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_NONE, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	assert_sql_int("SELECT baseline_run_id FROM jobs", run);
+	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'opened'", 0);
+	pw_store_close(s);
+}
+END_TEST
+
 START_TEST(recover_crashed_runs)
 {
 	struct pw_store *s = with_baseline();
@@ -1236,6 +1271,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, failed_write_is_kept_and_retried);
 	tcase_add_test(tc, replaced_or_overwritten_file_is_kept);
 	tcase_add_test(tc, memory_bound_delays_changes);
+	tcase_add_test(tc, refused_observation_keeps_the_baseline_open);
 	tcase_add_test(tc, recover_crashed_runs);
 	tcase_add_test(tc, retention_prunes_in_batches);
 	tcase_add_test(tc, rtt_round_trip);
