@@ -75,20 +75,15 @@ int pw_config_setting_line(const config_setting_t *s)
 	return 0;
 }
 
-/* Does line number l of text contain needle (a number: not inside a longer one)? */
-bool pw_config_line_has(const char *text, int l, const char *needle, bool number)
+/* Does line number l of the text contain needle (a number: not inside a longer one)? */
+bool pw_config_line_has(struct pw_config_text *t, int l, const char *needle, bool number)
 {
-	const char *p = text, *end;
-	size_t n = strlen(needle);
+	size_t n = strlen(needle), len;
+	const char *p = pw_config_text_line(t, l, &len), *end;
 
-	for (int i = 1; i < l && p; i++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
 	if (!p)
 		return false;
-	end = strchrnul(p, '\n');
+	end = p + len;
 	for (const char *q = p; q + n <= end; q++)
 		if (memcmp(q, needle, n) == 0 &&
 		    (!number || ((q == p || !isdigit((unsigned char)q[-1])) &&
@@ -110,12 +105,13 @@ int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int li
 	bool number = false;
 	int idx, lo;
 
-	if (!c->text || !parent || !pw_config_is_list(parent) || config_setting_source_file(s))
+	if (!c->src || !parent || !pw_config_is_list(parent) || config_setting_source_file(s))
 		return line;
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(s);
 
-		if (strpbrk(v, "\"\\") || strlen(v) + 3 > sizeof(needle))
+		/* strnlen: a 10 MB string must not be measured per error */
+		if (strnlen(v, sizeof(needle)) + 3 > sizeof(needle) || strpbrk(v, "\"\\"))
 			return line;
 		snprintf(needle, sizeof(needle), "\"%s\"", v);
 	} else if (pw_config_is_int(s)) {
@@ -123,11 +119,11 @@ int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int li
 		number = true;
 	} else
 		return line;
-	idx = config_setting_index(s);
+	idx = pw_config_elem_index(c->src, s);
 	lo = idx > 0 ? pw_config_setting_line(config_setting_get_elem(parent, (unsigned)idx - 1))
 		     : pw_config_setting_line(parent);
 	for (int l = line; l >= lo && l > 0; l--)
-		if (pw_config_line_has(c->text, l, needle, number))
+		if (pw_config_line_has(c->src, l, needle, number))
 			return l;
 	return line;
 }

@@ -65,6 +65,17 @@ enum scope {
 
 /* ------------------------------------------------------------ context */
 
+/* The file being parsed, for the checks that go back to its text. */
+struct pw_config_text {
+	const char *text;
+	size_t len;
+	uint32_t *line_start; /* offset of line l at [l - 1]; built on first use */
+	size_t n_lines;
+	bool no_index;                     /* no memory for the index: lines are not looked up */
+	const config_setting_t *last_list; /* pw_config_elem_index()'s last answer */
+	int last_idx;
+};
+
 struct seen_job {
 	char *name, *file;
 	int line;
@@ -80,8 +91,8 @@ struct ctx {
 	unsigned errors;
 	bool oom;
 	bool defaults_ok;
-	const char *text; /* the file being parsed, for pw_config_refine_line() */
-	dev_t main_dev;   /* an include_dir of "." must not read the main file twice */
+	struct pw_config_text *src; /* the file being parsed, NULL for none */
+	dev_t main_dev;             /* an include_dir of "." must not read the main file twice */
 	ino_t main_ino;
 };
 
@@ -107,12 +118,19 @@ struct spec_out {
 
 struct pw_config *pw_config_new(const char *main_path);
 
+/* ------------------------------------------------------------ config-text.c */
+
+void pw_config_text_init(struct pw_config_text *t, const char *text);
+void pw_config_text_done(struct pw_config_text *t);
+const char *pw_config_text_line(struct pw_config_text *t, int l, size_t *ret_len);
+int pw_config_elem_index(struct pw_config_text *t, const config_setting_t *s);
+
 /* ------------------------------------------------------------ config-diag.c */
 
 bool pw_config_is_int(const config_setting_t *s);
 bool pw_config_is_list(const config_setting_t *s);
 int pw_config_setting_line(const config_setting_t *s);
-bool pw_config_line_has(const char *text, int l, const char *needle, bool number);
+bool pw_config_line_has(struct pw_config_text *t, int l, const char *needle, bool number);
 int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int line);
 void pw_config_error_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -184,6 +184,7 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 static bool parse_text(struct ctx *c, const char *path, const char *dir, const char *text,
 		       bool is_main)
 {
+	struct pw_config_text src;
 	config_t lc;
 	bool ok = false;
 
@@ -199,12 +200,14 @@ static bool parse_text(struct ctx *c, const char *path, const char *dir, const c
 		else
 			c->errors++;
 	} else {
-		c->text = text;
+		pw_config_text_init(&src, text);
+		c->src = &src;
 		if (is_main)
 			parse_main_root(c, config_root_setting(&lc));
 		else
 			parse_dropin_root(c, config_root_setting(&lc));
-		c->text = NULL;
+		c->src = NULL;
+		pw_config_text_done(&src);
 		ok = true;
 	}
 	config_destroy(&lc);

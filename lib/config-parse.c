@@ -30,7 +30,7 @@ static bool int_truncated(const struct ctx *c, const config_setting_t *s)
 	char needle[32];
 	int line;
 
-	if (!c->text || config_setting_source_file(s) ||
+	if (!c->src || config_setting_source_file(s) ||
 	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
 		return false;
 	line = pw_config_refine_line(c, s, pw_config_setting_line(s));
@@ -38,7 +38,7 @@ static bool int_truncated(const struct ctx *c, const config_setting_t *s)
 		return false;
 	snprintf(needle, sizeof(needle), "%lld", config_setting_get_int64(s));
 	for (int l = line > 1 ? line - 1 : 1; l <= line + 1; l++)
-		if (pw_config_line_has(c->text, l, needle, true))
+		if (pw_config_line_has(c->src, l, needle, true))
 			return false;
 	return true;
 }

@@ -30,6 +30,32 @@ expect_error() {
 	pw_log "ok: $name: $(head -c 160 "$PW_TMP/err" | head -1)"
 }
 
+# Big inputs must also load or fail within behaviour bounds (not
+# benchmarks): seconds, and max RSS in the plain build. ASan shadows memory
+# and slows everything, so under it only a looser time bound holds.
+if ldd "$PORTWATCHD" 2>/dev/null | grep -q libasan; then
+	max_secs=20 max_kb=
+else
+	max_secs=2 max_kb=$((128 * 1024))
+fi
+
+# bounded NAME WANT_STATUS [FILE]: --check-config on FILE exits WANT_STATUS
+# within max_secs seconds and max_kb KiB of RSS (GNU time measures both).
+bounded() {
+	local name=$1 want=$2 file=${3:-$d/main.conf} st=0 secs kb
+	n_cases=$((n_cases + 1))
+	/usr/bin/time -o "$PW_TMP/time" -f '%e %M' timeout 60 "$PORTWATCHD" --check-config \
+		--config "$file" >"$PW_TMP/out" 2>"$PW_TMP/err" </dev/null || st=$?
+	read -r secs kb <"$PW_TMP/time" || pw_fail "$name: no timing: $(head -c 300 "$PW_TMP/time")"
+	[ "$st" = "$want" ] || { head -c 2000 "$PW_TMP/err" >&2; pw_fail "$name: exit status $st, want $want"; }
+	awk -v s="$secs" -v m="$max_secs" 'BEGIN { exit !(s < m) }' ||
+		pw_fail "$name: took $secs s, the bound is $max_secs s"
+	[ -z "$max_kb" ] || [ "$kb" -lt "$max_kb" ] || pw_fail "$name: max RSS $kb KiB, the bound is $max_kb KiB"
+	pw_log "ok: $name: $secs s, $kb KiB: $(head -c 160 "$PW_TMP/err" | head -1)"
+}
+# expect_ok NAME [FILE]: FILE loads, within the bounds above.
+expect_ok() { bounded "$1" 0 "${2:-}"; }
+
 main() { printf '%s\n' "$@" >"$d/main.conf"; } # lines of the main file
 job='{ name = "j"; targets = "127.0.0.1"; ports = "22"; }'
 m=$d/main.conf
@@ -96,6 +122,12 @@ expect_error "10 MB alert argument" "${at}.*(command|argument)"
 expect_error "10 MB key name" "${at}"
 { printf '# '; big 17000000; printf '\n'; } >"$m"
 expect_error "17 MB file" "$m: cannot read file: File too large"
+
+# -- big but valid: each must load in well under a second, not grow with
+# the square of the input (line lookups once walked the file from the start)
+{ printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = [\n'; seq -f ' %g,' 65534
+  printf ' 65535 ]; } );\n'; } >"$m"
+expect_ok "65535-line port list"
 
 # -- invalid UTF-8 and other bytes
 main $'jobs = ( { name = "j\xff\xfe"; targets = "127.0.0.1"; ports = "22"; } );'
