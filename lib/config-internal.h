@@ -112,6 +112,10 @@ enum spec_kind {
 struct spec_out {
 	struct pw_iset *set;
 	struct strv *names; /* SPEC_TARGETS only */
+	/* pw_config_parse_specs()'s own: each spec parsed into one, then all
+	 * merged into set at once (a long list of scattered targets) */
+	struct pw_iset one;
+	struct pw_iset_batch batch;
 };
 
 /* ------------------------------------------------------------ config.c */

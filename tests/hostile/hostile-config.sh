@@ -129,6 +129,14 @@ expect_error "17 MB file" "$m: cannot read file: File too large"
   printf ' 65535 ]; } );\n'; } >"$m"
 expect_ok "65535-line port list"
 
+# 400k scattered addresses (parsed only, never scanned): each once moved
+# and reindexed every range after it
+awk 'BEGIN { printf "jobs = ( { name = \"j\"; ports = \"22\"; targets = [\n";
+	for (i = 0; i < 400000; i++) { v = (i * 7919) % 400000;
+		printf " \"127.%d.%d.%d\",\n", int(v / 65536) + 1, int(v / 256) % 256, v % 256 }
+	printf " \"127.0.0.1\" ]; } );\n" }' >"$m"
+expect_ok "400k scattered targets"
+
 # -- invalid UTF-8 and other bytes
 main $'jobs = ( { name = "j\xff\xfe"; targets = "127.0.0.1"; ports = "22"; } );'
 expect_error "invalid UTF-8 in a job name" "${at}.*job name"
