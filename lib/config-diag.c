@@ -23,10 +23,14 @@ void pw_diag_done(struct pw_diag *d)
 	*d = (struct pw_diag)PW_DIAG_INIT;
 }
 
-static int diag_addv(struct pw_diag *d, const char *fmt, va_list ap)
+static int diag_addv(struct pw_diag *d, bool force, const char *fmt, va_list ap)
 {
 	char *m;
 
+	if (d->n >= PW_DIAG_MAX && !force) {
+		d->dropped++;
+		return 0;
+	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		char **v = realloc(d->msgs, cap * sizeof(*v));
@@ -48,9 +52,30 @@ int pw_diag_add(struct pw_diag *d, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = diag_addv(d, fmt, ap);
+	r = diag_addv(d, false, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+static int diag_force(struct pw_diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diag_addv(d, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int pw_diag_finish(struct pw_diag *d)
+{
+	size_t n = d->dropped;
+
+	if (n == 0)
+		return 0;
+	d->dropped = 0;
+	return diag_force(d, "... and %zu more error%s", n, n == 1 ? "" : "s");
 }
 
 /* ------------------------------------------------------------ context */
@@ -137,6 +162,10 @@ void pw_config_error_at(struct ctx *c, const config_setting_t *s, const char *fm
 	int r;
 
 	c->errors++;
+	if (c->diag->n >= PW_DIAG_MAX) {
+		c->diag->dropped++; /* counted, not formatted nor placed: it stays cheap */
+		return;
+	}
 	va_start(ap, fmt);
 	r = vasprintf(&text, fmt, ap);
 	va_end(ap);

@@ -345,6 +345,8 @@ int pw_config_load(const char *main_path, struct pw_config **ret, struct pw_diag
 		free(c.seen[i].file);
 	}
 	free(c.seen);
+	if (pw_diag_finish(diag) < 0)
+		c.oom = true;
 	if (c.oom || c.errors) {
 		pw_config_free(cfg);
 		return c.oom ? -ENOMEM : -EINVAL;

@@ -693,6 +693,37 @@ START_TEST(diag_collects)
 }
 END_TEST
 
+/* Past PW_DIAG_MAX errors only a count is kept, and the load says how many. */
+START_TEST(errors_capped_with_a_count)
+{
+	struct pw_diag d = PW_DIAG_INIT;
+	struct pw_config *c = NULL;
+	char text[1024], commas[301];
+	char want[64];
+
+	memset(commas, ',', 300);
+	commas[300] = '\0';
+	snprintf(text, sizeof(text),
+		 "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = \"%s\"; } );\n",
+		 commas);
+	ck_assert_int_eq(pw_config_load(put("many.conf", text), &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, PW_DIAG_MAX + 1);
+	ck_assert_ptr_nonnull(strstr(d.msgs[0], "many.conf:1: job \"j\": ports: empty element"));
+	snprintf(want, sizeof(want), "... and %d more errors", 301 - PW_DIAG_MAX);
+	ck_assert_str_eq(d.msgs[PW_DIAG_MAX], want);
+	pw_diag_done(&d);
+
+	/* pw_diag_add() alone counts too; one dropped message is "error" */
+	for (int i = 0; i < PW_DIAG_MAX + 1; i++)
+		ck_assert_int_eq(pw_diag_add(&d, "m%d", i), 0);
+	ck_assert_uint_eq(d.n, PW_DIAG_MAX);
+	ck_assert_uint_eq(d.dropped, 1);
+	ck_assert_int_eq(pw_diag_finish(&d), 0);
+	ck_assert_str_eq(d.msgs[PW_DIAG_MAX], "... and 1 more error");
+	pw_diag_done(&d);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -717,6 +748,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, alert_event_names);
 	tcase_add_test(tc, shipped_config_is_valid_and_loopback_only);
 	tcase_add_test(tc, diag_collects);
+	tcase_add_test(tc, errors_capped_with_a_count);
 	suite_add_tcase(s, tc);
 	return s;
 }
