@@ -164,6 +164,10 @@ bool pw_config_strv_push(struct ctx *c, struct strv *sv, const char *s);
 size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const char *key,
 			     enum spec_kind kind, struct spec_out *out);
 
+/* ------------------------------------------------------------ config-load.c */
+
+char *pw_config_include_name(const char *q, const char **ret_end);
+
 /* ------------------------------------------------------------ config-alert.c */
 
 void pw_config_alert_done(struct pw_alert *a);

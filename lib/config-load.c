@@ -126,6 +126,38 @@ static char *read_all(int fd, size_t size_hint)
  */
 #define MAX_INCLUDES 64
 
+/*
+ * The file name of an "@include", q just past its opening quote, as
+ * libconfig 1.5's scanner reads it: up to the next unescaped '"', across
+ * lines; a backslash takes the next byte as it is (\\ and \" are the
+ * documented ones; before any other byte libconfig drops the backslash).
+ * NULL when unterminated, or out of memory (errno).
+ */
+char *pw_config_include_name(const char *q, const char **ret_end)
+{
+	const char *end = q;
+	size_t n = 0;
+	char *name;
+
+	while (*end && *end != '"')
+		end += end[0] == '\\' && end[1] ? 2 : 1;
+	if (*end != '"') {
+		errno = EINVAL;
+		return NULL;
+	}
+	name = malloc((size_t)(end - q) + 1);
+	if (!name)
+		return NULL;
+	for (; q < end; q++) {
+		if (*q == '\\')
+			q++;
+		name[n++] = *q;
+	}
+	name[n] = '\0';
+	*ret_end = end;
+	return name;
+}
+
 static bool includes_ok(struct ctx *c, const char *dir, const char *text, int depth, unsigned *n)
 {
 	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
@@ -137,9 +169,13 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 		if (strncmp(q, "@include", 8) != 0 || !strchr(" \t", q[8]))
 			continue;
 		q += 8 + strspn(q + 8, " \t");
-		if (*q != '"' || !(end = strpbrk(q + 1, "\"\n")) || *end != '"')
+		if (*q != '"')
 			continue;
-		name = strndup(q + 1, (size_t)(end - q - 1));
+		name = pw_config_include_name(q + 1, &end);
+		if (!name && errno == EINVAL)
+			return true; /* unterminated, so no later one is: libconfig reports it */
+		if (name)
+			p = end; /* a name may span lines: go on after it */
 		if (!name || asprintf(&path, "%s/%s", dir, name) < 0) {
 			path = NULL;
 			c->oom = true;

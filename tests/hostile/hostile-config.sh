@@ -229,6 +229,13 @@ echo '@include "inc.fifo"' >"$d/nested.inc"
 main 'jobs = ();' '@include "nested.inc"'
 expect_error "@include of a file that includes a FIFO" "$m: @include \"inc\.fifo\": not a regular file"
 rm "$d/inc.fifo" "$d/nested.inc"
+# the name as libconfig reads it: \" and \\ are escapes, not its end
+mkfifo "$d/fi\"fo" "$d/b\\s"
+main '@include "fi\"fo"'
+expect_error "@include of a FIFO named with an escaped quote" "$m: @include \"fi\"fo\": not a regular file"
+main '@include "b\\s"'
+expect_error "@include of a FIFO named with an escaped backslash" "$m: @include \"b\\\\s\": not a regular file"
+rm "$d/fi\"fo" "$d/b\\s"
 
 pw_log "$n_cases hostile configurations refused cleanly"
 pw_pass
