@@ -132,6 +132,8 @@ int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int li
 
 	if (!c->src || !parent || !pw_config_is_list(parent) || config_setting_source_file(s))
 		return line;
+	if (pw_config_token_of(c->src, s))
+		return pw_config_token_of(c->src, s)->line; /* where it was written */
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(s);
 

@@ -65,6 +65,13 @@ enum scope {
 
 /* ------------------------------------------------------------ context */
 
+/* One scalar value as written in the file (config-text.c). */
+struct pw_config_token {
+	uint32_t off, len; /* files are capped at 16 MiB */
+	int line;
+	char kind; /* 'i'nteger, 'f'loat, 'b'oolean, 's'tring */
+};
+
 /* The file being parsed, for the checks that go back to its text. */
 struct pw_config_text {
 	const char *text;
@@ -74,6 +81,9 @@ struct pw_config_text {
 	bool no_index;                     /* no memory for the index: lines are not looked up */
 	const config_setting_t *last_list; /* pw_config_elem_index()'s last answer */
 	int last_idx;
+	struct pw_config_token *tok; /* each the hook of its setting, if tok_ok */
+	size_t n_tok, cap_tok;
+	bool tok_ok;
 };
 
 struct seen_job {
@@ -128,6 +138,9 @@ void pw_config_text_init(struct pw_config_text *t, const char *text);
 void pw_config_text_done(struct pw_config_text *t);
 const char *pw_config_text_line(struct pw_config_text *t, int l, size_t *ret_len);
 int pw_config_elem_index(struct pw_config_text *t, const config_setting_t *s);
+void pw_config_text_attach(struct pw_config_text *t, config_setting_t *root);
+const struct pw_config_token *pw_config_token_of(const struct pw_config_text *t,
+						 const config_setting_t *s);
 
 /* ------------------------------------------------------------ config-diag.c */
 

@@ -237,6 +237,7 @@ static bool parse_text(struct ctx *c, const char *path, const char *dir, const c
 			c->errors++;
 	} else {
 		pw_config_text_init(&src, text);
+		pw_config_text_attach(&src, config_root_setting(&lc));
 		c->src = &src;
 		if (is_main)
 			parse_main_root(c, config_root_setting(&lc));

@@ -20,18 +20,77 @@
 /* ------------------------------------------------------------ scalar values */
 
 /*
- * libconfig 1.5 reads an integer written without the L suffix into 32
- * bits: 4294967297 silently becomes 1, 99999999999999999999 becomes -1.
- * Accept the value only when the file really says it (on the setting's
- * line or next to it: libconfig's line numbers can be one off).
+ * An integer token as written ([-+]digits or 0x hex, optional L or LL):
+ * its exact magnitude; false if it does not fit 64 bits.
  */
+static bool token_number(const char *p, size_t n, bool *ret_neg, unsigned long long *ret_mag,
+			 bool *ret_hex, bool *ret_long)
+{
+	const char *end = p + n;
+	unsigned long long mag = 0;
+	bool neg = *p == '-', hex;
+
+	p += *p == '-' || *p == '+';
+	hex = end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	p += hex ? 2 : 0;
+	*ret_neg = neg; /* sign, base and suffix even when it does not fit */
+	*ret_hex = hex;
+	*ret_long = end > p && (end[-1] == 'L' || end[-1] == 'l');
+	end -= *ret_long ? (end - p > 1 && (end[-2] == 'L' || end[-2] == 'l') ? 2 : 1) : 0;
+	for (; p < end; p++) {
+		unsigned d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
+			     : hex ? (unsigned)(tolower((unsigned char)*p) - 'a' + 10)
+				   : 99;
+
+		if (d >= (hex ? 16u : 10u) || mag > (ULLONG_MAX - d) / (hex ? 16 : 10))
+			return false;
+		mag = mag * (hex ? 16 : 10) + d;
+	}
+	*ret_mag = mag;
+	return true;
+}
+
+/*
+ * Judge value v of s by its own token: libconfig 1.5 reads an integer
+ * without L into 32 bits (4294967376 becomes 80, 0x100000064 becomes 100)
+ * and saturates beyond 64. Returns 1 if the text says v, 0 if not, -1 if
+ * the token cannot be what libconfig read (then the caller falls back).
+ */
+static int token_says(const struct pw_config_token *tok, const char *text, long long v)
+{
+	unsigned long long mag = 0, as_read;
+	bool neg = false, hex = false, is_long = false, fits;
+
+	if (!tok || tok->kind != 'i')
+		return -1;
+	fits = token_number(text + tok->off, tok->len, &neg, &mag, &hex, &is_long);
+	/* what libconfig made of it: strtol/strtoul saturate, then int */
+	if (hex)
+		as_read = fits ? mag : ULLONG_MAX;
+	else if (!fits || mag > (neg ? 1ULL << 63 : (unsigned long long)LLONG_MAX))
+		as_read = neg ? 1ULL << 63 : (unsigned long long)LLONG_MAX;
+	else
+		as_read = neg ? 0 - mag : mag;
+	if (!is_long)
+		as_read = (unsigned long long)(long long)(int)(unsigned)as_read;
+	if ((long long)as_read != v)
+		return -1;
+	return fits && (neg ? v <= 0 && 0 - (unsigned long long)v == mag
+			    : v >= 0 && (unsigned long long)v == mag);
+}
+
+/* Without a token (a file read by @include): the value's text on the setting's line or next to it. */
 static bool int_truncated(const struct ctx *c, const config_setting_t *s)
 {
 	char needle[32];
-	int line;
+	int line, says;
 
-	if (!c->src || config_setting_source_file(s) ||
-	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+	if (!c->src)
+		return false;
+	says = token_says(pw_config_token_of(c->src, s), c->src->text, config_setting_get_int64(s));
+	if (says >= 0)
+		return says == 0;
+	if (config_setting_source_file(s) || config_setting_get_format(s) == CONFIG_FORMAT_HEX)
 		return false;
 	line = pw_config_refine_line(c, s, pw_config_setting_line(s));
 	if (line <= 0)

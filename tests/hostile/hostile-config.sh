@@ -94,6 +94,11 @@ main "jobs = ( { name = \"j\"; targets = \"127.0.0.1/-1\"; ports = \"22\"; } );"
 expect_error "negative prefix" "${at}.*target"
 main "jobs = ( { name = \"j\"; targets = \"::/0\"; ports = \"all\"; } );"
 expect_error "all of IPv6" "${at}.*(cap|too many|above)"
+# the value's own token decides, not its text anywhere on the line; hex too
+main "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = [ 22, 80, 4294967376 ]; } );"
+expect_error "port 2^32+80 beside 80" "${at}.*\"ports\": integer out of range \(libconfig reads it as 80\)"
+main "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = \"22\"; interval = 0x100000064; } );"
+expect_error "interval 0x100000064" "${at}.*\"interval\": integer out of range \(libconfig reads it as 100\)"
 main 'retention = "1e308s";';          expect_error "retention 1e308" "${at}.*retention"
 
 # -- deep nesting: libconfig's parser stack, then our walk of the tree
@@ -128,6 +133,9 @@ expect_error "17 MB file" "$m: cannot read file: File too large"
 { printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = [\n'; seq -f ' %g,' 65534
   printf ' 65535 ]; } );\n'; } >"$m"
 expect_ok "65535-line port list"
+{ printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = [ '; seq -s, 1 65535 | tr -d '\n'
+  printf ' ]; } );\n'; } >"$m"
+expect_ok "65535 ports on one line" # each number's check scanned the whole line: 82 s
 
 # 400k scattered addresses (parsed only, never scanned): each once moved
 # and reindexed every range after it
