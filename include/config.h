@@ -37,19 +37,28 @@
 #define PW_DEFAULT_CONTROL_SOCKET "/run/portwatch/portwatchd.sock"
 #endif
 
-/* Every message of one load, in order; each ends without a newline. */
+/*
+ * The messages of one load, in order; each ends without a newline. After
+ * PW_DIAG_MAX the rest are only counted (a 15 MB list of empty elements is
+ * millions of errors), and the load ends with "... and N more errors".
+ */
+#define PW_DIAG_MAX 100
 struct pw_diag {
 	char **msgs;
 	size_t n, cap;
+	size_t dropped; /* messages counted, not kept */
 };
 
 /* A braced initializer on one line; clang-format would spread it. */
 /* clang-format off */
-#define PW_DIAG_INIT { NULL, 0, 0 }
+#define PW_DIAG_INIT { NULL, 0, 0, 0 }
 /* clang-format on */
 
 void pw_diag_done(struct pw_diag *d);
+/* Past PW_DIAG_MAX messages, counts it in d->dropped instead. */
 int pw_diag_add(struct pw_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The "... and N more errors" line, if any were dropped (pw_config_load()'s last step). */
+int pw_diag_finish(struct pw_diag *d);
 
 /* Event types an alert can subscribe to; the names are config values. */
 enum pw_alert_event {

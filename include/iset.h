@@ -36,8 +36,29 @@ void pw_iset_done(struct pw_iset *s);
 /* Add [lo, hi] (lo <= hi), merging with overlapping or adjacent ranges. */
 int pw_iset_add(struct pw_iset *s, pw_u128 lo, pw_u128 hi);
 
-/* Add every range of another set. */
+/* Add every range of another set (one sort and merge). */
 int pw_iset_add_set(struct pw_iset *s, const struct pw_iset *other);
+
+/*
+ * Ranges collected to be added at once: n scattered pw_iset_add() calls
+ * cost O(n^2), one pw_iset_batch_apply() a sort and a merge. For parsers
+ * of long lists (target specs, resolved addresses).
+ */
+struct pw_iset_batch {
+	struct pw_range *v; /* in the order added */
+	size_t n, cap;
+};
+
+/* clang-format off */
+#define PW_ISET_BATCH_INIT { NULL, 0, 0 }
+/* clang-format on */
+
+void pw_iset_batch_done(struct pw_iset_batch *b);
+/* -EINVAL if lo > hi, -ENOMEM */
+int pw_iset_batch_add(struct pw_iset_batch *b, pw_u128 lo, pw_u128 hi);
+int pw_iset_batch_add_set(struct pw_iset_batch *b, const struct pw_iset *s);
+/* Merge every range of b into s and empty b; on -ENOMEM, s is unchanged. */
+int pw_iset_batch_apply(struct pw_iset_batch *b, struct pw_iset *s);
 
 /* Remove every element of ex from s. */
 int pw_iset_subtract(struct pw_iset *s, const struct pw_iset *ex);

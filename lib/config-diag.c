@@ -23,10 +23,14 @@ void pw_diag_done(struct pw_diag *d)
 	*d = (struct pw_diag)PW_DIAG_INIT;
 }
 
-static int diag_addv(struct pw_diag *d, const char *fmt, va_list ap)
+static int diag_addv(struct pw_diag *d, bool force, const char *fmt, va_list ap)
 {
 	char *m;
 
+	if (d->n >= PW_DIAG_MAX && !force) {
+		d->dropped++;
+		return 0;
+	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		char **v = realloc(d->msgs, cap * sizeof(*v));
@@ -48,9 +52,30 @@ int pw_diag_add(struct pw_diag *d, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = diag_addv(d, fmt, ap);
+	r = diag_addv(d, false, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+static int diag_force(struct pw_diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diag_addv(d, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int pw_diag_finish(struct pw_diag *d)
+{
+	size_t n = d->dropped;
+
+	if (n == 0)
+		return 0;
+	d->dropped = 0;
+	return diag_force(d, "... and %zu more error%s", n, n == 1 ? "" : "s");
 }
 
 /* ------------------------------------------------------------ context */
@@ -75,20 +100,15 @@ int pw_config_setting_line(const config_setting_t *s)
 	return 0;
 }
 
-/* Does line number l of text contain needle (a number: not inside a longer one)? */
-bool pw_config_line_has(const char *text, int l, const char *needle, bool number)
+/* Does line number l of the text contain needle (a number: not inside a longer one)? */
+bool pw_config_line_has(struct pw_config_text *t, int l, const char *needle, bool number)
 {
-	const char *p = text, *end;
-	size_t n = strlen(needle);
+	size_t n = strlen(needle), len;
+	const char *p = pw_config_text_line(t, l, &len), *end;
 
-	for (int i = 1; i < l && p; i++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
 	if (!p)
 		return false;
-	end = strchrnul(p, '\n');
+	end = p + len;
 	for (const char *q = p; q + n <= end; q++)
 		if (memcmp(q, needle, n) == 0 &&
 		    (!number || ((q == p || !isdigit((unsigned char)q[-1])) &&
@@ -110,12 +130,15 @@ int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int li
 	bool number = false;
 	int idx, lo;
 
-	if (!c->text || !parent || !pw_config_is_list(parent) || config_setting_source_file(s))
+	if (!c->src || !parent || !pw_config_is_list(parent) || config_setting_source_file(s))
 		return line;
+	if (pw_config_token_of(c->src, s))
+		return pw_config_token_of(c->src, s)->line; /* where it was written */
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(s);
 
-		if (strpbrk(v, "\"\\") || strlen(v) + 3 > sizeof(needle))
+		/* strnlen: a 10 MB string must not be measured per error */
+		if (strnlen(v, sizeof(needle)) + 3 > sizeof(needle) || strpbrk(v, "\"\\"))
 			return line;
 		snprintf(needle, sizeof(needle), "\"%s\"", v);
 	} else if (pw_config_is_int(s)) {
@@ -123,11 +146,11 @@ int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int li
 		number = true;
 	} else
 		return line;
-	idx = config_setting_index(s);
+	idx = pw_config_elem_index(c->src, s);
 	lo = idx > 0 ? pw_config_setting_line(config_setting_get_elem(parent, (unsigned)idx - 1))
 		     : pw_config_setting_line(parent);
 	for (int l = line; l >= lo && l > 0; l--)
-		if (pw_config_line_has(c->text, l, needle, number))
+		if (pw_config_line_has(c->src, l, needle, number))
 			return l;
 	return line;
 }
@@ -141,6 +164,10 @@ void pw_config_error_at(struct ctx *c, const config_setting_t *s, const char *fm
 	int r;
 
 	c->errors++;
+	if (c->diag->n >= PW_DIAG_MAX) {
+		c->diag->dropped++; /* counted, not formatted nor placed: it stays cheap */
+		return;
+	}
 	va_start(ap, fmt);
 	r = vasprintf(&text, fmt, ap);
 	va_end(ap);

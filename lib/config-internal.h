@@ -65,6 +65,27 @@ enum scope {
 
 /* ------------------------------------------------------------ context */
 
+/* One scalar value as written in the file (config-text.c). */
+struct pw_config_token {
+	uint32_t off, len; /* files are capped at 16 MiB */
+	int line;
+	char kind; /* 'i'nteger, 'f'loat, 'b'oolean, 's'tring */
+};
+
+/* The file being parsed, for the checks that go back to its text. */
+struct pw_config_text {
+	const char *text;
+	size_t len;
+	uint32_t *line_start; /* offset of line l at [l - 1]; built on first use */
+	size_t n_lines;
+	bool no_index;                     /* no memory for the index: lines are not looked up */
+	const config_setting_t *last_list; /* pw_config_elem_index()'s last answer */
+	int last_idx;
+	struct pw_config_token *tok; /* each the hook of its setting, if tok_ok */
+	size_t n_tok, cap_tok;
+	bool tok_ok;
+};
+
 struct seen_job {
 	char *name, *file;
 	int line;
@@ -80,8 +101,8 @@ struct ctx {
 	unsigned errors;
 	bool oom;
 	bool defaults_ok;
-	const char *text; /* the file being parsed, for pw_config_refine_line() */
-	dev_t main_dev;   /* an include_dir of "." must not read the main file twice */
+	struct pw_config_text *src; /* the file being parsed, NULL for none */
+	dev_t main_dev;             /* an include_dir of "." must not read the main file twice */
 	ino_t main_ino;
 };
 
@@ -101,18 +122,32 @@ enum spec_kind {
 struct spec_out {
 	struct pw_iset *set;
 	struct strv *names; /* SPEC_TARGETS only */
+	/* pw_config_parse_specs()'s own: each spec parsed into one, then all
+	 * merged into set at once (a long list of scattered targets) */
+	struct pw_iset one;
+	struct pw_iset_batch batch;
 };
 
 /* ------------------------------------------------------------ config.c */
 
 struct pw_config *pw_config_new(const char *main_path);
 
+/* ------------------------------------------------------------ config-text.c */
+
+void pw_config_text_init(struct pw_config_text *t, const char *text);
+void pw_config_text_done(struct pw_config_text *t);
+const char *pw_config_text_line(struct pw_config_text *t, int l, size_t *ret_len);
+int pw_config_elem_index(struct pw_config_text *t, const config_setting_t *s);
+void pw_config_text_attach(struct pw_config_text *t, config_setting_t *root);
+const struct pw_config_token *pw_config_token_of(const struct pw_config_text *t,
+						 const config_setting_t *s);
+
 /* ------------------------------------------------------------ config-diag.c */
 
 bool pw_config_is_int(const config_setting_t *s);
 bool pw_config_is_list(const config_setting_t *s);
 int pw_config_setting_line(const config_setting_t *s);
-bool pw_config_line_has(const char *text, int l, const char *needle, bool number);
+bool pw_config_line_has(struct pw_config_text *t, int l, const char *needle, bool number);
 int pw_config_refine_line(const struct ctx *c, const config_setting_t *s, int line);
 void pw_config_error_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -141,6 +176,10 @@ void pw_config_strv_free(char **v, size_t n);
 bool pw_config_strv_push(struct ctx *c, struct strv *sv, const char *s);
 size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const char *key,
 			     enum spec_kind kind, struct spec_out *out);
+
+/* ------------------------------------------------------------ config-load.c */
+
+char *pw_config_include_name(const char *q, const char **ret_end);
 
 /* ------------------------------------------------------------ config-alert.c */
 

@@ -99,7 +99,7 @@ static void job_member(struct ctx *c, const config_setting_t *m, struct pw_job *
 {
 	const char *key = config_setting_name(m);
 	const struct key *k;
-	struct spec_out out = { NULL, NULL };
+	struct spec_out out = { .set = NULL };
 
 	if (strcmp(key, "name") == 0)
 		return; /* done first, for the messages */
@@ -110,25 +110,25 @@ static void job_member(struct ctx *c, const config_setting_t *m, struct pw_job *
 		else
 			j->enabled = config_setting_get_bool(m);
 	} else if (strcmp(key, "targets") == 0) {
-		out = (struct spec_out){ &p->targets, &p->names };
+		out = (struct spec_out){ .set = &p->targets, .names = &p->names };
 		p->targets_s = m;
 		p->n_targets = pw_config_parse_specs(c, m, key, SPEC_TARGETS, &out);
 	} else if (strcmp(key, "exclude") == 0) {
-		out = (struct spec_out){ &p->exclude, NULL };
+		out = (struct spec_out){ .set = &p->exclude, .names = NULL };
 		pw_config_parse_specs(c, m, key, SPEC_EXCLUDE, &out);
 	} else if (strcmp(key, "ports") == 0) {
-		out = (struct spec_out){ &p->ports, NULL };
+		out = (struct spec_out){ .set = &p->ports, .names = NULL };
 		p->ports_s = m;
 		p->n_ports = pw_config_parse_specs(c, m, key, SPEC_PORTS, &out);
 	} else if (strcmp(key, "exclude_ports") == 0) {
-		out = (struct spec_out){ &p->exclude_ports, NULL };
+		out = (struct spec_out){ .set = &p->exclude_ports, .names = NULL };
 		pw_config_parse_specs(c, m, key, SPEC_PORTS, &out);
 	} else if (strcmp(key, "expect_open") == 0) {
-		out = (struct spec_out){ &j->expect_open, NULL };
+		out = (struct spec_out){ .set = &j->expect_open, .names = NULL };
 		p->expect_s = m;
 		pw_config_parse_specs(c, m, key, SPEC_PORTS, &out);
 	} else if (strcmp(key, "never_open") == 0) {
-		out = (struct spec_out){ &j->never_open, NULL };
+		out = (struct spec_out){ .set = &j->never_open, .names = NULL };
 		p->never_s = m;
 		pw_config_parse_specs(c, m, key, SPEC_PORTS, &out);
 	} else if (strcmp(key, "alert") == 0) {

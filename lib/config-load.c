@@ -126,6 +126,38 @@ static char *read_all(int fd, size_t size_hint)
  */
 #define MAX_INCLUDES 64
 
+/*
+ * The file name of an "@include", q just past its opening quote, as
+ * libconfig 1.5's scanner reads it: up to the next unescaped '"', across
+ * lines; a backslash takes the next byte as it is (\\ and \" are the
+ * documented ones; before any other byte libconfig drops the backslash).
+ * NULL when unterminated, or out of memory (errno).
+ */
+char *pw_config_include_name(const char *q, const char **ret_end)
+{
+	const char *end = q;
+	size_t n = 0;
+	char *name;
+
+	while (*end && *end != '"')
+		end += end[0] == '\\' && end[1] ? 2 : 1;
+	if (*end != '"') {
+		errno = EINVAL;
+		return NULL;
+	}
+	name = malloc((size_t)(end - q) + 1);
+	if (!name)
+		return NULL;
+	for (; q < end; q++) {
+		if (*q == '\\')
+			q++;
+		name[n++] = *q;
+	}
+	name[n] = '\0';
+	*ret_end = end;
+	return name;
+}
+
 static bool includes_ok(struct ctx *c, const char *dir, const char *text, int depth, unsigned *n)
 {
 	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
@@ -137,9 +169,13 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 		if (strncmp(q, "@include", 8) != 0 || !strchr(" \t", q[8]))
 			continue;
 		q += 8 + strspn(q + 8, " \t");
-		if (*q != '"' || !(end = strpbrk(q + 1, "\"\n")) || *end != '"')
+		if (*q != '"')
 			continue;
-		name = strndup(q + 1, (size_t)(end - q - 1));
+		name = pw_config_include_name(q + 1, &end);
+		if (!name && errno == EINVAL)
+			return true; /* unterminated, so no later one is: libconfig reports it */
+		if (name)
+			p = end; /* a name may span lines: go on after it */
 		if (!name || asprintf(&path, "%s/%s", dir, name) < 0) {
 			path = NULL;
 			c->oom = true;
@@ -184,6 +220,7 @@ static bool includes_ok(struct ctx *c, const char *dir, const char *text, int de
 static bool parse_text(struct ctx *c, const char *path, const char *dir, const char *text,
 		       bool is_main)
 {
+	struct pw_config_text src;
 	config_t lc;
 	bool ok = false;
 
@@ -199,12 +236,15 @@ static bool parse_text(struct ctx *c, const char *path, const char *dir, const c
 		else
 			c->errors++;
 	} else {
-		c->text = text;
+		pw_config_text_init(&src, text);
+		pw_config_text_attach(&src, config_root_setting(&lc));
+		c->src = &src;
 		if (is_main)
 			parse_main_root(c, config_root_setting(&lc));
 		else
 			parse_dropin_root(c, config_root_setting(&lc));
-		c->text = NULL;
+		c->src = NULL;
+		pw_config_text_done(&src);
 		ok = true;
 	}
 	config_destroy(&lc);
@@ -342,6 +382,8 @@ int pw_config_load(const char *main_path, struct pw_config **ret, struct pw_diag
 		free(c.seen[i].file);
 	}
 	free(c.seen);
+	if (pw_diag_finish(diag) < 0)
+		c.oom = true;
 	if (c.oom || c.errors) {
 		pw_config_free(cfg);
 		return c.oom ? -ENOMEM : -EINVAL;

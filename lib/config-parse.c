@@ -20,25 +20,84 @@
 /* ------------------------------------------------------------ scalar values */
 
 /*
- * libconfig 1.5 reads an integer written without the L suffix into 32
- * bits: 4294967297 silently becomes 1, 99999999999999999999 becomes -1.
- * Accept the value only when the file really says it (on the setting's
- * line or next to it: libconfig's line numbers can be one off).
+ * An integer token as written ([-+]digits or 0x hex, optional L or LL):
+ * its exact magnitude; false if it does not fit 64 bits.
  */
+static bool token_number(const char *p, size_t n, bool *ret_neg, unsigned long long *ret_mag,
+			 bool *ret_hex, bool *ret_long)
+{
+	const char *end = p + n;
+	unsigned long long mag = 0;
+	bool neg = *p == '-', hex;
+
+	p += *p == '-' || *p == '+';
+	hex = end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	p += hex ? 2 : 0;
+	*ret_neg = neg; /* sign, base and suffix even when it does not fit */
+	*ret_hex = hex;
+	*ret_long = end > p && (end[-1] == 'L' || end[-1] == 'l');
+	end -= *ret_long ? (end - p > 1 && (end[-2] == 'L' || end[-2] == 'l') ? 2 : 1) : 0;
+	for (; p < end; p++) {
+		unsigned d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
+			     : hex ? (unsigned)(tolower((unsigned char)*p) - 'a' + 10)
+				   : 99;
+
+		if (d >= (hex ? 16u : 10u) || mag > (ULLONG_MAX - d) / (hex ? 16 : 10))
+			return false;
+		mag = mag * (hex ? 16 : 10) + d;
+	}
+	*ret_mag = mag;
+	return true;
+}
+
+/*
+ * Judge value v of s by its own token: libconfig 1.5 reads an integer
+ * without L into 32 bits (4294967376 becomes 80, 0x100000064 becomes 100)
+ * and saturates beyond 64. Returns 1 if the text says v, 0 if not, -1 if
+ * the token cannot be what libconfig read (then the caller falls back).
+ */
+static int token_says(const struct pw_config_token *tok, const char *text, long long v)
+{
+	unsigned long long mag = 0, as_read;
+	bool neg = false, hex = false, is_long = false, fits;
+
+	if (!tok || tok->kind != 'i')
+		return -1;
+	fits = token_number(text + tok->off, tok->len, &neg, &mag, &hex, &is_long);
+	/* what libconfig made of it: strtol/strtoul saturate, then int */
+	if (hex)
+		as_read = fits ? mag : ULLONG_MAX;
+	else if (!fits || mag > (neg ? 1ULL << 63 : (unsigned long long)LLONG_MAX))
+		as_read = neg ? 1ULL << 63 : (unsigned long long)LLONG_MAX;
+	else
+		as_read = neg ? 0 - mag : mag;
+	if (!is_long)
+		as_read = (unsigned long long)(long long)(int)(unsigned)as_read;
+	if ((long long)as_read != v)
+		return -1;
+	return fits && (neg ? v <= 0 && 0 - (unsigned long long)v == mag
+			    : v >= 0 && (unsigned long long)v == mag);
+}
+
+/* Without a token (a file read by @include): the value's text on the setting's line or next to it. */
 static bool int_truncated(const struct ctx *c, const config_setting_t *s)
 {
 	char needle[32];
-	int line;
+	int line, says;
 
-	if (!c->text || config_setting_source_file(s) ||
-	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+	if (!c->src)
+		return false;
+	says = token_says(pw_config_token_of(c->src, s), c->src->text, config_setting_get_int64(s));
+	if (says >= 0)
+		return says == 0;
+	if (config_setting_source_file(s) || config_setting_get_format(s) == CONFIG_FORMAT_HEX)
 		return false;
 	line = pw_config_refine_line(c, s, pw_config_setting_line(s));
 	if (line <= 0)
 		return false;
 	snprintf(needle, sizeof(needle), "%lld", config_setting_get_int64(s));
 	for (int l = line > 1 ? line - 1 : 1; l <= line + 1; l++)
-		if (pw_config_line_has(c->text, l, needle, true))
+		if (pw_config_line_has(c->src, l, needle, true))
 			return false;
 	return true;
 }
@@ -339,11 +398,11 @@ static void one_spec(struct ctx *c, const config_setting_t *s, const char *key, 
 
 	switch (kind) {
 	case SPEC_PORTS:
-		r = pw_ports_parse(spec, out->set, &why);
+		r = pw_ports_parse(spec, &out->one, &why);
 		break;
 	case SPEC_TARGETS:
 	case SPEC_EXCLUDE:
-		r = pw_target_parse(spec, out->set, &tk, &why);
+		r = pw_target_parse(spec, &out->one, &tk, &why);
 		if (r >= 0 && tk == PW_TARGET_HOSTNAME) {
 			if (kind == SPEC_EXCLUDE) {
 				pw_config_error_at(
@@ -361,6 +420,9 @@ static void one_spec(struct ctx *c, const config_setting_t *s, const char *key, 
 		}
 		break;
 	}
+	if (r >= 0)
+		r = pw_iset_batch_add_set(&out->batch, &out->one);
+	out->one.n = 0;
 	if (r == -ENOMEM)
 		c->oom = true;
 	else if (r < 0)
@@ -396,15 +458,35 @@ static void string_specs(struct ctx *c, const config_setting_t *s, const char *k
 	free(copy);
 }
 
-/*
- * A spec setting: one string, or a list/array of strings (and of integers
- * for ports). Returns the number of specs seen.
- */
-size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const char *key,
-			     enum spec_kind kind, struct spec_out *out)
+static void spec_list(struct ctx *c, const config_setting_t *s, const char *key,
+		      enum spec_kind kind, struct spec_out *out)
+{
+	int n = config_setting_length(s);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (config_setting_type(e) == CONFIG_TYPE_STRING)
+			string_specs(c, e, key, kind, config_setting_get_string(e), out);
+		else if (kind == SPEC_PORTS && pw_config_is_int(e)) {
+			char buf[32];
+
+			if (!int_ok(c, e, key))
+				continue;
+			snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(e));
+			one_spec(c, e, key, kind, buf, out);
+		} else
+			pw_config_error_at(c, e, "\"%s\": element %d must be a string%s, not %s",
+					   key, i + 1,
+					   kind == SPEC_PORTS ? " or a port number" : "",
+					   pw_config_type_name(config_setting_type(e)));
+	}
+}
+
+static size_t specs(struct ctx *c, const config_setting_t *s, const char *key, enum spec_kind kind,
+		    struct spec_out *out)
 {
 	const char *what = kind == SPEC_PORTS ? "port specs" : "target specs";
-	int n;
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		string_specs(c, s, key, kind, config_setting_get_string(s), out);
@@ -424,24 +506,23 @@ size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const cha
 				   pw_config_type_name(config_setting_type(s)));
 		return 0;
 	}
-	n = config_setting_length(s);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+	spec_list(c, s, key, kind, out);
+	return (size_t)config_setting_length(s);
+}
 
-		if (config_setting_type(e) == CONFIG_TYPE_STRING)
-			string_specs(c, e, key, kind, config_setting_get_string(e), out);
-		else if (kind == SPEC_PORTS && pw_config_is_int(e)) {
-			char buf[32];
+/*
+ * A spec setting: one string, or a list/array of strings (and of integers
+ * for ports). Returns the number of specs seen. The specs are merged into
+ * out->set at the end, at once: one insert at a time was quadratic.
+ */
+size_t pw_config_parse_specs(struct ctx *c, const config_setting_t *s, const char *key,
+			     enum spec_kind kind, struct spec_out *out)
+{
+	size_t n = specs(c, s, key, kind, out);
 
-			if (!int_ok(c, e, key))
-				continue;
-			snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(e));
-			one_spec(c, e, key, kind, buf, out);
-		} else
-			pw_config_error_at(c, e, "\"%s\": element %d must be a string%s, not %s",
-					   key, i + 1,
-					   kind == SPEC_PORTS ? " or a port number" : "",
-					   pw_config_type_name(config_setting_type(e)));
-	}
-	return (size_t)n;
+	if (pw_iset_batch_apply(&out->batch, out->set) < 0)
+		c->oom = true;
+	pw_iset_done(&out->one);
+	pw_iset_batch_done(&out->batch);
+	return n;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,16 +49,38 @@ static pw_u128 sat_add(pw_u128 a, pw_u128 b)
 	return a > PW_U128_MAX - b ? PW_U128_MAX : a + b;
 }
 
-static void reindex(struct pw_iset *s)
+/* before[] from range i on: what an insert at i changed */
+static void reindex_from(struct pw_iset *s, size_t i)
 {
-	pw_u128 acc = 0;
+	pw_u128 acc = i ? sat_add(s->before[i - 1], range_len(&s->ranges[i - 1])) : 0;
 
-	for (size_t i = 0; i < s->n; i++) {
+	for (; i < s->n; i++) {
 		s->before[i] = acc;
 		acc = sat_add(acc, range_len(&s->ranges[i]));
 	}
 }
 
+/* Index of the first range that ends at or after lo - 1 (touching counts). */
+static size_t first_touching(const struct pw_iset *s, pw_u128 lo)
+{
+	size_t a = 0, b = s->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (s->ranges[mid].hi >= lo || s->ranges[mid].hi + 1 == lo)
+			b = mid;
+		else
+			a = mid + 1;
+	}
+	return a;
+}
+
+/*
+ * One insert: a binary search, a memmove and the index from there on, so
+ * appending in order is cheap. Many scattered ranges still cost O(n) each:
+ * collect those in a pw_iset_batch.
+ */
 int pw_iset_add(struct pw_iset *s, pw_u128 lo, pw_u128 hi)
 {
 	size_t i, j;
@@ -68,11 +91,7 @@ int pw_iset_add(struct pw_iset *s, pw_u128 lo, pw_u128 hi)
 	r = reserve(s, s->n + 1);
 	if (r < 0)
 		return r;
-
-	/* first range that ends at or after lo - 1 (touching counts) */
-	for (i = 0; i < s->n; i++)
-		if (s->ranges[i].hi >= lo || s->ranges[i].hi + 1 == lo)
-			break;
+	i = first_touching(s, lo);
 	/* ranges [i, j) overlap or touch [lo, hi] */
 	for (j = i; j < s->n; j++) {
 		if (hi != PW_U128_MAX && s->ranges[j].lo > hi + 1)
@@ -90,19 +109,121 @@ int pw_iset_add(struct pw_iset *s, pw_u128 lo, pw_u128 hi)
 		s->n -= j - i - 1;
 	}
 	s->ranges[i] = (struct pw_range){ lo, hi };
-	reindex(s);
+	reindex_from(s, i);
+	return 0;
+}
+
+/* ------------------------------------------------------------ batches */
+
+void pw_iset_batch_done(struct pw_iset_batch *b)
+{
+	free(b->v);
+	*b = (struct pw_iset_batch)PW_ISET_BATCH_INIT;
+}
+
+static int batch_reserve(struct pw_iset_batch *b, size_t more)
+{
+	struct pw_range *v;
+	size_t cap;
+
+	if (more <= b->cap - b->n)
+		return 0;
+	if (more > SIZE_MAX / 2 / sizeof(*v) - b->n)
+		return -ENOMEM;
+	cap = b->cap ? b->cap : 8;
+	while (cap - b->n < more)
+		cap *= 2;
+	v = realloc(b->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	b->v = v;
+	b->cap = cap;
+	return 0;
+}
+
+int pw_iset_batch_add(struct pw_iset_batch *b, pw_u128 lo, pw_u128 hi)
+{
+	int r;
+
+	if (lo > hi)
+		return -EINVAL;
+	r = batch_reserve(b, 1);
+	if (r < 0)
+		return r;
+	b->v[b->n++] = (struct pw_range){ lo, hi };
+	return 0;
+}
+
+int pw_iset_batch_add_set(struct pw_iset_batch *b, const struct pw_iset *s)
+{
+	int r = batch_reserve(b, s->n);
+
+	if (r < 0)
+		return r;
+	if (s->n)
+		memcpy(b->v + b->n, s->ranges, s->n * sizeof(*s->ranges));
+	b->n += s->n;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct pw_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorted ranges merged in place (overlapping or touching); the new count. */
+static size_t merge_sorted(struct pw_range *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && (v[k - 1].hi == PW_U128_MAX || v[i].lo <= v[k - 1].hi + 1)) {
+			if (v[i].hi > v[k - 1].hi)
+				v[k - 1].hi = v[i].hi;
+		} else
+			v[k++] = v[i];
+	}
+	return k;
+}
+
+int pw_iset_batch_apply(struct pw_iset_batch *b, struct pw_iset *s)
+{
+	struct pw_iset out = PW_ISET_INIT;
+	size_t n;
+	int r;
+
+	/* allocate first: nothing may fail once b is being sorted */
+	r = reserve(&out, b->n + s->n);
+	if (r >= 0)
+		r = pw_iset_batch_add_set(b, s);
+	if (r < 0) {
+		pw_iset_done(&out);
+		return r;
+	}
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_range);
+	n = merge_sorted(b->v, b->n);
+	if (n)
+		memcpy(out.ranges, b->v, n * sizeof(*b->v));
+	out.n = n;
+	reindex_from(&out, 0);
+	pw_iset_done(s);
+	*s = out;
+	b->n = 0;
 	return 0;
 }
 
 int pw_iset_add_set(struct pw_iset *s, const struct pw_iset *other)
 {
-	for (size_t i = 0; i < other->n; i++) {
-		int r = pw_iset_add(s, other->ranges[i].lo, other->ranges[i].hi);
+	struct pw_iset_batch b = PW_ISET_BATCH_INIT;
+	int r = pw_iset_batch_add_set(&b, other);
 
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	if (r >= 0)
+		r = pw_iset_batch_apply(&b, s);
+	pw_iset_batch_done(&b);
+	return r;
 }
 
 int pw_iset_subtract(struct pw_iset *s, const struct pw_iset *ex)

@@ -201,7 +201,7 @@ int pw_target_parse(const char *spec, struct pw_iset *addrs, enum pw_target_kind
 	return 0;
 }
 
-static int resolve_one(const char *name, struct pw_iset *set)
+static int resolve_one(const char *name, struct pw_iset_batch *b)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -220,7 +220,7 @@ static int resolve_one(const char *name, struct pw_iset *set)
 
 		if (pw_addr_from_sockaddr(ai->ai_addr, &a, &port) < 0)
 			continue;
-		if (pw_iset_add(set, a, a) < 0) {
+		if (pw_iset_batch_add(b, a, a) < 0) {
 			freeaddrinfo(res);
 			return EAI_MEMORY;
 		}
@@ -229,28 +229,28 @@ static int resolve_one(const char *name, struct pw_iset *set)
 	return 0;
 }
 
+/* The addresses are collected and merged once: a name may have many. */
 int pw_targets_resolve(char *const *names, size_t n_names, const struct pw_iset *exclude,
 		       struct pw_iset *ret_addrs, int *gai_errors)
 {
+	struct pw_iset_batch b = PW_ISET_BATCH_INIT;
 	struct pw_iset set = PW_ISET_INIT;
-	int failed = 0;
+	int failed = 0, r = 0;
 
-	for (size_t i = 0; i < n_names; i++) {
-		int r = resolve_one(names[i], &set);
-
-		if (r == EAI_MEMORY) {
-			pw_iset_done(&set);
-			return -ENOMEM;
-		}
+	for (size_t i = 0; i < n_names && r != EAI_MEMORY; i++) {
+		r = resolve_one(names[i], &b);
 		if (gai_errors)
 			gai_errors[i] = r;
 		if (r != 0)
 			failed++;
 	}
-	if (exclude && pw_iset_subtract(&set, exclude) < 0) {
+	if (r == EAI_MEMORY || pw_iset_batch_apply(&b, &set) < 0 ||
+	    (exclude && pw_iset_subtract(&set, exclude) < 0)) {
+		pw_iset_batch_done(&b);
 		pw_iset_done(&set);
 		return -ENOMEM;
 	}
+	pw_iset_batch_done(&b);
 	*ret_addrs = set;
 	return failed;
 }

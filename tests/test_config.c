@@ -693,6 +693,119 @@ START_TEST(diag_collects)
 }
 END_TEST
 
+/*
+ * "@include" names are read as libconfig reads them: \" and \\ are escapes
+ * (the check once stopped at the first quote, let libconfig open a FIFO,
+ * and the load hung), a backslash before another byte is dropped.
+ */
+START_TEST(include_names_unescaped_like_libconfig)
+{
+	static const char job[] =
+		"jobs = ( { name = \"%s\"; targets = \"127.0.0.1\"; ports = \"22\"; } );\n";
+	const char *m = put("inc/main.conf", "@include \"fi\\\"fo\"\n");
+	char want[600], text[200];
+	struct pw_config *c;
+
+	ck_assert_int_eq(mkfifo(tpath("inc/fi\"fo"), 0600), 0);
+	snprintf(want, sizeof(want), "%s: @include \"fi\"fo\": not a regular file", m);
+	load_fails(m, (const char *const[]){ want }, 1);
+
+	m = put("inc/main.conf", "@include \"x\\qy\"\n");
+	ck_assert_int_eq(mkfifo(tpath("inc/xqy"), 0600), 0);
+	snprintf(want, sizeof(want), "%s: @include \"xqy\": not a regular file", m);
+	load_fails(m, (const char *const[]){ want }, 1);
+
+	/* regular files by escaped names load; a name may span lines */
+	snprintf(text, sizeof(text), job, "a");
+	put("inc/b\\s.conf", text);
+	put("inc/q\"t\nu.conf", "database = \"/tmp/esc.db\";\n");
+	m = put("inc/main.conf", "@include \"b\\\\s.conf\"\n@include \"q\\\"t\nu.conf\"\n");
+	c = load_ok(m);
+	ck_assert_uint_eq(c->n_jobs, 1);
+	ck_assert_str_eq(c->database, "/tmp/esc.db");
+	pw_config_free(c);
+}
+END_TEST
+
+/*
+ * An integer is judged by its own token, hex included: the check once
+ * accepted 4294967376 (read as 80) because "80" was on the same line, and
+ * skipped hex, so 0x100000064 silently meant 100 seconds.
+ */
+START_TEST(integer_truncation_by_token)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "ports = [ 22, 80, 4294967376 ];",
+		  "1: job \"j\": \"ports\": integer out of range (libconfig reads it as 80)" },
+		{ "ports = \"22\"; interval = 0x100000064;",
+		  "1: job \"j\": \"interval\": integer out of range (libconfig reads it as 100)" },
+		{ "ports = \"22\"; interval = 0xFFFFFFFF;",
+		  "1: job \"j\": \"interval\": integer out of range (libconfig reads it as -1)" },
+		{ "ports = ( 22,\n 80,\n 4294967376\n\n );",
+		  "3: job \"j\": \"ports\": integer out of range (libconfig reads it as 80)" },
+		{ "ports = ( \"80\", 0x10000001F );",
+		  "1: job \"j\": \"ports\": integer out of range (libconfig reads it as 31)" },
+		{ "ports = ( 80, 99999999999999999999L );",
+		  "1: job \"j\": \"ports\": integer out of range (libconfig reads it as 9223372036854775807)" },
+	};
+	char text[512], want[600];
+	struct pw_config *c;
+	const char *m;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; %s } );\n",
+			 bad[i].text);
+		m = put("trunc.conf", text);
+		snprintf(want, sizeof(want), "%s:%s", m, bad[i].msg);
+		load_fails(m, (const char *const[]){ want }, 1);
+	}
+	/* what the text says exactly loads: hex, L, signs, numbers in comments */
+	m = put("trunc.conf",
+		"# 4294967376\nmax_rate = 0x64; /* 0x100000064 */ workers = 4L;\n"
+		"jobs = ( { name = \"j4294967376\"; targets = \"127.0.0.1\"; interval = 0x3C;\n"
+		"  ports = ( +22, 0x50, 8080L, 0x1BBL, \"1-1\" \"0\" ); } );\n");
+	c = load_ok(m);
+	ck_assert_uint_eq(c->max_rate, 100);
+	ck_assert(c->jobs[0].interval_usec == 60 * USEC_PER_SEC);
+	ck_assert(pw_iset_count(&c->jobs[0].space.ports) == 14);
+	pw_config_free(c);
+}
+END_TEST
+
+/* Past PW_DIAG_MAX errors only a count is kept, and the load says how many. */
+START_TEST(errors_capped_with_a_count)
+{
+	struct pw_diag d = PW_DIAG_INIT;
+	struct pw_config *c = NULL;
+	char text[1024], commas[301];
+	char want[64];
+
+	memset(commas, ',', 300);
+	commas[300] = '\0';
+	snprintf(text, sizeof(text),
+		 "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = \"%s\"; } );\n",
+		 commas);
+	ck_assert_int_eq(pw_config_load(put("many.conf", text), &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, PW_DIAG_MAX + 1);
+	ck_assert_ptr_nonnull(strstr(d.msgs[0], "many.conf:1: job \"j\": ports: empty element"));
+	snprintf(want, sizeof(want), "... and %d more errors", 301 - PW_DIAG_MAX);
+	ck_assert_str_eq(d.msgs[PW_DIAG_MAX], want);
+	pw_diag_done(&d);
+
+	/* pw_diag_add() alone counts too; one dropped message is "error" */
+	for (int i = 0; i < PW_DIAG_MAX + 1; i++)
+		ck_assert_int_eq(pw_diag_add(&d, "m%d", i), 0);
+	ck_assert_uint_eq(d.n, PW_DIAG_MAX);
+	ck_assert_uint_eq(d.dropped, 1);
+	ck_assert_int_eq(pw_diag_finish(&d), 0);
+	ck_assert_str_eq(d.msgs[PW_DIAG_MAX], "... and 1 more error");
+	pw_diag_done(&d);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -717,6 +830,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, alert_event_names);
 	tcase_add_test(tc, shipped_config_is_valid_and_loopback_only);
 	tcase_add_test(tc, diag_collects);
+	tcase_add_test(tc, errors_capped_with_a_count);
+	tcase_add_test(tc, include_names_unescaped_like_libconfig);
+	tcase_add_test(tc, integer_truncation_by_token);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -128,6 +128,95 @@ START_TEST(ports_and_copy)
 }
 END_TEST
 
+/* A batch gives what adding its ranges one by one gives, on top of a set. */
+START_TEST(batch_matches_model)
+{
+	unsigned seed = 777;
+
+	for (int round = 0; round < 200; round++) {
+		struct pw_iset s = PW_ISET_INIT, one = PW_ISET_INIT;
+		struct pw_iset_batch b = PW_ISET_BATCH_INIT;
+		bool model[UNIVERSE] = { false };
+
+		for (int k = 0; k < 20; k++) {
+			unsigned lo = (unsigned)rand_r(&seed) % UNIVERSE;
+			unsigned hi = lo + (unsigned)rand_r(&seed) % 8;
+
+			if (hi >= UNIVERSE)
+				hi = UNIVERSE - 1;
+			/* some already in the set, the rest in the batch */
+			if (k % 3 == 0)
+				ck_assert_int_eq(pw_iset_add(&s, lo, hi), 0);
+			else
+				ck_assert_int_eq(pw_iset_batch_add(&b, lo, hi), 0);
+			ck_assert_int_eq(pw_iset_add(&one, lo, hi), 0);
+			for (unsigned v = lo; v <= hi; v++)
+				model[v] = true;
+		}
+		ck_assert_int_eq(pw_iset_batch_add(&b, 9, 8), -EINVAL);
+		ck_assert_int_eq(pw_iset_batch_apply(&b, &s), 0);
+		ck_assert_uint_eq(b.n, 0);
+		check_against_model(&s, model);
+		check_against_model(&one, model);
+		ck_assert(pw_iset_equal(&s, &one));
+		ck_assert_int_eq(pw_iset_batch_apply(&b, &s), 0); /* empty: a no-op */
+		ck_assert(pw_iset_equal(&s, &one));
+		pw_iset_done(&s);
+		pw_iset_done(&one);
+		pw_iset_batch_done(&b);
+	}
+}
+END_TEST
+
+START_TEST(batch_merges_at_the_top)
+{
+	struct pw_iset s = PW_ISET_INIT;
+	struct pw_iset_batch b = PW_ISET_BATCH_INIT;
+
+	ck_assert_int_eq(pw_iset_batch_add(&b, PW_U128_MAX, PW_U128_MAX), 0);
+	ck_assert_int_eq(pw_iset_batch_add(&b, 0, PW_U128_MAX - 1), 0);
+	ck_assert_int_eq(pw_iset_batch_add(&b, 7, 9), 0);
+	ck_assert_int_eq(pw_iset_batch_apply(&b, &s), 0);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert(pw_iset_count(&s) == PW_U128_MAX);
+	pw_iset_done(&s);
+	pw_iset_batch_done(&b);
+}
+END_TEST
+
+/*
+ * 400k scattered single addresses: a batch sorts once. One by one, each
+ * insert moved and reindexed the ranges after it (minutes, not seconds);
+ * in ascending order pw_iset_add() itself must stay cheap too.
+ */
+START_TEST(many_scattered_ranges)
+{
+	enum { N = 400000 };
+	struct pw_iset s = PW_ISET_INIT, t = PW_ISET_INIT, u = PW_ISET_INIT;
+	struct pw_iset_batch b = PW_ISET_BATCH_INIT;
+
+	for (unsigned i = 0; i < N; i++) {
+		/* a permutation of the even numbers below 2N: nothing touches */
+		pw_u128 v = 2 * (pw_u128)((i * 7919u) % N);
+
+		ck_assert_int_eq(pw_iset_batch_add(&b, v, v), 0);
+		ck_assert_int_eq(pw_iset_add(&t, 2 * (pw_u128)i, 2 * (pw_u128)i), 0);
+	}
+	ck_assert_int_eq(pw_iset_batch_apply(&b, &s), 0);
+	ck_assert_uint_eq(s.n, N);
+	ck_assert(pw_iset_equal(&s, &t));
+	ck_assert(pw_iset_pick(&s, N - 1) == 2 * (pw_u128)(N - 1));
+	ck_assert(pw_iset_rank(&s, 2 * 1234) == 1234);
+	ck_assert_int_eq(pw_iset_add_set(&u, &s), 0); /* a merge, not N inserts */
+	ck_assert_int_eq(pw_iset_add_set(&u, &t), 0);
+	ck_assert(pw_iset_equal(&u, &s));
+	pw_iset_done(&s);
+	pw_iset_done(&t);
+	pw_iset_done(&u);
+	pw_iset_batch_done(&b);
+}
+END_TEST
+
 static Suite *iset_suite(void)
 {
 	Suite *s = suite_create("iset");
@@ -137,6 +226,9 @@ static Suite *iset_suite(void)
 	tcase_add_test(tc, add_rejects_reversed);
 	tcase_add_test(tc, extremes_do_not_overflow);
 	tcase_add_test(tc, ports_and_copy);
+	tcase_add_test(tc, batch_matches_model);
+	tcase_add_test(tc, batch_merges_at_the_top);
+	tcase_add_test(tc, many_scattered_ranges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,6 +30,32 @@ expect_error() {
 	pw_log "ok: $name: $(head -c 160 "$PW_TMP/err" | head -1)"
 }
 
+# Big inputs must also load or fail within behaviour bounds (not
+# benchmarks): seconds, and max RSS in the plain build. ASan shadows memory
+# and slows everything, so under it only a looser time bound holds.
+if ldd "$PORTWATCHD" 2>/dev/null | grep -q libasan; then
+	max_secs=20 max_kb=
+else
+	max_secs=2 max_kb=$((128 * 1024))
+fi
+
+# bounded NAME WANT_STATUS [FILE]: --check-config on FILE exits WANT_STATUS
+# within max_secs seconds and max_kb KiB of RSS (GNU time measures both).
+bounded() {
+	local name=$1 want=$2 file=${3:-$d/main.conf} st=0 secs kb
+	n_cases=$((n_cases + 1))
+	/usr/bin/time -o "$PW_TMP/time" -f '%e %M' timeout 60 "$PORTWATCHD" --check-config \
+		--config "$file" >"$PW_TMP/out" 2>"$PW_TMP/err" </dev/null || st=$?
+	read -r secs kb < <(tail -n 1 "$PW_TMP/time") || pw_fail "$name: no timing: $(head -c 300 "$PW_TMP/time")"
+	[ "$st" = "$want" ] || { head -c 2000 "$PW_TMP/err" >&2; pw_fail "$name: exit status $st, want $want"; }
+	awk -v s="$secs" -v m="$max_secs" 'BEGIN { exit !(s < m) }' ||
+		pw_fail "$name: took $secs s, the bound is $max_secs s"
+	[ -z "$max_kb" ] || [ "$kb" -lt "$max_kb" ] || pw_fail "$name: max RSS $kb KiB, the bound is $max_kb KiB"
+	pw_log "ok: $name: $secs s, $kb KiB: $(head -c 160 "$PW_TMP/err" | head -1)"
+}
+# expect_ok NAME [FILE]: FILE loads, within the bounds above.
+expect_ok() { bounded "$1" 0 "${2:-}"; }
+
 main() { printf '%s\n' "$@" >"$d/main.conf"; } # lines of the main file
 job='{ name = "j"; targets = "127.0.0.1"; ports = "22"; }'
 m=$d/main.conf
@@ -68,6 +94,11 @@ main "jobs = ( { name = \"j\"; targets = \"127.0.0.1/-1\"; ports = \"22\"; } );"
 expect_error "negative prefix" "${at}.*target"
 main "jobs = ( { name = \"j\"; targets = \"::/0\"; ports = \"all\"; } );"
 expect_error "all of IPv6" "${at}.*(cap|too many|above)"
+# the value's own token decides, not its text anywhere on the line; hex too
+main "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = [ 22, 80, 4294967376 ]; } );"
+expect_error "port 2^32+80 beside 80" "${at}.*\"ports\": integer out of range \(libconfig reads it as 80\)"
+main "jobs = ( { name = \"j\"; targets = \"127.0.0.1\"; ports = \"22\"; interval = 0x100000064; } );"
+expect_error "interval 0x100000064" "${at}.*\"interval\": integer out of range \(libconfig reads it as 100\)"
 main 'retention = "1e308s";';          expect_error "retention 1e308" "${at}.*retention"
 
 # -- deep nesting: libconfig's parser stack, then our walk of the tree
@@ -96,6 +127,40 @@ expect_error "10 MB alert argument" "${at}.*(command|argument)"
 expect_error "10 MB key name" "${at}"
 { printf '# '; big 17000000; printf '\n'; } >"$m"
 expect_error "17 MB file" "$m: cannot read file: File too large"
+
+# -- big but valid: each must load in well under a second, not grow with
+# the square of the input (line lookups once walked the file from the start)
+{ printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = [\n'; seq -f ' %g,' 65534
+  printf ' 65535 ]; } );\n'; } >"$m"
+expect_ok "65535-line port list"
+{ printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = [ '; seq -s, 1 65535 | tr -d '\n'
+  printf ' ]; } );\n'; } >"$m"
+expect_ok "65535 ports on one line" # each number's check scanned the whole line: 82 s
+
+# 400k scattered addresses (parsed only, never scanned): each once moved
+# and reindexed every range after it. As one comma-separated string, and
+# as a list: libconfig grows a list 16 elements per realloc(), which under
+# ASan (realloc always copies) alone takes 40 s, so the list form runs in
+# the plain build only.
+targets400k() { # SEP: 400k addresses in a scattered order
+	awk -v sep="$1" 'BEGIN { for (i = 0; i < 400000; i++) { v = (i * 7919) % 400000;
+		printf "127.%d.%d.%d%s", int(v / 65536) + 1, int(v / 256) % 256, v % 256, sep } }'
+}
+{ printf 'jobs = ( { name = "j"; ports = "22"; targets = "'; targets400k ,; printf '127.0.0.1"; } );\n'; } >"$m"
+expect_ok "400k scattered targets in one string"
+if [ -n "$max_kb" ]; then
+	{ printf 'jobs = ( { name = "j"; ports = "22"; targets = [\n'; targets400k $'",\n "' | sed '1s/^/ "/'
+	  printf '127.0.0.1" ]; } );\n'; } >"$m"
+	expect_ok "400k scattered targets as a list"
+fi
+
+# 15 MiB of commas, under the file cap: 15 million empty elements once
+# gave as many messages (GBs of them). PW_DIAG_MAX are kept, the rest counted.
+{ printf 'jobs = ( { name = "j"; targets = "127.0.0.1"; ports = "'; big 15000000 ,; printf '"; } );\n'; } >"$m"
+bounded "15 MiB comma string" 2
+grep -qE '^\.\.\. and 14999[0-9]{3} more errors$' "$PW_TMP/err" ||
+	{ tail -c 300 "$PW_TMP/err" >&2; pw_fail "15 MiB comma string: no \"... and N more errors\" line"; }
+[ "$(wc -l <"$PW_TMP/err")" -le 101 ] || pw_fail "15 MiB comma string: $(wc -l <"$PW_TMP/err") lines of messages"
 
 # -- invalid UTF-8 and other bytes
 main $'jobs = ( { name = "j\xff\xfe"; targets = "127.0.0.1"; ports = "22"; } );'
@@ -181,6 +246,13 @@ echo '@include "inc.fifo"' >"$d/nested.inc"
 main 'jobs = ();' '@include "nested.inc"'
 expect_error "@include of a file that includes a FIFO" "$m: @include \"inc\.fifo\": not a regular file"
 rm "$d/inc.fifo" "$d/nested.inc"
+# the name as libconfig reads it: \" and \\ are escapes, not its end
+mkfifo "$d/fi\"fo" "$d/b\\s"
+main '@include "fi\"fo"'
+expect_error "@include of a FIFO named with an escaped quote" "$m: @include \"fi\"fo\": not a regular file"
+main '@include "b\\s"'
+expect_error "@include of a FIFO named with an escaped backslash" "$m: @include \"b\\\\s\": not a regular file"
+rm "$d/fi\"fo" "$d/b\\s"
 
 pw_log "$n_cases hostile configurations refused cleanly"
 pw_pass
