@@ -17,6 +17,8 @@
 
 /* New and overdue jobs start within this window after (re)start. */
 #define START_SPREAD_USEC (30 * USEC_PER_SEC)
+/* How long a write on the loop waits for another writer's lock. */
+#define LOOP_BUSY_TIMEOUT_MS 50
 /* Retention: rows deleted per step, and how often a step runs. */
 #define PRUNE_BATCH 1000
 #define PRUNE_PERIOD_USEC (60 * USEC_PER_SEC)
@@ -558,6 +560,11 @@ static int open_store(struct pw_manager *m)
 	else if (r < 0)
 		pw_log_warning("Closing runs left by an earlier stop: %s",
 			       pw_store_last_error(m->store));
+	/* From here every write happens on the event loop: while another
+	 * process holds the write lock, fail fast and let the retry timer try
+	 * again, instead of freezing the loop (control socket, watchdog, other
+	 * jobs) in SQLite's busy wait. */
+	pw_store_set_busy_timeout(m->store, LOOP_BUSY_TIMEOUT_MS);
 	return 0;
 }
 
@@ -687,6 +694,8 @@ int pw_manager_run(struct pw_manager *m)
 	manager_update_status(m, true);
 
 	r = sd_event_loop(m->event);
+	/* the last writes may wait for the lock: nothing else runs now */
+	pw_store_set_busy_timeout(m->store, PW_STORE_DEFAULT_BUSY_TIMEOUT_MS);
 	runs_stop_all(m, "the daemon is stopping");
 	if (pw_store_flush(m->store) < 0)
 		pw_log_error("Writing the last history at stop: %s", pw_store_last_error(m->store));

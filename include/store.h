@@ -225,7 +225,7 @@ int pw_store_ack(struct pw_store *s, int64_t event_id, uint64_t now_usec, const 
 /* Write everything queued, in one transaction. */
 int pw_store_flush(struct pw_store *s);
 
-/* Number of queued events and dirty port rows not yet written. */
+/* Rows waiting to be written: events, port rows, runs and jobs. */
 size_t pw_store_pending(const struct pw_store *s);
 
 /* Whether anything at all (events, port, run or job rows) waits for a flush. */

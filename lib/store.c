@@ -466,5 +466,13 @@ void pw_store_set_busy_timeout(struct pw_store *s, unsigned msec)
 
 size_t pw_store_pending(const struct pw_store *s)
 {
-	return s->n_ev + s->n_dirty;
+	size_t n = s->n_ev + s->n_dirty;
+
+	/* runs and jobs too: a run's counters and end are history as well,
+	 * and "0 pending" must mean that nothing waits */
+	for (const struct job *j = s->jobs; j; j = j->next)
+		n += j->job_dirty;
+	for (const struct run *run = s->runs; run; run = run->next)
+		n += run->dirty;
+	return n;
 }
