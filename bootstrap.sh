@@ -43,8 +43,10 @@ install_missing() {
 # finds them changed and configures again, so the optional parts (the
 # NFQUEUE helper, the fuzzers) get built.
 packages_seen() {
-	dpkg-query -W -f='${Package}=${Version} ${Status}\n' "${build_pkgs[@]}" "${test_pkgs[@]}" 2>/dev/null |
-		sort
+	# dpkg-query fails for a package that was never installed: that is an
+	# answer here, not an error (set -e, pipefail)
+	{ dpkg-query -W -f='${Package}=${Version} ${Status}\n' "${build_pkgs[@]}" "${test_pkgs[@]}" \
+		2>/dev/null || true; } | sort
 }
 
 configure_build() { # DIR CONFIGURE-ARGS...
