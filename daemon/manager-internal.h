@@ -37,6 +37,7 @@ struct job_run {
 	struct pw_resolve *resolve; /* the job's host names, off the loop */
 	sd_event_source *resolve_io;
 	bool baseline; /* the job had no completed run before */
+	char why[192]; /* why the run could not start, when that needs words */
 	uint64_t start_mono, start_real;
 	struct job_run *next;
 };

@@ -273,9 +273,36 @@ static int run_engine_new(struct job_run *run, const struct pw_scan_space *space
 	return pw_engine_new(&p, &run->engine);
 }
 
-static const char *launch_failure(int r)
+static const char *launch_failure(const struct job_run *run, int r)
 {
+	if (r == -E2BIG)
+		return run->why;
 	return r == -EHOSTUNREACH ? "no target resolved" : "could not start the scan";
+}
+
+/*
+ * The configuration's caps once host names are resolved: --check-config
+ * counted each name as one address, and one name may stand for thousands.
+ */
+static int check_caps(struct job_run *run, const struct pw_scan_space *space)
+{
+	pw_u128 addrs = pw_iset_count(&space->addrs), ports = pw_iset_count(&space->ports);
+
+	if (addrs > PW_CONFIG_MAX_ADDRS_PER_JOB)
+		snprintf(run->why, sizeof(run->why),
+			 "the host names resolved to %llu addresses, above the cap of %llu per job",
+			 (unsigned long long)addrs,
+			 (unsigned long long)PW_CONFIG_MAX_ADDRS_PER_JOB);
+	else if (addrs * ports > PW_CONFIG_MAX_PROBES_PER_RUN)
+		snprintf(
+			run->why, sizeof(run->why),
+			"the host names resolved to %llu addresses: x %llu ports = %llu probes per run, above the cap of %llu",
+			(unsigned long long)addrs, (unsigned long long)ports,
+			(unsigned long long)(addrs * ports),
+			(unsigned long long)PW_CONFIG_MAX_PROBES_PER_RUN);
+	else
+		return 0;
+	return -E2BIG;
 }
 
 /* Probe what the job names: its numeric targets plus resolved (may be NULL). */
@@ -290,9 +317,12 @@ static int run_launch(struct job_run *run, const struct pw_iset *resolved)
 	if (r < 0)
 		return r;
 	planned = pw_iset_count(&space.addrs) * pw_iset_count(&space.ports);
-	run->rr.counts.probes_planned = (uint64_t)planned;
+	r = check_caps(run, &space);
+	if (r >= 0)
+		run->rr.counts.probes_planned = (uint64_t)planned;
 	/* Only names that all failed to resolve leave nothing to probe. */
-	r = planned == 0 ? -EHOSTUNREACH : run_engine_new(run, &space);
+	if (r >= 0)
+		r = planned == 0 ? -EHOSTUNREACH : run_engine_new(run, &space);
 	pw_iset_done(&space.addrs);
 	pw_iset_done(&space.ports);
 	if (r < 0)
@@ -340,8 +370,8 @@ static int on_resolved(sd_event_source *s, int fd, uint32_t revents, void *userd
 		pw_log_warning("Job %s: %u of %zu host names did not resolve; scanning the rest",
 			       run->rr.name, unresolved, run->rr.job->n_hostnames);
 	r = run_launch(run, &resolved);
-	if (r < 0)
-		run_finish(m, run, PW_RUN_FAILED, launch_failure(r), -r);
+	if (r < 0) /* over the caps is no system error: the reason says it all */
+		run_finish(m, run, PW_RUN_FAILED, launch_failure(run, r), r == -E2BIG ? 0 : -r);
 out:
 	pw_iset_done(&resolved);
 	manager_update_status(m, true);
@@ -390,7 +420,7 @@ int run_start(struct pw_manager *m, const struct pw_job *job)
 	if (job->n_hostnames == 0) {
 		r = run_launch(started, NULL);
 		if (r < 0)
-			run_finish(m, started, PW_RUN_FAILED, launch_failure(r), -r);
+			run_finish(m, started, PW_RUN_FAILED, launch_failure(started, r), -r);
 		return 0;
 	}
 	r = pw_resolve_start(job->hostnames, job->n_hostnames, &job->exclude_addrs, NULL,

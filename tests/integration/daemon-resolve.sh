@@ -121,4 +121,27 @@ pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after SIGTERM during lookups"
 pw_assert_eq "$(named_runs aborted)" 2 "runs aborted by the reload and the stop"
 pw_assert_eq "$(q "SELECT count(*) FROM events WHERE kind <> 'baseline';")" 0 "events other than the baseline"
 pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity_check"
+
+# The caps hold after resolution too (issue 14.8): one name in /etc/hosts
+# for 65,600 addresses x all ports is 4.3e9 probes, over the 2^32 cap that
+# --check-config could not apply to a name. The run fails with the reason
+# and probes nothing.
+awk 'BEGIN { print "127.0.0.1 localhost"; n = 0
+	for (c = 0; c < 512 && n < 65600; c++) for (d = 1; d < 256 && n < 65600; d++) {
+		printf "127.%d.%d.%d big.test\n", 10 + int(c / 256), c % 256, d; n++ } }' >"$PW_TMP/hosts"
+cat >"$conf" <<CONF
+database = "$db";
+defaults = { jitter = "0s"; timeout = "200ms"; };
+jobs = ( { name = "big"; targets = [ "big.test" ]; ports = "all"; interval = "1h"; } );
+CONF
+"$PORTWATCHD" --check-config --config "$conf" >/dev/null 2>&1 || pw_fail "the big job does not pass --check-config"
+: >"$PW_TMP/daemon.log"
+PW_DAEMON_HOSTS="$PW_TMP/hosts" pw_start_daemon --config "$conf"
+kill -USR1 "$PW_DAEMON_PID"
+big_failed() { [ "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'big' AND r.status = 'failed';")" = 1 ]; }
+pw_wait_for 30 big_failed || { tail -5 "$PW_TMP/daemon.log" >&2; pw_fail "the run over the cap did not fail"; }
+pw_assert_grep "$PW_TMP/daemon.log" 'job big failed: the host names resolved to 65600 addresses: x 65535 ports = 4299096000 probes per run, above the cap of 4294967296'
+pw_assert_eq "$(q "SELECT r.probes FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'big';")" 0 "probes of the run over the cap"
+pw_stop_daemon TERM
+pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status after the run over the cap"
 pw_pass

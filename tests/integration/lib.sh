@@ -111,6 +111,11 @@ pw_start_daemon() {
 	[ -n "${PW_DAEMON_RESOLV:-}" ] &&
 		wrap+=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
 			"$PW_DAEMON_RESOLV")
+	# PW_DAEMON_HOSTS=FILE: likewise for /etc/hosts, with "multi on" in
+	# /etc/host.conf so a name may stand for every address listed for it.
+	[ -n "${PW_DAEMON_HOSTS:-}" ] && printf 'multi on\n' >"$PW_TMP/host.conf" &&
+		wrap+=(unshare -m --propagation private sh -c 'mount --bind "$0" /etc/hosts &&
+			mount --bind "$1" /etc/host.conf && shift && exec "$@"' "$PW_DAEMON_HOSTS" "$PW_TMP/host.conf")
 	# A control socket of the test's own unless it names one: the default
 	# path under /run would be shared by tests running in parallel.
 	local a cfg= ctl=(--control-socket "$PW_TMP/ctl.sock") prev=
