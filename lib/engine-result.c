@@ -2,8 +2,11 @@
 /*
  * What an attempt's outcome becomes. A state that differs from the one
  * the store remembers is probed again before it counts, so one lost SYN
- * or RST is not reported as a change; the settled result then goes to the
- * caller, directly or through the worker's batch.
+ * or RST is not reported as a change. A port the store has never seen is
+ * probed again when it timed out: a baseline must not record "filtered"
+ * for an open port whose SYNs were lost (only silence can be an artefact
+ * of loss; a SYN-ACK, RST or ICMP error is an answer). The settled result
+ * then goes to the caller, directly or through the worker's batch.
  */
 
 #include <errno.h>
@@ -86,30 +89,58 @@ static void deliver(struct core *c, struct slot *s, enum pw_state state, enum pw
 	engine_finish_probe(c, s, state, observed, flags);
 }
 
+/* The store's state for the slot's port, asked once: -1 for none (or no store). */
+static int8_t prev_state(struct pw_engine *e, struct slot *s)
+{
+	if (!s->prev_asked && e->p.prev_state && e->p.timing.confirm_count > 0) {
+		int p = e->p.prev_state(e->p.userdata, s->addr, s->port);
+
+		s->prev_asked = true;
+		s->prev = p >= 0 && p < _PW_STATE_MAX ? (int8_t)p : -1;
+	}
+	return s->prev;
+}
+
+/* Whether a first attempt's state st needs re-probes before it counts. */
+static bool needs_confirming(struct pw_engine *e, struct slot *s, enum pw_state st)
+{
+	int8_t prev = prev_state(e, s);
+
+	if (prev >= 0)
+		return (enum pw_state)prev != st;
+	/* a port never seen: with a store to ask, a timeout is checked */
+	return s->prev_asked && st == PW_STATE_FILTERED;
+}
+
+/* A confirmation re-probe's outcome: true once the result was delivered. */
+static bool confirm_step(struct core *c, struct slot *s, enum pw_state st)
+{
+	if (st != (enum pw_state)s->first) {
+		if (s->prev < 0)
+			/* a first sighting answered after all: the answer counts */
+			deliver(c, s, st, st, 0);
+		else
+			deliver(c, s, (enum pw_state)s->prev, (enum pw_state)s->first,
+				PW_RESULT_UNCONFIRMED);
+		return true;
+	}
+	if (--s->confirm_left == 0) {
+		deliver(c, s, st, st, PW_RESULT_CONFIRMED);
+		return true;
+	}
+	return false;
+}
+
 /* A probe's attempt is in (canaries aside): deliver it, or re-probe first. */
 void engine_confirm(struct core *c, struct slot *s, enum pw_state st)
 {
 	struct pw_engine *e = c->e;
 
 	if (s->first >= 0) {
-		/* a confirmation re-probe */
-		if (st != (enum pw_state)s->first) {
-			deliver(c, s, (enum pw_state)s->prev, (enum pw_state)s->first,
-				PW_RESULT_UNCONFIRMED);
+		if (confirm_step(c, s, st))
 			return;
-		}
-		if (--s->confirm_left == 0) {
-			deliver(c, s, st, st, PW_RESULT_CONFIRMED);
-			return;
-		}
 	} else {
-		if (!s->prev_asked && e->p.prev_state && e->p.timing.confirm_count > 0) {
-			int p = e->p.prev_state(e->p.userdata, s->addr, s->port);
-
-			s->prev_asked = true;
-			s->prev = p >= 0 && p < _PW_STATE_MAX ? (int8_t)p : -1;
-		}
-		if (s->prev < 0 || (enum pw_state)s->prev == st) {
+		if (!needs_confirming(e, s, st)) {
 			deliver(c, s, st, st, 0);
 			return;
 		}

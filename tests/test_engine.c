@@ -696,6 +696,62 @@ START_TEST(filtered_and_unreachable)
 END_TEST
 
 /*
+ * Ports the store has never seen (issue 12.1): a timeout is probed again
+ * before it counts, so an open port whose first two SYNs were lost (an nft
+ * quota drops exactly those) is open, not "filtered", in a baseline; a
+ * port that stays silent is filtered, confirmed. Answers count at once.
+ */
+START_TEST(first_sighting_timeout_confirmed)
+{
+	static const uint16_t open[] = { 80 };
+	struct collect c = { .prev_state = -ENOENT, .close_on_prev = -1 };
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	const struct pw_probe_result *r;
+	int fds[1];
+
+	if (!enter_netns())
+		return;
+	/* a SYN here is 60 bytes: the quota spans two, never a third */
+	if (!nft("table inet pwtest {\n"
+		 " chain out { type filter hook output priority 0;\n"
+		 "  tcp dport 80 tcp flags syn quota until 150 bytes drop\n"
+		 "  tcp dport 100 drop\n"
+		 " }\n"
+		 "}\n")) {
+		fprintf(stderr, "skipped: nft not usable\n");
+		return;
+	}
+	listen_many(open, 1, fds);
+	space_init(&s, LO4, 80, 80);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 100, 100), 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 300, 300), 0);
+	p = params(&s, &c);
+	p.prev_state = prev_cb;
+	p.timing.initial_timeout_usec = 100 * USEC_PER_MSEC;
+	p.timing.max_timeout_usec = 100 * USEC_PER_MSEC;
+	p.timing.retries = 1;
+	p.timing.confirm_count = 1;
+	p.timing.confirm_spacing_usec = 10 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &c, NULL), 0);
+	ck_assert_uint_eq(c.n, 3);
+	r = find(&c, LO4, 80);
+	ck_assert_int_eq(r->state, PW_STATE_OPEN);
+	ck_assert_uint_eq(r->flags, 0);
+	ck_assert_uint_eq(r->attempts, 3); /* two lost, the re-probe answered */
+	r = find(&c, LO4, 100);
+	ck_assert_int_eq(r->state, PW_STATE_FILTERED);
+	ck_assert_uint_eq(r->flags, PW_RESULT_CONFIRMED);
+	ck_assert_uint_eq(r->attempts, 4);
+	r = find(&c, LO4, 300);
+	ck_assert_int_eq(r->state, PW_STATE_CLOSED); /* an answer: no re-probe */
+	ck_assert_uint_eq(r->attempts, 1);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/*
  * 127.0.0.9 accepts on every port (nft redirects it all to one listener):
  * one "accepts everything" result instead of 2000 open ports, while the
  * real listener on 127.0.0.1 is reported as usual.
@@ -1055,6 +1111,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, rtt_estimate);
 	tcase_add_test(tc, confirm_change);
 	tcase_add_test(tc, abort_from_prev_state);
+	tcase_add_test(tc, first_sighting_timeout_confirmed);
 	tcase_add_test(tc, unconfirmed_flap);
 	suite_add_tcase(s, tc);
 
