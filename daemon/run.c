@@ -410,6 +410,11 @@ int run_start(struct pw_manager *m, const struct pw_job *job)
 		free(run->rr.name);
 		return r;
 	}
+	/* The run's row now, not with its first batch: a crash in the next
+	 * seconds must leave it in the history (closed as aborted at the
+	 * restart), and its id must not be handed out again. A database that
+	 * refuses the write does not stop the run; the row follows later. */
+	pw_report_store(&m->rep, pw_store_flush(m->store), "Recording the start of a run");
 	run->start_mono = now_mono();
 	run->start_real = now_real();
 	started = TAKE_PTR(run);

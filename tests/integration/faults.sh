@@ -101,6 +101,7 @@ no_loss() { # BEFORE WHAT
 }
 
 start() { : >"$PW_TMP/daemon.log"; pw_start_daemon --config "$PW_TMP/portwatchd.conf" --log-level debug; }
+slow_started_after() { [ "$(grep -c 'of job slow started' "$PW_TMP/daemon.log")" -gt "$1" ]; }
 alive() { kill -0 "$PW_DAEMON_PID" 2>/dev/null || { tail -20 "$PW_TMP/daemon.log" >&2; pw_fail "$1: the daemon died"; }; }
 declare -A base_open
 
@@ -273,15 +274,34 @@ for ((k = 1; k <= kills; k++)); do
 	# a random moment while it is being found and written
 	wait_log 'Run [0-9]+ of job f completed' "kill $k: no run after the restart"
 	toggle "${ports[RANDOM % 4]}"
-	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+	if ((k % 2)); then
+		# right after a run of job slow starts (within 50 ms of its
+		# line): its row must already be in the database (issue 12.5)
+		n0=$(grep -c 'of job slow started' "$PW_TMP/daemon.log")
+		pw_wait_for 10 slow_started_after "$n0" || pw_fail "kill $k: job slow did not start"
+	else
+		sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+	fi
 	kill -KILL "$PW_DAEMON_PID"
 	wait "$PW_DAEMON_PID" 2>/dev/null || true
+	grep -oE 'Run [0-9]+ of job [a-z]+ started' "$PW_TMP/daemon.log" >>"$PW_TMP/started.all" || true
 	pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity after kill $k"
 	check_events atmost "kill $k"
 	no_loss "$before" "kill $k"
 done
 start
 caught_up "after $kills kills"
+# every run a killed daemon started is in the history, and no run id was
+# handed out twice (a run whose row was lost had its id reused)
+dups=$(awk '{ print $2 }' "$PW_TMP/started.all" | sort | uniq -d | head -5)
+[ -z "$dups" ] || pw_fail "run ids started twice across the kills: $dups"
+while read -r _ id _ _ job _; do
+	got=$(q "SELECT j.name || ' ' || r.status FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = $id;")
+	case "$got" in
+	"$job aborted" | "$job completed") ;;
+	*) pw_fail "run $id of job $job, started before a kill, is '$got' in the database" ;;
+	esac
+done <"$PW_TMP/started.all"
 aborted=$(q "SELECT count(*) FROM runs WHERE status = 'aborted';")
 pw_log "ok: $kills SIGKILLs: integrity ok each time, every change recorded once after restart ($aborted runs closed as aborted)"
 pw_stop_daemon TERM
