@@ -265,7 +265,7 @@ static const struct {
 				   false, NO_STATE, NO_ALERT, put_run_started },
 	[PW_EVENT_RUN_COMPLETED] = { "run-completed", "2827954af58a4a8786a047554dbb4bbf", LOG_INFO,
 				     false, NO_STATE, NO_ALERT, put_run_completed },
-	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_WARNING,
+	[PW_EVENT_RUN_SKIPPED] = { "run-skipped", "898b4ceffeb94505b07f9cf150a927ed", LOG_NOTICE,
 				   false, NO_STATE, NO_ALERT, put_run_skipped },
 	[PW_EVENT_RUN_FAILED] = { "run-failed", "0623ae75e57047a6a4b1b7d8e345352e", LOG_ERR, false,
 				  NO_STATE, PW_ALERT_RUN_FAILED, put_run_failed },

@@ -17,6 +17,8 @@
 
 /* New and overdue jobs start within this window after (re)start. */
 #define START_SPREAD_USEC (30 * USEC_PER_SEC)
+/* Skips in a row after which a job is behind its schedule (one warning). */
+#define BEHIND_SKIPS 3
 /* How long a write on the loop waits for another writer's lock. */
 #define LOOP_BUSY_TIMEOUT_MS 50
 /* Retention: rows deleted per step, and how often a step runs. */
@@ -99,6 +101,33 @@ void manager_update_status(struct pw_manager *m, bool force)
 			       m->n_runs > shown ? ", ..." : "");
 }
 
+/*
+ * A run that was due while the previous one still went. One skip is
+ * routine (a notice); a job that skips BEHIND_SKIPS times in a row cannot
+ * keep its schedule, which gets one warning for the whole episode.
+ */
+static void record_skip(struct pw_manager *m, const struct pw_job *job, unsigned in_row)
+{
+	char iv[32];
+	int64_t id = 0;
+	int r;
+
+	r = pw_store_run_skipped(m->store, job->name, now_real(), &id);
+	if (r < 0)
+		pw_log_error("Job %s: recording a skipped run: %s", job->name,
+			     pw_store_last_error(m->store));
+	(void)pw_event_log(&(struct pw_event){
+		.type = PW_EVENT_RUN_SKIPPED,
+		.job = job->name,
+		.run_id = id,
+		.reason = "the previous run is still going",
+	});
+	if (in_row == BEHIND_SKIPS)
+		pw_log_warning(
+			"Job %s skipped its last %u runs: one run takes longer than its interval of %s; lengthen the interval, split the job or raise its rate",
+			job->name, in_row, pw_format_duration(iv, sizeof(iv), job->interval_usec));
+}
+
 static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct pw_manager *m = userdata;
@@ -110,22 +139,9 @@ static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		if (!job)
 			continue;
 		switch (a.kind) {
-		case PW_SCHED_SKIP: {
-			int64_t id = 0;
-			int r;
-
-			r = pw_store_run_skipped(m->store, job->name, now_real(), &id);
-			if (r < 0)
-				pw_log_error("Job %s: recording a skipped run: %s", job->name,
-					     pw_store_last_error(m->store));
-			(void)pw_event_log(&(struct pw_event){
-				.type = PW_EVENT_RUN_SKIPPED,
-				.job = job->name,
-				.run_id = id,
-				.reason = "the previous run is still going",
-			});
+		case PW_SCHED_SKIP:
+			record_skip(m, job, a.skips_in_row);
 			break;
-		}
 		case PW_SCHED_RUN:
 			if (run_start(m, job) < 0)
 				(void)pw_scheduler_finished(m->sched, job->name);

@@ -13,6 +13,7 @@ struct sched_job {
 	uint64_t anchor; /* cadence point of the next run, before jitter */
 	uint64_t due;    /* anchor + this run's random jitter */
 	bool running;
+	unsigned skips; /* since the job last started */
 };
 
 struct pw_scheduler {
@@ -145,6 +146,7 @@ int pw_scheduler_poll(struct pw_scheduler *s, uint64_t now, struct pw_sched_acti
 	*ret = (struct pw_sched_action){ .job = best->name };
 	if (best->running) {
 		ret->kind = PW_SCHED_SKIP;
+		ret->skips_in_row = ++best->skips;
 		/* one skip per missed due time, never a burst of them */
 		set_anchor(s, best,
 			   best->anchor + best->interval > now ? best->anchor + best->interval
@@ -153,6 +155,7 @@ int pw_scheduler_poll(struct pw_scheduler *s, uint64_t now, struct pw_sched_acti
 	}
 	ret->kind = PW_SCHED_RUN;
 	best->running = true;
+	best->skips = 0;
 	/* After a stall, continue from now rather than catching up. */
 	if (sat_add(best->anchor, best->interval) > now)
 		set_anchor(s, best, best->anchor + best->interval);

@@ -33,6 +33,9 @@ enum pw_sched_kind {
 struct pw_sched_action {
 	enum pw_sched_kind kind;
 	const char *job; /* valid until the job is removed */
+	/* SKIP: the job's skips since it last started, this one included;
+	 * a job that keeps skipping is behind its schedule */
+	unsigned skips_in_row;
 };
 
 /* spread_usec bounds the random start delay of new and overdue jobs. */

@@ -87,6 +87,9 @@ START_TEST(priorities_make_warning_an_alert_feed)
 	ck_assert_int_eq(pw_event_priority(PW_EVENT_BASELINE_RECORDED), LOG_NOTICE);
 	ck_assert_int_eq(pw_event_priority(PW_EVENT_RUN_COMPLETED), LOG_INFO);
 	ck_assert_int_eq(pw_event_priority(PW_EVENT_RUN_STARTED), LOG_DEBUG);
+	/* one skip is routine; a job that keeps skipping gets one warning
+	 * from the manager (issue 12.6) */
+	ck_assert_int_eq(pw_event_priority(PW_EVENT_RUN_SKIPPED), LOG_NOTICE);
 	ck_assert_int_eq(pw_event_priority(PW_EVENT_PORT_FLAPPING), LOG_INFO);
 	ck_assert_int_eq(pw_event_priority(PW_EVENT_DAEMON_STARTED), LOG_NOTICE);
 }

@@ -18,6 +18,9 @@ static struct pw_scheduler *new_sched(uint64_t spread)
 }
 
 /* Poll once; return the action kind, or -1 if nothing was due. */
+/* the skips_in_row of the last action poll_kind() saw */
+static unsigned last_skips;
+
 static int poll_kind(struct pw_scheduler *s, uint64_t now, const char **job)
 {
 	struct pw_sched_action a;
@@ -28,6 +31,7 @@ static int poll_kind(struct pw_scheduler *s, uint64_t now, const char **job)
 		return -1;
 	if (job)
 		*job = a.job;
+	last_skips = a.skips_in_row;
 	return (int)a.kind;
 }
 
@@ -117,13 +121,18 @@ START_TEST(overrun_skips_once_per_missed_due)
 	ck_assert_int_eq(poll_kind(s, T0, NULL), PW_SCHED_RUN);
 	/* still running at T0+60: one skip, no second start */
 	ck_assert_int_eq(poll_kind(s, T0 + S(60), NULL), PW_SCHED_SKIP);
+	ck_assert_uint_eq(last_skips, 1);
 	ck_assert_int_eq(poll_kind(s, T0 + S(60), NULL), -1);
 	ck_assert_int_eq(poll_kind(s, T0 + S(120), NULL), PW_SCHED_SKIP);
+	ck_assert_uint_eq(last_skips, 2); /* in a row: the job is behind */
 	ck_assert_int_eq(pw_scheduler_finished(s, "slow"), 0);
 	ck_assert_int_eq(pw_scheduler_job_due(s, "slow", &due), 0);
 	ck_assert_uint_eq(due, T0 + S(180));
 	ck_assert_int_eq(poll_kind(s, T0 + S(150), NULL), -1);
 	ck_assert_int_eq(poll_kind(s, T0 + S(180), NULL), PW_SCHED_RUN);
+	/* a start ends the row of skips */
+	ck_assert_int_eq(poll_kind(s, T0 + S(240), NULL), PW_SCHED_SKIP);
+	ck_assert_uint_eq(last_skips, 1);
 	pw_scheduler_free(s);
 }
 END_TEST

@@ -106,6 +106,9 @@ pw_wait_for 10 runs_above a "$runs_before" || pw_fail "SIGUSR1 did not run job a
 pw_wait_for 40 log_has 'Run [0-9]+ of job slow started' || pw_fail "job slow did not start"
 # due again every 3 s while its 20 s run goes on: skipped, never overlapping
 wait_log 'PORTWATCH_EVENT=run-skipped PORTWATCH_JOB=slow' "overrun of job slow not logged as skipped" 10
+# a skip is a notice; the third in a row is one warning (issue 12.6)
+pw_assert_grep "$PW_TMP/daemon.log" '\[notice\]: Run [0-9]+ of job slow skipped'
+wait_log '\[warning\]: Job slow skipped its last 3 runs: one run takes longer than its interval of 3s' "a job behind its schedule was not warned about" 15
 # a reload that changes only alerts and expectations keeps the run going
 A_INTERVAL=1h write_conf <<'JOB'
 	, { name = "slow"; targets = [ "127.0.0.1" ]; ports = [ "3000-3999" ]; interval = "3s"; rate = 50;
