@@ -44,24 +44,16 @@ static const struct pw_cli_column event_cols[_EV_MAX] = {
 
 static int event_row(const struct pw_store_event_row *row, void *userdata)
 {
+	static const struct pw_query_port_cols cols = { EV_JOB, EV_ADDRESS, EV_PORT, EV_SERVICE };
 	struct rows *rs = userdata;
 	struct q *q = rs->q;
 	struct pw_cli_table *t = rs->t;
-	char abuf[PW_ADDR_STRLEN];
-	const char *a = pw_query_row_address(row->addr_valid, row->addr, row->address, abuf);
-	int r;
+	int r = pw_query_port_row(q, t, &cols, row->job, row->addr_valid, row->addr, row->address,
+				  row->port);
 
-	if (!pw_query_row_wanted(q, row->addr, row->port))
-		return 0;
-	r = pw_query_add_row(q, t);
-	if (r == 0)
-		r = pw_query_set_text(q, t, EV_JOB, row->job);
-	if (r == 0)
-		r = pw_query_set_text(q, t, EV_ADDRESS, a);
-	if (r == 0)
-		r = pw_query_set_text(q, t, EV_SERVICE, pw_query_service_name(q, row->port));
-	if (r == 0)
-		r = pw_query_set_text(q, t, EV_EVENT, row->kind);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = pw_query_set_text(q, t, EV_EVENT, row->kind);
 	if (r == 0)
 		r = pw_query_set_text(q, t, EV_OLD, row->old_state);
 	if (r == 0)
@@ -73,7 +65,6 @@ static int event_row(const struct pw_store_event_row *row, void *userdata)
 	if (row->has_id)
 		pw_cli_table_set_int(t, EV_ID, row->id);
 	pw_cli_table_set_int(t, EV_TIME, row->time_usec);
-	pw_cli_table_set_int(t, EV_PORT, row->port);
 	if (row->has_run)
 		pw_cli_table_set_int(t, EV_RUN, row->run_id);
 	if (row->acked)

@@ -131,6 +131,20 @@ int64_t pw_query_age(const struct q *q, int64_t then_usec);
 int pw_query_add_row(struct q *q, struct pw_cli_table *t);
 int pw_query_set_text(struct q *q, struct pw_cli_table *t, size_t col, const char *s);
 
+/* Where a verb's table keeps the columns every row about a port has. */
+struct pw_query_port_cols {
+	size_t job, address, port, service;
+};
+
+/*
+ * Start a row about one port of the store: 1 when the exact filters drop
+ * it (no row), 0 with the row added and its job, address, port and
+ * service set, or -ENOMEM.
+ */
+int pw_query_port_row(struct q *q, struct pw_cli_table *t, const struct pw_query_port_cols *c,
+		      const char *job, bool addr_valid, pw_u128 addr, const char *address,
+		      uint16_t port);
+
 /*
  * A verb's rows, streamed so that memory does not grow with them: CSV and
  * JSON in one pass; text in two over the same snapshot, the first only

@@ -18,25 +18,15 @@ static const struct pw_cli_column open_cols[_OP_MAX] = {
 
 static int open_row(const struct pw_store_open_row *row, void *userdata)
 {
+	static const struct pw_query_port_cols cols = { OP_JOB, OP_ADDRESS, OP_PORT, OP_SERVICE };
 	struct rows *rs = userdata;
 	struct q *q = rs->q;
 	struct pw_cli_table *t = rs->t;
-	char abuf[PW_ADDR_STRLEN];
-	const char *a = pw_query_row_address(row->addr_valid, row->addr, row->address, abuf);
-	int r;
+	int r = pw_query_port_row(q, t, &cols, row->job, row->addr_valid, row->addr, row->address,
+				  row->port);
 
-	if (!pw_query_row_wanted(q, row->addr, row->port))
-		return 0;
-	r = pw_query_add_row(q, t);
-	if (r == 0)
-		r = pw_query_set_text(q, t, OP_JOB, row->job);
-	if (r == 0)
-		r = pw_query_set_text(q, t, OP_ADDRESS, a);
-	if (r == 0)
-		r = pw_query_set_text(q, t, OP_SERVICE, pw_query_service_name(q, row->port));
-	if (r < 0)
-		return r;
-	pw_cli_table_set_int(t, OP_PORT, row->port);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	pw_cli_table_set_int(t, OP_SINCE, row->since_usec);
 	pw_cli_table_set_int(t, OP_FOR, pw_query_age(q, row->since_usec));
 	pw_cli_table_set_int(t, OP_LAST_SEEN, row->last_seen_usec);

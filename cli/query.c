@@ -268,6 +268,28 @@ int pw_query_set_text(struct q *q, struct pw_cli_table *t, size_t col, const cha
 	return 0;
 }
 
+int pw_query_port_row(struct q *q, struct pw_cli_table *t, const struct pw_query_port_cols *c,
+		      const char *job, bool addr_valid, pw_u128 addr, const char *address,
+		      uint16_t port)
+{
+	char abuf[PW_ADDR_STRLEN];
+	const char *a = pw_query_row_address(addr_valid, addr, address, abuf);
+	int r;
+
+	if (!pw_query_row_wanted(q, addr, port))
+		return 1;
+	r = pw_query_add_row(q, t);
+	if (r == 0)
+		r = pw_query_set_text(q, t, c->job, job);
+	if (r == 0)
+		r = pw_query_set_text(q, t, c->address, a);
+	if (r == 0)
+		r = pw_query_set_text(q, t, c->service, pw_query_service_name(q, port));
+	if (r == 0)
+		pw_cli_table_set_int(t, c->port, port);
+	return r;
+}
+
 /*
  * A verb's rows, streamed so that memory does not grow with them: CSV and
  * JSON in one pass; text in two over the same snapshot, the first only
