@@ -87,6 +87,7 @@ enum {
 	ST_INS_PORT,
 	ST_UPD_PORT,
 	ST_UPD_SEEN,
+	ST_RESERVE_RUN_IDS,
 	_ST_MAX,
 };
 
@@ -104,6 +105,9 @@ struct pw_store {
 	struct job *jobs;
 	struct run *runs; /* running, or ended but not written yet */
 	int64_t next_run_id, first_run_id, next_job_id, next_port_id;
+	/* run ids up to run_ids_reserved are reserved in the database
+	 * (004-run-ids.sql); the next batch raises that to run_ids_want */
+	int64_t run_ids_reserved, run_ids_want;
 	struct pending_event *ev;
 	size_t n_ev, cap_ev;
 	size_t batch_size, max_pending;
@@ -115,6 +119,10 @@ struct pw_store {
 	dev_t dev;
 	ino_t ino;
 };
+
+/* Run ids are reserved this many at a time, again when fewer than half
+ * of a block is left: a restart skips at most one block. */
+#define RUN_ID_BLOCK 32
 
 static inline struct pw_store *store_lock(struct pw_store *s)
 {
@@ -187,6 +195,8 @@ int store_exec(struct pw_store *s, const char *sql, const char *what);
 void store_rollback(struct pw_store *s);
 int store_commit(struct pw_store *s);
 int store_step_done(struct pw_store *s, sqlite3_stmt *st, const char *what);
+int store_reserve_run_ids(struct pw_store *s,
+			  int64_t upto); /* in its own transaction or the caller's */
 int store_check_file(struct pw_store *s);
 
 /* lib/store-cache.c */

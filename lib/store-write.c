@@ -36,6 +36,8 @@ static const char *const stmt_sql[_ST_MAX] = {
 	/* unchanged: leave the indexed state column alone */
 	[ST_UPD_SEEN] = "UPDATE ports SET last_seen_usec = ?5, last_run_id = ?7, rtt_usec = ?8"
 			" WHERE id = ?1",
+	[ST_RESERVE_RUN_IDS] = "INSERT INTO run_ids (one, reserved) VALUES (1, ?1)"
+			       " ON CONFLICT (one) DO UPDATE SET reserved = excluded.reserved",
 };
 
 static int prepare(struct pw_store *s, sqlite3_stmt **st, const char *sql)
@@ -173,9 +175,27 @@ static int write_entry(struct pw_store *s, const struct job *j, const struct ent
 	return store_step_done(s, st, "insert port state");
 }
 
+int store_reserve_run_ids(struct pw_store *s, int64_t upto)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	st = stmt(s, ST_RESERVE_RUN_IDS, &r);
+	if (!st)
+		return r;
+	sqlite3_bind_int64(st, 1, upto);
+	return store_step_done(s, st, "reserve run ids");
+}
+
 static int flush_all(struct pw_store *s)
 {
 	int r;
+
+	if (s->run_ids_want > s->run_ids_reserved) {
+		r = store_reserve_run_ids(s, s->run_ids_want);
+		if (r < 0)
+			return r;
+	}
 
 	for (struct job *j = s->jobs; j; j = j->next)
 		if (j->job_dirty) {
@@ -235,6 +255,8 @@ static void flush_done(struct pw_store *s)
 	}
 	s->n_ev = 0;
 	s->n_dirty = 0;
+	if (s->run_ids_want > s->run_ids_reserved)
+		s->run_ids_reserved = s->run_ids_want;
 }
 
 bool pw_store_needs_flush(const struct pw_store *s)
@@ -285,6 +307,22 @@ struct run *store_run_find(struct pw_store *s, int64_t id)
 	return NULL;
 }
 
+/*
+ * Keep run ids reserved ahead of the one handed out (004-run-ids.sql): the
+ * next block goes with the next batch, while half of this one is left;
+ * an id past the reservation is reserved at once if the database allows
+ * (it does at start), so even a run whose row is never written keeps its
+ * id to itself.
+ */
+static void reserve_run_ids(struct pw_store *s, int64_t id)
+{
+	if (id + RUN_ID_BLOCK / 2 <= s->run_ids_reserved)
+		return;
+	s->run_ids_want = id + RUN_ID_BLOCK - 1;
+	if (id > s->run_ids_reserved && store_reserve_run_ids(s, s->run_ids_want) == 0)
+		s->run_ids_reserved = s->run_ids_want;
+}
+
 int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id)
 {
 	LOCKED(s);
@@ -307,6 +345,7 @@ int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, i
 		return -ENOMEM;
 	run->job = j;
 	run->id = s->next_run_id++;
+	reserve_run_ids(s, run->id);
 	run->status = PW_RUN_RUNNING;
 	run->started = run->updated = now_usec;
 	run->dirty = true;

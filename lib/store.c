@@ -352,8 +352,12 @@ static int open_db(struct pw_store *s)
 	if (r == 0)
 		r = migrate(s);
 	if (r == 0)
-		r = query_int(s, "SELECT coalesce(max(id), 0) FROM runs", "read runs", &v);
+		r = query_int(s,
+			      "SELECT max(coalesce((SELECT max(id) FROM runs), 0),"
+			      " coalesce((SELECT reserved FROM run_ids), 0))",
+			      "read run ids", &v);
 	s->first_run_id = s->next_run_id = v + 1;
+	s->run_ids_reserved = s->run_ids_want = v;
 	v = 0;
 	if (r == 0)
 		r = query_int(s, "SELECT coalesce(max(id), 0) FROM jobs", "read jobs", &v);
@@ -422,7 +426,10 @@ struct pw_store *pw_store_close(struct pw_store *s)
 	pthread_mutex_lock(&s->lock);
 	if (!s->readonly)
 		store_mark_all_seen(s);
-	pw_store_flush(s);
+	/* Every id handed out is in a written row: give back the rest of the
+	 * reservation, so that only a crash leaves a gap in the ids. */
+	if (pw_store_flush(s) == 0 && !s->runs && s->run_ids_reserved >= s->next_run_id)
+		(void)store_reserve_run_ids(s, s->next_run_id - 1);
 	for (int i = 0; i < _ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);

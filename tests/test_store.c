@@ -857,6 +857,40 @@ START_TEST(recover_crashed_runs)
 }
 END_TEST
 
+/* Issue 12.5: runs whose rows never reached the database (it was locked,
+ * then the daemon was killed) keep their ids to themselves: the next
+ * daemon starts above every id that may have been named in the journal. */
+START_TEST(run_ids_never_reused)
+{
+	struct pw_store *s = open_store(0);
+	sqlite3 *locker = raw_open();
+	int64_t first, last = 0, next;
+
+	pw_store_set_busy_timeout(s, 20);
+	first = begin(s, "web", SEC(0));
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	raw_exec(locker, "BEGIN IMMEDIATE");
+	for (int i = 0; i < 20; i++) {
+		last = begin(s, "web", SEC(1 + i));
+		ck_assert_int_eq(pw_store_run_end(s, last, PW_RUN_COMPLETED, SEC(1 + i)), -EBUSY);
+	}
+	ck_assert_int_eq(last, first + 20);
+	/* the kill: the queued rows are lost with the process */
+	pw_store_close(s);
+	raw_exec(locker, "ROLLBACK");
+	sqlite3_close(locker);
+	ck_assert_int_eq(raw_int("SELECT max(id) FROM runs"), first);
+
+	s = open_store(0);
+	next = begin(s, "web", SEC(100));
+	ck_assert_int_gt(next, last);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	/* a daemon that found nothing to fear continues without gaps */
+	ck_assert_int_eq(begin(s, "web", SEC(101)), next + 1);
+	pw_store_close(s);
+}
+END_TEST
+
 START_TEST(retention_prunes_in_batches)
 {
 	struct pw_store *s = with_baseline(); /* run 1, 2 events at SEC(1) */
@@ -1285,6 +1319,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, policy_verdicts_and_ack);
 	tcase_add_test(tc, migrates_v2_events_to_policy);
 	tcase_add_test(tc, skipped_run_recorded);
+	tcase_add_test(tc, run_ids_never_reused);
 	suite_add_tcase(s, tc);
 	return s;
 }
