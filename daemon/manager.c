@@ -305,6 +305,8 @@ static int reload(struct pw_manager *m)
 	struct pw_event_jobs counts = { 0 };
 
 	(void)pw_notify_reloading(now_mono());
+	/* what waits points into the services table and the configuration */
+	pw_report_settle(&m->rep);
 	/* netbase may have been upgraded; on ENOMEM the old names stay */
 	(void)pw_services_load(&m->services, NULL);
 	nc = reload_load(m);
@@ -627,6 +629,15 @@ static int setup_loop(struct pw_manager *m)
 	return r;
 }
 
+/* Reporting into the open store: changes are told when it commits them. */
+static void setup_reporter(struct pw_manager *m)
+{
+	m->rep = (struct pw_reporter){ .store = m->store,
+				       .services = &m->services,
+				       .flush_retry_usec = FLUSH_RETRY_USEC };
+	pw_store_set_commit_cb(m->store, pw_report_committed, &m->rep);
+}
+
 int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 		   struct pw_manager **ret)
 {
@@ -667,9 +678,7 @@ int pw_manager_new(const struct pw_manager_options *o, struct pw_diag *diag,
 	r = open_store(m);
 	if (r < 0)
 		goto fail;
-	m->rep = (struct pw_reporter){ .store = m->store,
-				       .services = &m->services,
-				       .flush_retry_usec = FLUSH_RETRY_USEC };
+	setup_reporter(m);
 	r = pw_scheduler_new(now_mono() ^ (uint64_t)getpid(), START_SPREAD_USEC, &m->sched);
 	if (r < 0)
 		goto fail;
@@ -715,6 +724,7 @@ int pw_manager_run(struct pw_manager *m)
 	runs_stop_all(m, "the daemon is stopping");
 	if (pw_store_flush(m->store) < 0)
 		pw_log_error("Writing the last history at stop: %s", pw_store_last_error(m->store));
+	pw_report_tell_held(&m->rep);
 	if (r < 0)
 		pw_log_error("Event loop failed: %s", strerror(-r));
 	(void)pw_event_log(&(struct pw_event){ .type = PW_EVENT_DAEMON_STOPPED });
@@ -727,6 +737,9 @@ struct pw_manager *pw_manager_free(struct pw_manager *m)
 		return NULL;
 	while (m->runs)
 		run_free(m, m->runs);
+	if (m->store)
+		pw_store_set_commit_cb(m->store, NULL, NULL);
+	pw_report_done(&m->rep);
 	sd_event_source_disable_unref(m->sched_timer);
 	sd_event_source_disable_unref(m->flush_timer);
 	sd_event_source_disable_unref(m->prune_timer);

@@ -106,6 +106,80 @@ void pw_report_job_alert(struct pw_reporter *rep, const struct pw_job *job, enum
 	submit(rep, &job->alert, e, &ev);
 }
 
+/* ------------------------------------------------------------ telling */
+
+/*
+ * A change is told (journal entry, hook) only once it is recorded: told
+ * first, a crash before its batch committed would have it found, and
+ * told, again after the restart. The store calls pw_report_committed()
+ * after each commit, and pw_report_settle() commits after each batch of
+ * results that held a change, so the wait is one commit. While the
+ * database refuses writes, changes are told at once: the journal must not
+ * wait for it (a crash then may repeat them; said in the README).
+ */
+struct pw_report_tell {
+	struct pw_event ev; /* job and service point into the configuration */
+	const struct pw_alert *cfg;
+	enum pw_alert_event alert;
+	int priority;
+};
+
+static void tell(struct pw_reporter *rep, const struct pw_report_tell *t)
+{
+	(void)pw_event_log_priority(&t->ev, t->priority);
+	submit(rep, t->cfg, t->alert, &t->ev);
+}
+
+static void tell_when_recorded(struct pw_reporter *rep, const struct pw_report_tell *t)
+{
+	if (!rep->store_failing && rep->n_held == rep->cap_held) {
+		size_t n = rep->cap_held ? rep->cap_held * 2 : 64;
+		struct pw_report_tell *h = reallocarray(rep->held, n, sizeof(*h));
+
+		if (h) {
+			rep->held = h;
+			rep->cap_held = n;
+		}
+	}
+	if (rep->store_failing || rep->n_held == rep->cap_held)
+		tell(rep, t);
+	else
+		rep->held[rep->n_held++] = *t;
+}
+
+void pw_report_tell_held(struct pw_reporter *rep)
+{
+	/* a hook's completion may come back here: take the list first */
+	size_t n = rep->n_held;
+
+	rep->n_held = 0;
+	for (size_t i = 0; i < n; i++)
+		tell(rep, &rep->held[i]);
+}
+
+void pw_report_committed(void *userdata)
+{
+	pw_report_tell_held(userdata);
+}
+
+void pw_report_settle(struct pw_reporter *rep)
+{
+	if (rep->n_held == 0)
+		return;
+	if (!rep->store_failing)
+		pw_report_store(rep, pw_store_flush(rep->store), "Writing history");
+	/* not committed: the database refuses, tell them anyway */
+	pw_report_tell_held(rep);
+}
+
+void pw_report_done(struct pw_reporter *rep)
+{
+	pw_report_tell_held(rep);
+	free(rep->held);
+	rep->held = NULL;
+	rep->cap_held = 0;
+}
+
 /* Print hook output on one log line: control characters become spaces. */
 static void one_line(char *s)
 {
@@ -299,7 +373,7 @@ void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 	ev = (struct pw_event){
 		.type = d.event,
 		.time_usec = now,
-		.job = run->name,
+		.job = run->job->name,
 		.run_id = run->run_id,
 		.has_address = true,
 		.address = r->addr,
@@ -312,6 +386,10 @@ void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 		.has_rtt = r->rtt_usec > 0,
 		.rtt_usec = r->rtt_usec,
 	};
-	(void)pw_event_log_priority(&ev, d.priority);
-	submit(rep, &run->job->alert, pw_report_alert_event(&d, &run->job->alert), &ev);
+	tell_when_recorded(rep, &(struct pw_report_tell){
+					.ev = ev,
+					.cfg = &run->job->alert,
+					.alert = pw_report_alert_event(&d, &run->job->alert),
+					.priority = d.priority,
+				});
 }

@@ -14,6 +14,8 @@
  *                  --> events pw_event_log: one entry, at its priority
  *                  --> alert  pw_alerter_submit: at most one hook
  *
+ * The last two wait for the store's commit (see pw_report_settle()).
+ *
  * pw_report_decide() is that decision as a pure function (no store, no
  * journal), so tests/test_report.c drives its whole table.
  */
@@ -59,6 +61,8 @@ int pw_report_decide(const struct pw_store_prior *prior, enum pw_state observed,
 enum pw_alert_event pw_report_alert_event(const struct pw_report_decision *d,
 					  const struct pw_alert *cfg);
 
+struct pw_report_tell;
+
 /* What the daemon reports through, owned by the manager. */
 struct pw_reporter {
 	struct pw_store *store;
@@ -67,6 +71,9 @@ struct pw_reporter {
 	uint64_t alerts_dropped; /* since the alert queue was last full */
 	bool store_failing;      /* a write failed; say so again only on recovery */
 	uint64_t flush_retry_usec;
+	/* changes recorded but not committed yet: told at the commit */
+	struct pw_report_tell *held;
+	size_t n_held, cap_held;
 };
 
 /* One run as reporting sees it. */
@@ -77,6 +84,21 @@ struct pw_report_run {
 	struct pw_event_counts counts;
 	uint64_t store_refused; /* observations refused at the store's memory bound */
 };
+
+/*
+ * Changes are told (journal, hook) when the batch that records them
+ * commits, never before: pw_report_committed() is the store's commit
+ * callback (userdata the reporter), pw_report_settle() commits what the
+ * results since the last call held (call it after each batch of results,
+ * and whenever a run ends), and pw_report_tell_held() tells what waits
+ * without a commit (before the configuration or the services table it
+ * points into changes, and at stop). pw_report_done() tells the rest and
+ * frees.
+ */
+void pw_report_committed(void *userdata);
+void pw_report_settle(struct pw_reporter *rep);
+void pw_report_tell_held(struct pw_reporter *rep);
+void pw_report_done(struct pw_reporter *rep);
 
 /* Decide and hand one probe result to the store, the journal and the alerter. */
 void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,

@@ -115,6 +115,7 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 		save_rtt(m, run);
 	r = pw_store_run_end(m->store, run->rr.run_id, status, now_real());
 	pw_report_store(&m->rep, r, "Recording the end of a run");
+	pw_report_settle(&m->rep);
 
 	switch (status) {
 	case PW_RUN_COMPLETED:
@@ -165,6 +166,7 @@ static int run_step(struct job_run *run)
 	int r;
 
 	r = pw_engine_process(run->engine, now_mono());
+	pw_report_settle(&m->rep);
 	if (r == 0) {
 		run_finish(m, run, PW_RUN_COMPLETED, NULL, 0);
 		manager_update_status(m, true);

@@ -225,6 +225,15 @@ int pw_store_ack(struct pw_store *s, int64_t event_id, uint64_t now_usec, const 
 /* Write everything queued, in one transaction. */
 int pw_store_flush(struct pw_store *s);
 
+/*
+ * Called after every transaction that wrote queued rows committed (from
+ * pw_store_flush(), also the ones other calls make), with the store's lock
+ * held: what was recorded up to now is on disk. It must not call the
+ * store. NULL: none.
+ */
+typedef void (*pw_store_commit_cb_t)(void *userdata);
+void pw_store_set_commit_cb(struct pw_store *s, pw_store_commit_cb_t cb, void *userdata);
+
 /* Rows waiting to be written: events, port rows, runs and jobs. */
 size_t pw_store_pending(const struct pw_store *s);
 

@@ -114,6 +114,8 @@ struct pw_store {
 	uint64_t seen_interval;
 	size_t since_flush;
 	size_t n_dirty; /* over all jobs */
+	pw_store_commit_cb_t on_commit;
+	void *on_commit_data;
 	/* the file opened, to notice it replaced or overwritten while open */
 	bool have_file;
 	dev_t dev;

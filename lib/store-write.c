@@ -294,7 +294,17 @@ int pw_store_flush(struct pw_store *s)
 		return r;
 	}
 	flush_done(s);
+	if (s->on_commit)
+		s->on_commit(s->on_commit_data);
 	return 0;
+}
+
+void pw_store_set_commit_cb(struct pw_store *s, pw_store_commit_cb_t cb, void *userdata)
+{
+	LOCKED(s);
+
+	s->on_commit = cb;
+	s->on_commit_data = userdata;
 }
 
 /* ------------------------------------------------------------ runs */
