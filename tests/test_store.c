@@ -891,6 +891,40 @@ START_TEST(run_ids_never_reused)
 }
 END_TEST
 
+static void count_commit(void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* The daemon tells a change once the transaction recording it commits. */
+START_TEST(commit_callback_after_each_commit)
+{
+	struct pw_store *s = with_baseline();
+	sqlite3 *locker = raw_open();
+	unsigned commits = 0;
+	int64_t run;
+
+	pw_store_set_commit_cb(s, count_commit, &commits);
+	pw_store_set_busy_timeout(s, 20);
+	run = begin(s, "web", SEC(100));
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	ck_assert_uint_eq(commits, 1);
+	ck_assert_int_eq(pw_store_flush(s), 0); /* nothing queued: no transaction */
+	ck_assert_uint_eq(commits, 1);
+	expect(s, run, "127.0.0.1", 80, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_CLOSED, true);
+	raw_exec(locker, "BEGIN IMMEDIATE");
+	ck_assert_int_eq(pw_store_flush(s), -EBUSY);
+	ck_assert_uint_eq(commits, 1);
+	raw_exec(locker, "COMMIT");
+	sqlite3_close(locker);
+	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_COMPLETED, SEC(102)), 0);
+	ck_assert_uint_eq(commits, 2);
+	pw_store_set_commit_cb(s, NULL, NULL);
+	pw_store_close(s);
+	ck_assert_uint_eq(commits, 2);
+}
+END_TEST
+
 START_TEST(retention_prunes_in_batches)
 {
 	struct pw_store *s = with_baseline(); /* run 1, 2 events at SEC(1) */
@@ -1320,6 +1354,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, migrates_v2_events_to_policy);
 	tcase_add_test(tc, skipped_run_recorded);
 	tcase_add_test(tc, run_ids_never_reused);
+	tcase_add_test(tc, commit_callback_after_each_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
