@@ -325,6 +325,10 @@ static int run_launch(struct job_run *run, const struct pw_iset *resolved)
 	/* Only names that all failed to resolve leave nothing to probe. */
 	if (r >= 0)
 		r = planned == 0 ? -EHOSTUNREACH : run_engine_new(run, &space);
+	/* what the run covers, so that its closed ports need no rows; without
+	 * it (no memory) they are kept as unknown, which costs nothing true */
+	if (r >= 0)
+		(void)pw_store_run_space(m->store, run->rr.run_id, &space);
 	pw_iset_done(&space.addrs);
 	pw_iset_done(&space.ports);
 	if (r < 0)

@@ -77,3 +77,6 @@ pw_u128 pw_iset_pick(const struct pw_iset *s, pw_u128 index);
 pw_u128 pw_iset_rank(const struct pw_iset *s, pw_u128 v);
 
 bool pw_iset_equal(const struct pw_iset *a, const struct pw_iset *b);
+
+/* Whether every element of sub is in s. */
+bool pw_iset_covers(const struct pw_iset *s, const struct pw_iset *sub);

@@ -140,13 +140,25 @@ int pw_store_recover_runs(struct pw_store *s);
 int pw_store_run_begin(struct pw_store *s, const char *job, uint64_t now_usec, int64_t *ret_run_id);
 
 /*
+ * The targets x ports a running run probes (copied). Once the run
+ * completes with every observation recorded, ports of that space without
+ * a row are closed (a port never seen in another state gets none); before,
+ * and outside every such space, they are unknown. Returns 0, -ESRCH (no
+ * running run), -ENOMEM.
+ */
+struct pw_scan_space;
+int pw_store_run_space(struct pw_store *s, int64_t run_id, const struct pw_scan_space *space);
+
+/*
  * What the store knows of one port of a running run's job, for the caller
  * to judge an observation by (daemon/report.c: change.h and policy.h).
  * -ESRCH for an unknown or ended run.
  */
 struct pw_store_prior {
 	bool has_baseline; /* the job has a completed run */
-	bool known;        /* the port has a row: state is its current state */
+	/* state is the port's current state: its row's, or closed for a port
+	 * without one in the space the job covered (pw_store_run_space()) */
+	bool known;
 	enum pw_state state;
 };
 int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,

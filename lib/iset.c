@@ -342,3 +342,16 @@ bool pw_iset_equal(const struct pw_iset *a, const struct pw_iset *b)
 			return false;
 	return true;
 }
+
+bool pw_iset_covers(const struct pw_iset *s, const struct pw_iset *sub)
+{
+	for (size_t k = 0; k < sub->n; k++) {
+		size_t i = lower_bound(s, sub->ranges[k].lo);
+
+		/* ranges are non-adjacent: one range must hold the whole of it */
+		if (i >= s->n || s->ranges[i].lo > sub->ranges[k].lo ||
+		    s->ranges[i].hi < sub->ranges[k].hi)
+			return false;
+	}
+	return true;
+}

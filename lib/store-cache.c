@@ -77,6 +77,8 @@ struct entry *store_job_add(struct job *j, uint64_t hi, uint64_t lo, uint16_t po
 
 void store_job_free(struct job *j)
 {
+	store_cover_free(j);
+	free(j->cover);
 	free(j->name);
 	free(j->e);
 	free(j->idx);
@@ -208,6 +210,8 @@ int store_job_load(struct pw_store *s, struct job *j)
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_sql_error(s, rc, "read port states");
 	sqlite3_finalize(st);
+	if (r == 0)
+		r = store_cover_load(s, j);
 	if (r < 0) {
 		/* leave an empty, unloaded map: the next run retries */
 		j->n = j->n_dirty = 0;
@@ -245,6 +249,26 @@ void store_mark_all_seen(struct pw_store *s)
 
 /* ------------------------------------------------------------ reads */
 
+/*
+ * A port's state as far as the store knows it: its entry's, or closed for
+ * a port without one inside the space the job's completed runs covered
+ * (pw_store_record() keeps no entry for a port never seen in any other
+ * state). False: unknown, a port the job has not covered yet.
+ */
+static bool known_state(const struct job *j, const struct entry *e, uint64_t hi, uint64_t lo,
+			uint16_t port, enum pw_state *ret)
+{
+	if (e)
+		*ret = (enum pw_state)e->state;
+	else if (j->baseline_run_id != 0 && store_covers(j, hi, lo, port))
+		*ret = PW_STATE_CLOSED;
+	else {
+		*ret = PW_STATE_OPEN; /* unused */
+		return false;
+	}
+	return true;
+}
+
 int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
 		   struct pw_store_prior *ret)
 {
@@ -257,11 +281,8 @@ int pw_store_prior(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t po
 		return -ESRCH;
 	pw_store_addr_split(addr, &hi, &lo);
 	e = store_job_find(run->job, hi, lo, port);
-	*ret = (struct pw_store_prior){
-		.has_baseline = run->job->baseline_run_id != 0,
-		.known = e != NULL,
-		.state = e ? (enum pw_state)e->state : PW_STATE_OPEN,
-	};
+	*ret = (struct pw_store_prior){ .has_baseline = run->job->baseline_run_id != 0 };
+	ret->known = known_state(run->job, e, hi, lo, port, &ret->state);
 	return 0;
 }
 
@@ -277,10 +298,7 @@ int pw_store_get_state(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_
 		return -ESRCH;
 	pw_store_addr_split(addr, &hi, &lo);
 	e = store_job_find(run->job, hi, lo, port);
-	if (!e)
-		return -ENOENT;
-	*ret_state = (enum pw_state)e->state;
-	return 0;
+	return known_state(run->job, e, hi, lo, port, ret_state) ? 0 : -ENOENT;
 }
 
 static void port_from_entry(const struct entry *e, struct pw_store_port *p)
@@ -370,6 +388,7 @@ int pw_store_job_unload(struct pw_store *s, const char *job)
 	free(j->e);
 	free(j->idx);
 	free(j->dirty);
+	store_cover_free(j);
 	j->e = NULL;
 	j->idx = j->dirty = NULL;
 	j->n = j->cap = j->idx_size = j->n_dirty = j->cap_dirty = 0;

@@ -20,6 +20,8 @@
 
 #include <sqlite3.h>
 
+#include "iset.h"
+#include "scan.h"
 #include "store.h"
 #include "util.h"
 
@@ -44,6 +46,13 @@ struct entry {
 	uint8_t flags;
 };
 
+/* A space a job's completed run covered (lib/store-cover.c). */
+struct cover_space {
+	struct pw_iset addrs, ports;
+	int64_t run_id;
+	uint64_t time;
+};
+
 struct job {
 	struct job *next;
 	char *name;
@@ -57,6 +66,9 @@ struct job {
 	uint32_t idx_size; /* power of two, or 0 */
 	uint32_t *dirty;   /* entries with E_DIRTY */
 	uint32_t n_dirty, cap_dirty;
+	struct cover_space *cover; /* what closed means for a port without an entry */
+	size_t n_cover;
+	bool cover_dirty;
 };
 
 struct run {
@@ -68,6 +80,8 @@ struct run {
 	uint64_t probes, n_state[_PW_STATE_MAX], n_changes, n_flaps;
 	uint64_t refused; /* observations pw_store_record() could not keep */
 	bool in_db, dirty;
+	struct cover_space space; /* what it probes, from pw_store_run_space() */
+	bool has_space;
 };
 
 struct pending_event {
@@ -210,6 +224,14 @@ void store_job_free(struct job *j);
 int store_job_reserve(struct job *j);
 struct entry *store_job_add(struct job *j, uint64_t hi, uint64_t lo, uint16_t port);
 void store_mark_all_seen(struct pw_store *s);
+
+/* lib/store-cover.c */
+bool store_covers(const struct job *j, uint64_t hi, uint64_t lo, uint16_t port);
+void store_cover_run(struct run *run);
+void store_cover_free(struct job *j);
+int store_cover_load(struct pw_store *s, struct job *j);
+int store_cover_write(struct pw_store *s, const struct job *j);
+void store_run_free(struct run *run);
 
 /* lib/store-write.c */
 

@@ -235,12 +235,13 @@ int pw_store_read_history(struct pw_store *s, const struct pw_store_read_filter 
 		" WHERE e.addr BETWEEN ?1 AND ?2 AND e.port BETWEEN ?3 AND ?4"
 		" AND (?5 IS NULL OR j.name = ?5)"
 		/*
-		 * A port first seen not open after the baseline gets a row
-		 * but no event: its first sighting comes from the ports
-		 * table, in the state before its first change. Ports that
-		 * never changed are left out of an address's timeline (a
-		 * job over all ports would list thousands), not when one
-		 * port is asked for (?6).
+		 * A port first seen filtered or unreachable gets a row but
+		 * no event: its first sighting comes from the ports table,
+		 * in the state before its first change. A row made by its
+		 * first event (a port closed until then has none) adds
+		 * nothing. Ports that never changed are left out of an
+		 * address's timeline (a job over all ports would list
+		 * thousands), not when one port is asked for (?6).
 		 */
 		" UNION ALL"
 		" SELECT NULL, p.first_seen_usec, j.name, p.addr, p.address, p.port, 'first-seen',"
@@ -250,7 +251,8 @@ int pw_store_read_history(struct pw_store *s, const struct pw_store_read_filter 
 		"  AND x.addr = p.addr AND x.port = p.port AND x.kind <> 'flap' ORDER BY x.id LIMIT 1)"
 		" WHERE p.addr BETWEEN ?1 AND ?2 AND p.port BETWEEN ?3 AND ?4"
 		" AND (?5 IS NULL OR j.name = ?5)"
-		" AND (f.old_state IS NOT NULL OR (f.id IS NULL AND ?6))"
+		" AND ((f.old_state IS NOT NULL AND f.time_usec > p.first_seen_usec)"
+		"  OR (f.id IS NULL AND ?6))"
 		" ORDER BY 2, 1";
 	sqlite3_stmt *st;
 	int r;

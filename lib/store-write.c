@@ -197,12 +197,18 @@ static int flush_all(struct pw_store *s)
 			return r;
 	}
 
-	for (struct job *j = s->jobs; j; j = j->next)
+	for (struct job *j = s->jobs; j; j = j->next) {
 		if (j->job_dirty) {
 			r = write_job(s, j);
 			if (r < 0)
 				return r;
 		}
+		if (j->cover_dirty) {
+			r = store_cover_write(s, j);
+			if (r < 0)
+				return r;
+		}
+	}
 	for (struct run *run = s->runs; run; run = run->next)
 		if (run->dirty) {
 			r = write_run(s, run);
@@ -233,6 +239,7 @@ static void flush_done(struct pw_store *s)
 			j->job_dirty = false;
 			j->in_db = true;
 		}
+		j->cover_dirty = false;
 		for (uint32_t i = 0; i < j->n_dirty; i++) {
 			struct entry *e = &j->e[j->dirty[i]];
 
@@ -248,7 +255,7 @@ static void flush_done(struct pw_store *s)
 		run->in_db = true;
 		if (run->status != PW_RUN_RUNNING) {
 			*pp = run->next;
-			free(run);
+			store_run_free(run);
 		} else {
 			pp = &run->next;
 		}
@@ -264,7 +271,7 @@ bool pw_store_needs_flush(const struct pw_store *s)
 	if (s->n_ev || s->n_dirty)
 		return true;
 	for (struct job *j = s->jobs; j; j = j->next)
-		if (j->job_dirty)
+		if (j->job_dirty || j->cover_dirty)
 			return true;
 	for (struct run *run = s->runs; run; run = run->next)
 		if (run->dirty)
@@ -404,6 +411,9 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 		run->job->baseline_run_id = run->id;
 		run->job->job_dirty = true;
 	}
+	/* the same holds for what it covered: its closed ports have no rows */
+	if (status == PW_RUN_COMPLETED && run->refused == 0)
+		store_cover_run(run);
 	return pw_store_flush(s);
 }
 
@@ -508,13 +518,23 @@ static void count_observation(struct run *run, const struct pw_store_obs *o)
 	run->dirty = true;
 }
 
+/* The state a port keeps after an observation of it. */
+static enum pw_state state_after(const struct pw_store_obs *o, const struct entry *e)
+{
+	if (pw_change_updates_state(o->change.kind))
+		return o->change.new_state;
+	/* no entry and no new state: the port is closed by default */
+	return e ? (enum pw_state)e->state : PW_STATE_CLOSED;
+}
+
 int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs)
 {
 	LOCKED(s);
 	struct run *run = store_run_find(s, run_id);
 	struct entry *e;
 	uint64_t hi, lo;
-	int r;
+	bool entry;
+	int r = 0;
 
 	if (s->readonly)
 		return -EROFS;
@@ -522,23 +542,33 @@ int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_ob
 		return -ESRCH;
 	if (!obs_valid(obs))
 		return -EINVAL;
+	pw_store_addr_split(obs->addr, &hi, &lo);
+	e = store_job_find(run->job, hi, lo, obs->port);
+	/* A port that was never anything but closed, and never an event
+	 * (a flap aside), has no entry and no row: closed is what a port
+	 * without one is. Memory and disk follow the ports that matter, not
+	 * the size of the space (issue 14.4). */
+	entry = e || state_after(obs, NULL) != PW_STATE_CLOSED ||
+		(pw_change_is_event(obs->change.kind) && obs->change.kind != PW_CHANGE_FLAP);
 	/* Grow the job's table before taking a pointer into it: growing moves
 	 * the entries, and a known port's entry is used below. */
-	r = store_job_reserve(run->job);
+	if (entry)
+		r = store_job_reserve(run->job);
 	if (r >= 0 && pw_change_is_event(obs->change.kind))
 		r = reserve_event(s);
 	if (r < 0) {
 		run->refused++;
 		return r;
 	}
-	pw_store_addr_split(obs->addr, &hi, &lo);
-	e = store_job_find(run->job, hi, lo, obs->port);
-	if (!e) {
-		e = store_job_add(run->job, hi, lo, obs->port);
-		e->id = s->next_port_id++;
-		e->first_seen = obs->time_usec;
+	if (entry) {
+		e = store_job_find(run->job, hi, lo, obs->port);
+		if (!e) {
+			e = store_job_add(run->job, hi, lo, obs->port);
+			e->id = s->next_port_id++;
+			e->first_seen = obs->time_usec;
+		}
+		update_entry(s, run, e, obs);
 	}
-	update_entry(s, run, e, obs);
 	if (pw_change_is_event(obs->change.kind))
 		queue_event(s, run, hi, lo, obs);
 	count_observation(run, obs);

@@ -443,7 +443,7 @@ struct pw_store *pw_store_close(struct pw_store *s)
 		struct run *r = s->runs;
 
 		s->runs = r->next;
-		free(r);
+		store_run_free(r);
 	}
 	free(s->ev);
 	free(s->path);

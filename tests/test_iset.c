@@ -70,6 +70,32 @@ START_TEST(random_ops_match_model)
 }
 END_TEST
 
+START_TEST(covers)
+{
+	struct pw_iset a = PW_ISET_INIT, b = PW_ISET_INIT;
+
+	ck_assert(pw_iset_covers(&a, &b)); /* the empty set is in every set */
+	ck_assert_int_eq(pw_iset_add(&a, 10, 20), 0);
+	ck_assert_int_eq(pw_iset_add(&a, 30, 40), 0);
+	ck_assert(pw_iset_covers(&a, &b));
+	ck_assert_int_eq(pw_iset_add(&b, 12, 18), 0);
+	ck_assert_int_eq(pw_iset_add(&b, 30, 30), 0);
+	ck_assert(pw_iset_covers(&a, &b));
+	ck_assert(!pw_iset_covers(&b, &a));
+	ck_assert_int_eq(pw_iset_add(&b, 19, 21), 0); /* sticks out of 10-20 */
+	ck_assert(!pw_iset_covers(&a, &b));
+	pw_iset_done(&b);
+	ck_assert_int_eq(pw_iset_add(&b, 25, 25), 0); /* in the gap */
+	ck_assert(!pw_iset_covers(&a, &b));
+	pw_iset_done(&b);
+	ck_assert_int_eq(pw_iset_add(&b, 41, 41), 0); /* past the end */
+	ck_assert(!pw_iset_covers(&a, &b));
+	ck_assert(pw_iset_covers(&a, &a));
+	pw_iset_done(&a);
+	pw_iset_done(&b);
+}
+END_TEST
+
 START_TEST(add_rejects_reversed)
 {
 	struct pw_iset s = PW_ISET_INIT;
@@ -224,6 +250,7 @@ static Suite *iset_suite(void)
 
 	tcase_add_test(tc, random_ops_match_model);
 	tcase_add_test(tc, add_rejects_reversed);
+	tcase_add_test(tc, covers);
 	tcase_add_test(tc, extremes_do_not_overflow);
 	tcase_add_test(tc, ports_and_copy);
 	tcase_add_test(tc, batch_matches_model);

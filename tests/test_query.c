@@ -24,6 +24,7 @@
 #include <systemd/sd-event.h>
 
 #include "check-main.h"
+#include "scan.h"
 #include "json.h"
 #include "output.h"
 #include "control.h"
@@ -46,11 +47,23 @@ static char tmpdir[] = "/tmp/pw-test-query.XXXXXX";
 
 static struct pw_store *store;
 
+/* A run over 127.0.0.0/8 and ::1, all ports, as the daemon tells the store. */
 static int64_t begin(const char *job, uint64_t t)
 {
+	struct pw_scan_space sp = { .addrs = PW_ISET_INIT, .ports = PW_ISET_INIT };
+	pw_u128 lo, hi, v6;
 	int64_t run;
 
 	ck_assert_int_eq(pw_store_run_begin(store, job, t, &run), 0);
+	ck_assert_int_eq(pw_addr_parse("127.0.0.0", &lo), 0);
+	ck_assert_int_eq(pw_addr_parse("127.255.255.255", &hi), 0);
+	ck_assert_int_eq(pw_addr_parse("::1", &v6), 0);
+	ck_assert_int_eq(pw_iset_add(&sp.addrs, lo, hi), 0);
+	ck_assert_int_eq(pw_iset_add(&sp.addrs, v6, v6), 0);
+	ck_assert_int_eq(pw_iset_add(&sp.ports, 1, 65535), 0);
+	ck_assert_int_eq(pw_store_run_space(store, run, &sp), 0);
+	pw_iset_done(&sp.addrs);
+	pw_iset_done(&sp.ports);
 	return run;
 }
 

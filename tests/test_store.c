@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "check-main.h"
+#include "scan.h"
 #include "store-observe.h"
 #include "store.h"
 #include "util.h"
@@ -89,6 +90,27 @@ static void expect(struct pw_store *s, int64_t run, const char *addr, uint16_t p
 	ck_assert_msg(c.major == major, "%s:%u: major %d", addr, port, c.major);
 }
 
+/* A space of addrs (first-last) x ports (first-last). */
+static void space_of(struct pw_scan_space *sp, const char *a0, const char *a1, uint16_t p0,
+		     uint16_t p1)
+{
+	*sp = (struct pw_scan_space){ .addrs = PW_ISET_INIT, .ports = PW_ISET_INIT };
+	ck_assert_int_eq(pw_iset_add(&sp->addrs, v4(a0), v4(a1)), 0);
+	ck_assert_int_eq(pw_iset_add(&sp->ports, p0, p1), 0);
+}
+
+static void run_space(struct pw_store *s, int64_t run, const char *a0, const char *a1, uint16_t p0,
+		      uint16_t p1)
+{
+	struct pw_scan_space sp;
+
+	space_of(&sp, a0, a1, p0, p1);
+	ck_assert_int_eq(pw_store_run_space(s, run, &sp), 0);
+	pw_iset_done(&sp.addrs);
+	pw_iset_done(&sp.ports);
+}
+
+/* A run over 127.0.0.1 x all ports, as the daemon tells the store. */
 static int64_t begin(struct pw_store *s, const char *job, uint64_t t)
 {
 	int64_t run = 0;
@@ -96,6 +118,7 @@ static int64_t begin(struct pw_store *s, const char *job, uint64_t t)
 
 	ck_assert_msg(r == 0, "run_begin: %d %s", r, pw_store_last_error(s));
 	ck_assert_int_gt(run, 0);
+	run_space(s, run, "127.0.0.1", "127.0.0.1", 1, 65535);
 	return run;
 }
 
@@ -210,7 +233,9 @@ START_TEST(baseline_first_completed_run)
 
 	assert_sql_int("SELECT count(*) FROM events WHERE kind = 'baseline'", 2);
 	assert_sql_int("SELECT count(*) FROM events WHERE kind != 'baseline'", 0);
-	assert_sql_int("SELECT count(*) FROM ports", 4);
+	/* 443, closed and never anything else, has no row: closed by default */
+	assert_sql_int("SELECT count(*) FROM ports", 3);
+	assert_sql_int("SELECT count(*) FROM ports WHERE port = 443", 0);
 	assert_sql_str("SELECT state || ' ' || first_seen FROM port_states WHERE port = 8080",
 		       "filtered 2026-11-25 13:00:03");
 	assert_sql_int("SELECT baseline_run_id FROM jobs WHERE name = 'web'", 1);
@@ -268,7 +293,9 @@ START_TEST(open_to_closed_and_back)
 	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(103), PW_CHANGE_OPENED, true);
 	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 80, &st), 0);
 	ck_assert_int_eq(st, PW_STATE_CLOSED);
-	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 81, &st), -ENOENT);
+	/* a port without a row is closed, once the job has a baseline */
+	ck_assert_int_eq(pw_store_get_state(s, run, v4("127.0.0.1"), 81, &st), 0);
+	ck_assert_int_eq(st, PW_STATE_CLOSED);
 	end(s, run, PW_RUN_COMPLETED, SEC(104));
 
 	assert_sql_str("SELECT old_state || '>' || new_state || ' ' || major FROM events"
@@ -363,12 +390,18 @@ START_TEST(new_ports_after_baseline)
 	struct pw_store *s = with_baseline();
 	int64_t run = begin(s, "web", SEC(100));
 
+	/* after the baseline, a port without a row in the space it covered
+	 * is closed: no change and no row, or a change from closed; ::1 was
+	 * not covered: a first sighting */
 	expect(s, run, "::1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_OPENED, true);
-	expect(s, run, "127.0.0.1", 9000, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_NEW, false);
+	expect(s, run, "127.0.0.1", 9000, PW_STATE_CLOSED, 0, SEC(101), PW_CHANGE_NONE, false);
+	expect(s, run, "127.0.0.1", 9001, PW_STATE_FILTERED, 0, SEC(101), PW_CHANGE_FILTERED,
+	       false);
 	end(s, run, PW_RUN_COMPLETED, SEC(102));
 	assert_sql_int("SELECT count(*) FROM events WHERE port = 9000", 0);
-	assert_sql_str("SELECT state FROM ports WHERE port = 9000", "closed");
-	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 1);
+	assert_sql_int("SELECT count(*) FROM ports WHERE port = 9000", 0);
+	assert_sql_str("SELECT state FROM ports WHERE port = 9001", "filtered");
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 2);
 	assert_sql_str("SELECT coalesce(old_state, 'NULL') || '>' || new_state FROM events"
 		       " WHERE kind = 'opened'",
 		       "NULL>open");
@@ -408,7 +441,7 @@ START_TEST(state_survives_restart)
 	pw_store_close(s);
 	s = open_store(0);
 	ck_assert_int_eq(pw_store_load_states(s, "web", count_cb, &n), 0);
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(pw_store_load_states(s, "web", stop_cb, NULL), -ECANCELED);
 	n = 0;
 	ck_assert_int_eq(pw_store_load_states(s, "unknown", count_cb, &n), 0);
@@ -420,7 +453,7 @@ START_TEST(state_survives_restart)
 	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(101), PW_CHANGE_NONE, false);
 	end(s, run, PW_RUN_COMPLETED, SEC(102));
 	pw_store_close(s);
-	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_int("SELECT count(*) FROM ports", 3);
 	assert_sql_int("SELECT count(*) FROM events", 3);
 }
 END_TEST
@@ -542,7 +575,7 @@ START_TEST(readonly_open)
 	ck_assert_int_eq(run, 0);
 	ck_assert_int_eq(pw_store_prune(ro, SEC(50), 10), -EROFS);
 	ck_assert_int_eq(pw_store_load_states(ro, "web", count_cb, &n), 0);
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(pw_store_last_run(ro, "web", &last, NULL), 0);
 	ck_assert_int_eq(last.run_id, 1);
 	/* the reader sees what the writer commits, while both are open */
@@ -672,8 +705,9 @@ START_TEST(batches_not_per_probe)
 	/* nothing written yet: not even the run */
 	assert_sql_int("SELECT count(*) FROM runs", 1);
 	assert_sql_int("SELECT count(*) FROM events", 2);
-	/* two events, two port rows and the run's counters */
-	ck_assert_uint_eq(pw_store_pending(s), 5);
+	/* one event, the rows of 22 and 80 (443 has none: closed by
+	 * default) and the run's counters */
+	ck_assert_uint_eq(pw_store_pending(s), 4);
 	/* the fourth observation fills the batch */
 	expect(s, run, "127.0.0.1", 8080, PW_STATE_FILTERED, 0, SEC(102), PW_CHANGE_NONE, false);
 	ck_assert_uint_eq(pw_store_pending(s), 0);
@@ -925,6 +959,93 @@ START_TEST(commit_callback_after_each_commit)
 }
 END_TEST
 
+/*
+ * Issue 14.4: closed ports that were never anything else have no rows,
+ * and "closed" for a port without one holds only inside the space the
+ * job's completed runs covered: a port new to the job is a first sighting.
+ */
+static int64_t begin_over(struct pw_store *s, const char *a0, const char *a1, uint16_t p0,
+			  uint16_t p1, uint64_t t)
+{
+	int64_t run = 0;
+
+	ck_assert_int_eq(pw_store_run_begin(s, "web", t, &run), 0);
+	run_space(s, run, a0, a1, p0, p1);
+	return run;
+}
+
+START_TEST(coverage_decides_closed_by_default)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin_over(s, "127.0.0.1", "127.0.0.1", 1, 100, SEC(0));
+
+	expect(s, run, "127.0.0.1", 22, PW_STATE_OPEN, 0, SEC(1), PW_CHANGE_BASELINE, false);
+	expect(s, run, "127.0.0.1", 50, PW_STATE_CLOSED, 0, SEC(1), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(2));
+	assert_sql_int("SELECT count(*) FROM ports", 1);
+
+	/* the ports grew: 150 is new to the job, 50 is closed as before */
+	run = begin_over(s, "127.0.0.1", "127.0.0.1", 1, 200, SEC(10));
+	expect(s, run, "127.0.0.1", 50, PW_STATE_CLOSED, 0, SEC(11), PW_CHANGE_NONE, false);
+	expect(s, run, "127.0.0.1", 150, PW_STATE_FILTERED, 0, SEC(11), PW_CHANGE_NEW, false);
+	expect(s, run, "127.0.0.1", 160, PW_STATE_CLOSED, 0, SEC(11), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	/* 1-200 covers 1-100: one space */
+	assert_sql_str("SELECT run_id || ' ' || address_ranges || ' ' || port_ranges"
+		       " FROM covered_spaces",
+		       "2 1 1");
+	pw_store_close(s);
+
+	/* read back: 160 is closed now, a change from it is reported */
+	s = open_store(0);
+	run = begin_over(s, "127.0.0.2", "127.0.0.2", 1, 200, SEC(20));
+	expect(s, run, "127.0.0.1", 160, PW_STATE_OPEN, 0, SEC(21), PW_CHANGE_OPENED, true);
+	/* 127.0.0.2 was never covered, and an aborted run covers nothing */
+	expect(s, run, "127.0.0.2", 80, PW_STATE_FILTERED, 0, SEC(21), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_ABORTED, SEC(22));
+	assert_sql_str("SELECT old_state || '>' || new_state FROM events WHERE port = 160",
+		       "closed>open");
+	run = begin_over(s, "127.0.0.2", "127.0.0.2", 1, 200, SEC(30));
+	expect(s, run, "127.0.0.2", 81, PW_STATE_FILTERED, 0, SEC(31), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_COMPLETED, SEC(32));
+	assert_sql_int("SELECT count(*) FROM covered_spaces", 2);
+
+	/* at most 16 spaces per job: the oldest goes, its ports are unknown */
+	for (int i = 0; i < 16; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "127.0.1.%d", i);
+		run = begin_over(s, a, a, 1, 10, SEC(40 + i));
+		end(s, run, PW_RUN_COMPLETED, SEC(40 + i));
+	}
+	assert_sql_int("SELECT count(*) FROM covered_spaces", 16);
+	run = begin(s, "web", SEC(100));
+	expect(s, run, "127.0.0.1", 50, PW_STATE_FILTERED, 0, SEC(101), PW_CHANGE_NEW, false);
+	end(s, run, PW_RUN_ABORTED, SEC(102));
+	pw_store_close(s);
+}
+END_TEST
+
+/* A /16 x all ports of closed ports leaves no rows and no entries. */
+START_TEST(closed_ports_cost_nothing)
+{
+	struct pw_store *s = open_store(0);
+	int64_t run = begin_over(s, "127.0.0.0", "127.0.255.255", 1, 65535, SEC(0));
+	struct pw_store_obs o = { .state = PW_STATE_CLOSED, .time_usec = SEC(1) };
+
+	for (unsigned i = 0; i < 200000; i++) {
+		o.addr = v4("127.0.0.0") + i / 1000;
+		o.port = (uint16_t)(1 + i % 1000);
+		ck_assert_int_eq(pw_test_observe(s, run, &o, 0, PW_EXPECT_NONE, NULL), 0);
+	}
+	end(s, run, PW_RUN_COMPLETED, SEC(2));
+	assert_sql_int("SELECT count(*) FROM ports", 0);
+	assert_sql_int("SELECT probes FROM runs", 200000);
+	assert_sql_int("SELECT n_closed FROM runs", 200000);
+	pw_store_close(s);
+}
+END_TEST
+
 START_TEST(retention_prunes_in_batches)
 {
 	struct pw_store *s = with_baseline(); /* run 1, 2 events at SEC(1) */
@@ -950,7 +1071,7 @@ START_TEST(retention_prunes_in_batches)
 	assert_sql_str("SELECT group_concat(id, ' ') FROM runs", "3 4");
 	assert_sql_int("SELECT count(*) FROM events", 2);
 	/* current states are kept, the baseline is still known */
-	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_int("SELECT count(*) FROM ports", 3);
 	assert_sql_int("SELECT baseline_run_id FROM jobs", 1);
 	/* everything old: the latest run of the job stays */
 	ck_assert_int_eq(pw_store_prune(s, SEC(10000), 100), 3);
@@ -1019,7 +1140,7 @@ START_TEST(bad_arguments)
 	ck_assert_int_eq(pw_store_record(s, run, &o), -EINVAL);
 	ck_assert_int_eq(pw_store_prior(s, run, o.addr, o.port, &prior), 0);
 	ck_assert(prior.has_baseline);
-	ck_assert(!prior.known);
+	ck_assert(prior.known && prior.state == PW_STATE_CLOSED); /* covered, no row */
 	ck_assert_int_eq(pw_store_run_end(s, run, PW_RUN_RUNNING, 0), -EINVAL);
 	ck_assert_str_eq(pw_run_status_to_string(PW_RUN_ABORTED), "aborted");
 	ck_assert_int_eq(pw_run_status_from_string("failed"), PW_RUN_FAILED);
@@ -1088,7 +1209,7 @@ START_TEST(last_seen_written_lazily)
 	pw_store_close(s);
 	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 22", (int64_t)SEC(30));
 	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 80", (int64_t)SEC(100));
-	assert_sql_int("SELECT last_seen_usec FROM ports WHERE port = 443", (int64_t)SEC(2));
+	assert_sql_int("SELECT count(*) FROM ports WHERE port = 443", 0);
 }
 END_TEST
 
@@ -1194,13 +1315,13 @@ START_TEST(job_unload)
 	ck_assert_int_eq(pw_store_job_unload(s, "never"), 0);
 	/* read back from the table, then loaded again by the next run */
 	ck_assert_int_eq(pw_store_load_states(s, "web", count_cb, &n), 0);
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 3);
 	run = begin(s, "web", SEC(200));
 	expect(s, run, "127.0.0.1", 22, PW_STATE_CLOSED, 0, SEC(201), PW_CHANGE_CLOSED, true);
 	expect(s, run, "127.0.0.1", 443, PW_STATE_CLOSED, 0, SEC(201), PW_CHANGE_NONE, false);
 	end(s, run, PW_RUN_COMPLETED, SEC(202));
 	pw_store_close(s);
-	assert_sql_int("SELECT count(*) FROM ports", 4);
+	assert_sql_int("SELECT count(*) FROM ports", 3);
 }
 END_TEST
 
@@ -1355,6 +1476,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, skipped_run_recorded);
 	tcase_add_test(tc, run_ids_never_reused);
 	tcase_add_test(tc, commit_callback_after_each_commit);
+	tcase_add_test(tc, coverage_decides_closed_by_default);
+	tcase_add_test(tc, closed_ports_cost_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

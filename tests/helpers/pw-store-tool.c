@@ -3,7 +3,8 @@
  * Drive the store from shell tests.
  *
  *   pw-store-tool DB < SCRIPT      run commands, one per line:
- *       begin JOB SECONDS                  prints "run ID"
+ *       begin JOB SECONDS                  prints "run ID"; the run covers
+ *                                          127.0.0.0/8 and ::1, all ports
  *       obs RUN ADDR PORT STATE SECONDS [unconfirmed] [rtt=USEC]
  *                                          prints the change, if any
  *       end RUN completed|aborted|failed SECONDS
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "scan.h"
 #include "store.h"
 #include "../store-observe.h"
 #include "util.h"
@@ -33,6 +36,28 @@ static int fail(const char *what, int r)
 	fprintf(stderr, "pw-store-tool: %s: %s (%s)\n", what, strerror(-r),
 		store ? pw_store_last_error(store) : "");
 	return 1;
+}
+
+/* What the daemon tells the store a run probes: here all of loopback. */
+static int cover_loopback(int64_t run)
+{
+	struct pw_scan_space sp = { .addrs = PW_ISET_INIT, .ports = PW_ISET_INIT };
+	pw_u128 lo = 0, hi = 0, v6 = 0;
+	int r;
+
+	(void)pw_addr_parse("127.0.0.0", &lo);
+	(void)pw_addr_parse("127.255.255.255", &hi);
+	(void)pw_addr_parse("::1", &v6);
+	r = pw_iset_add(&sp.addrs, lo, hi);
+	if (r >= 0)
+		r = pw_iset_add(&sp.addrs, v6, v6);
+	if (r >= 0)
+		r = pw_iset_add(&sp.ports, 1, 65535);
+	if (r >= 0)
+		r = pw_store_run_space(store, run, &sp);
+	pw_iset_done(&sp.addrs);
+	pw_iset_done(&sp.ports);
+	return r;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
@@ -99,6 +124,8 @@ static int run_line(char *line)
 		if (parse_u64(arg[2], UINT32_MAX, &a) < 0)
 			return -EINVAL;
 		r = pw_store_run_begin(store, arg[1], a * USEC_PER_SEC, &run);
+		if (r == 0)
+			r = cover_loopback(run);
 		if (r == 0)
 			printf("run %lld\n", (long long)run);
 		return r;

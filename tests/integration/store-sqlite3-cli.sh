@@ -53,7 +53,7 @@ flap 127.0.0.1 22 open>filtered
 closed 127.0.0.1 80 open>closed major
 opened 127.0.0.1 443 closed>open major
 closed 127.0.0.1 8080 filtered>closed
-opened 127.0.0.1 9090 open major
+opened 127.0.0.1 9090 closed>open major
 run 3
 closed 127.0.0.1 443 open>closed major
 EOF
@@ -69,7 +69,7 @@ web|127.0.0.1|9090|2026-11-25 14:00:06|2026-11-25 14:00:06|"
 
 expect_q "SELECT * FROM recent_changes" "\
 2026-11-25 15:00:01|web|127.0.0.1|443|closed|open|closed|major|3
-2026-11-25 14:00:06|web|127.0.0.1|9090|opened||open|major|2
+2026-11-25 14:00:06|web|127.0.0.1|9090|opened|closed|open|major|2
 2026-11-25 14:00:04|web|127.0.0.1|8080|closed|filtered|closed|minor|2
 2026-11-25 14:00:03|web|127.0.0.1|443|opened|closed|open|major|2
 2026-11-25 14:00:02|web|127.0.0.1|80|closed|open|closed|major|2"
