@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manager.h"
 #include "config.h"
+#include "estimate.h"
 #include "util.h"
 
 #ifndef PW_DEFAULT_CONFIG
@@ -179,10 +180,43 @@ static void print_errors(const struct pw_diag *diag)
 		fprintf(stderr, "%s\n", diag->msgs[i]);
 }
 
+/* A job's cost (estimate.h), from all ports closed to none closed. */
+static void print_estimate(const struct pw_job *j, struct pw_estimate *total)
+{
+	struct pw_estimate e;
+	char a[32], b[32], d0[32], d1[32];
+
+	pw_estimate_job(j, &e);
+	printf("  memory %s to %s, database %s to %s per run (all ports closed to none closed)\n",
+	       pw_format_size(a, sizeof(a), e.mem_least), pw_format_size(b, sizeof(b), e.mem_most),
+	       pw_format_size(d0, sizeof(d0), e.disk_least),
+	       pw_format_size(d1, sizeof(d1), e.disk_most));
+	if (!j->enabled)
+		return;
+	total->mem_least = pw_estimate_add(total->mem_least, e.mem_least);
+	total->mem_most = pw_estimate_add(total->mem_most, e.mem_most);
+	total->disk_least = pw_estimate_add(total->disk_least, e.disk_least);
+	total->disk_most = pw_estimate_add(total->disk_most, e.disk_most);
+}
+
+static void print_totals(const struct pw_config *c, const struct pw_estimate *t)
+{
+	char a[32], b[32], m[32], d0[32], d1[32], g[32];
+
+	printf("enabled jobs together: memory %s to %s (max_memory %s), database %s to %s per round of runs (max_database_growth %s)\n",
+	       pw_format_size(a, sizeof(a), t->mem_least),
+	       pw_format_size(b, sizeof(b), t->mem_most),
+	       pw_format_size(m, sizeof(m), c->max_memory),
+	       pw_format_size(d0, sizeof(d0), t->disk_least),
+	       pw_format_size(d1, sizeof(d1), t->disk_most),
+	       pw_format_size(g, sizeof(g), c->max_database_growth));
+}
+
 /* --check-config: what each job would do per run, or every error found. */
 static int check_config(const struct options *o)
 {
 	struct pw_diag diag = PW_DIAG_INIT;
+	struct pw_estimate total = { 0 };
 	struct pw_config *c = NULL;
 	int r;
 
@@ -211,7 +245,9 @@ static int check_config(const struct options *o)
 		printf(", every %s (jitter %s)\n",
 		       pw_format_duration(iv, sizeof(iv), j->interval_usec),
 		       pw_format_duration(jt, sizeof(jt), j->jitter_usec));
+		print_estimate(j, &total);
 	}
+	print_totals(c, &total);
 	pw_diag_done(&diag);
 	pw_config_free(c);
 	return PW_EXIT_OK;

@@ -28,6 +28,8 @@
 #define PW_CONFIG_MAX_ALERT_ARGS 64
 #define PW_CONFIG_MAX_ALERT_ARG_LEN 131072  /* MAX_ARG_STRLEN: execve(2) refuses more */
 #define PW_CONFIG_MAX_FILE_SIZE (16u << 20) /* bytes per configuration file */
+#define PW_CONFIG_DEFAULT_MAX_MEMORY (UINT64_C(2) << 30)
+#define PW_CONFIG_DEFAULT_MAX_DATABASE_GROWTH (UINT64_C(8) << 30)
 
 #ifndef PW_DEFAULT_DATABASE
 #define PW_DEFAULT_DATABASE "/var/lib/portwatch/portwatch.db"
@@ -119,6 +121,9 @@ struct pw_config {
 	unsigned max_rate;       /* probes per second, all jobs; 0 = unlimited */
 	unsigned workers;        /* engine threads per run; 0 and 1 both mean one */
 	uint64_t retention_usec; /* history kept; 0 = forever */
+	/* ceilings on what the jobs together may cost if none of their ports
+	 * is closed (estimate.h): memory, and database growth of first runs */
+	uint64_t max_memory, max_database_growth;
 
 	/* the "defaults" group, which every job starts from */
 	struct pw_scan_timing defaults;

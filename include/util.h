@@ -70,6 +70,16 @@ int pw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
  */
 int pw_parse_duration(const char *s, uint64_t *ret_usec);
 
+/*
+ * A size in bytes: digits with an optional binary suffix K, M, G or T
+ * (KiB, MiB, ... also accepted; "4G" is 4 GiB). Returns 0, -EINVAL, or
+ * -ERANGE when it does not fit 64 bits.
+ */
+int pw_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* Bytes the way a person reads them: "512 B", "1.5 KiB", "343.6 GiB". */
+const char *pw_format_size(char *buf, size_t len, uint64_t bytes);
+
 /* Format microseconds the way pw_parse_duration() reads them ("1h30m"). */
 const char *pw_format_duration(char *buf, size_t len, uint64_t usec);
 

@@ -46,6 +46,7 @@ enum vtype {
 	V_SHARE,    /* double in [0, 1] */
 	V_STRING,   /* char *, owned */
 	V_LOGLEVEL, /* int */
+	V_SIZE,     /* uint64_t bytes: an integer, or a string with K, M, G, T */
 };
 
 struct key {

@@ -43,6 +43,8 @@ static const struct key global_keys[] = {
 	{ "max_rate", V_UINT, CFG(max_rate), 0, 10000000 },
 	{ "workers", V_UINT, CFG(workers), 0, 256 },
 	{ "retention", V_DURATION, CFG(retention_usec), 0, 36500 * DAY },
+	{ "max_memory", V_SIZE, CFG(max_memory), 1 << 20, UINT64_MAX },
+	{ "max_database_growth", V_SIZE, CFG(max_database_growth), 1 << 20, UINT64_MAX },
 };
 
 static const char *const global_groups[] = { "defaults", "alert", "jobs" };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config-internal.h"
+#include "estimate.h"
 
 /* ------------------------------------------------------------ files */
 
@@ -363,6 +364,51 @@ static int resolve_include_dir(struct pw_config *cfg, const char *main_path, boo
 	return 0;
 }
 
+static void ceiling_error(struct ctx *c, const struct pw_job *j, const char *what,
+			  const char *total, const char *key, const char *limit)
+{
+	c->errors++;
+	if (pw_diag_add(
+		    c->diag,
+		    "%s:%d: job \"%s\": with it the jobs may need %s of %s if none of their ports is closed, above %s = %s: narrow the job, or raise %s if you know its ports are mostly closed (closed ports cost nothing)",
+		    j->file, j->line, j->name, total, what, key, limit, key) < 0)
+		c->oom = true;
+}
+
+/*
+ * The ceilings: what the jobs together may cost if none of their ports is
+ * closed (estimate.h). Said at the job that crosses one, once each.
+ */
+static void check_ceilings(struct ctx *c)
+{
+	const struct pw_config *cfg = c->cfg;
+	uint64_t mem = 0, disk = 0;
+	bool mem_said = false, disk_said = false;
+
+	for (size_t i = 0; i < cfg->n_jobs; i++) {
+		const struct pw_job *j = &cfg->jobs[i];
+		struct pw_estimate e;
+		char a[32], b[32];
+
+		if (!j->enabled)
+			continue;
+		pw_estimate_job(j, &e);
+		mem = pw_estimate_add(mem, e.mem_most);
+		disk = pw_estimate_add(disk, e.disk_most);
+		if (mem > cfg->max_memory && !mem_said) {
+			mem_said = true;
+			ceiling_error(c, j, "memory", pw_format_size(a, sizeof(a), mem),
+				      "max_memory", pw_format_size(b, sizeof(b), cfg->max_memory));
+		}
+		if (disk > cfg->max_database_growth && !disk_said) {
+			disk_said = true;
+			ceiling_error(c, j, "database growth", pw_format_size(a, sizeof(a), disk),
+				      "max_database_growth",
+				      pw_format_size(b, sizeof(b), cfg->max_database_growth));
+		}
+	}
+}
+
 int pw_config_load(const char *main_path, struct pw_config **ret, struct pw_diag *diag)
 {
 	struct pw_config *cfg = pw_config_new(main_path);
@@ -377,6 +423,8 @@ int pw_config_load(const char *main_path, struct pw_config **ret, struct pw_diag
 		else
 			load_dropins(&c, explicit_dir);
 	}
+	if (!c.oom && !c.errors)
+		check_ceilings(&c);
 	for (size_t i = 0; i < c.n_seen; i++) {
 		free(c.seen[i].name);
 		free(c.seen[i].file);

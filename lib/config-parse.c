@@ -133,6 +133,39 @@ static bool get_uint(struct ctx *c, const config_setting_t *s, const char *key, 
 	return true;
 }
 
+/* A size: an integer of bytes, or a string such as "512M" or "4G". */
+static bool get_size(struct ctx *c, const config_setting_t *s, const struct key *k, uint64_t *ret)
+{
+	char lo[32];
+	uint64_t v;
+
+	if (pw_config_is_int(s)) {
+		if (!get_uint(c, s, k->name, 0, INT64_MAX, &v))
+			return false;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *str = config_setting_get_string(s);
+
+		if (pw_parse_size(str, &v) < 0) {
+			pw_config_error_at(
+				c, s,
+				"\"%s\": \"%.40s\" is not a size (bytes, or a number with K, M, G or T, as in \"4G\")",
+				k->name, str);
+			return false;
+		}
+	} else {
+		pw_config_error_at(c, s, "\"%s\" must be a size such as \"4G\", not %s", k->name,
+				   pw_config_type_name(config_setting_type(s)));
+		return false;
+	}
+	if (v < k->min || v > k->max) {
+		pw_config_error_at(c, s, "\"%s\" must be at least %s", k->name,
+				   pw_format_size(lo, sizeof(lo), k->min));
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
 bool pw_config_get_duration(struct ctx *c, const config_setting_t *s, const char *key, uint64_t min,
 			    uint64_t max, uint64_t *ret)
 {
@@ -301,6 +334,10 @@ void pw_config_parse_keyed(struct ctx *c, const config_setting_t *s, const struc
 
 			memcpy(dst, &v, sizeof(v));
 		}
+		break;
+	case V_SIZE:
+		if (get_size(c, s, k, &u))
+			memcpy(dst, &u, sizeof(u));
 		break;
 	case V_SHARE:
 		if (get_share(c, s, k->name, &d))

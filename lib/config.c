@@ -61,6 +61,8 @@ struct pw_config *pw_config_new(const char *main_path)
 	cfg->max_rate = 10000;
 	cfg->workers = 0;
 	cfg->retention_usec = 90 * DAY;
+	cfg->max_memory = PW_CONFIG_DEFAULT_MAX_MEMORY;
+	cfg->max_database_growth = PW_CONFIG_DEFAULT_MAX_DATABASE_GROWTH;
 	cfg->defaults = tunables_default.t;
 	cfg->default_interval_usec = tunables_default.interval;
 	cfg->default_jitter_usec = tunables_default.jitter;

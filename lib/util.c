@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 
@@ -80,6 +82,50 @@ int pw_parse_duration(const char *s, uint64_t *ret_usec)
 	}
 	*ret_usec = total;
 	return 0;
+}
+
+int pw_parse_size(const char *s, uint64_t *ret_bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || (end[1] && strcmp(end + 1, "iB") != 0))
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (shift && v > UINT64_MAX >> shift)
+		return -ERANGE;
+	*ret_bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+const char *pw_format_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
 }
 
 const char *pw_format_duration(char *buf, size_t len, uint64_t usec)

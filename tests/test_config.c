@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "check-main.h"
+#include "estimate.h"
 #include "iset.h"
 #include "config.h"
 #include "targets.h"
@@ -356,14 +357,90 @@ END_TEST
 
 START_TEST(probe_cap_boundary)
 {
-	/* a /16 x all ports (4294901760 probes) is under the 2^32 cap */
+	/* a /16 x all ports (4294901760 probes) is under the 2^32 cap; its
+	 * cost if no port is closed needs ceilings raised (see below) */
 	struct pw_config *c = load_ok(put(
 		"main.conf",
+		"max_memory = \"1T\"; max_database_growth = \"1T\";\n"
 		"jobs = ( { name = \"big\"; targets = \"127.0.0.0/16\"; ports = \"all\"; } );\n"));
 
 	ck_assert(pw_job_probe_count(&c->jobs[0]) == (pw_u128)65536 * 65535);
 	ck_assert(pw_job_probe_count(&c->jobs[0]) <= PW_CONFIG_MAX_PROBES_PER_RUN);
 	pw_config_free(c);
+}
+END_TEST
+
+/*
+ * Issue 14.4: the jobs together may not cost more than the ceilings if
+ * none of their ports is closed; said at the job that crosses one.
+ */
+START_TEST(ceilings)
+{
+	struct pw_estimate e;
+	struct pw_config *c;
+	char main_conf[300];
+	const char *p;
+
+	/* 2 x 1000 ports: 80 B each in memory, 210 B on disk, 160 B a slot */
+	c = load_ok(put(
+		"main.conf",
+		"max_memory = 1048576; max_database_growth = \"1M\";\n"
+		"jobs = ( { name = \"a\"; targets = \"127.0.0.1-127.0.0.2\"; ports = \"1-1000\"; } );\n"));
+	ck_assert_uint_eq(c->max_memory, 1 << 20);
+	pw_estimate_job(&c->jobs[0], &e);
+	ck_assert(e.probes == 2000);
+	ck_assert_uint_eq(e.mem_least, 2000 * PW_EST_SLOT_BYTES);
+	ck_assert_uint_eq(e.mem_most, 2000 * (PW_EST_SLOT_BYTES + PW_EST_ENTRY_BYTES));
+	ck_assert_uint_eq(e.disk_least, PW_EST_RUN_BYTES);
+	ck_assert_uint_eq(e.disk_most,
+			  PW_EST_RUN_BYTES + 2000 * (PW_EST_ROW_BYTES + PW_EST_EVENT_BYTES));
+	pw_config_free(c);
+	/* defaults: 2 GiB and 8 GiB */
+	c = load_ok(put("main.conf", "jobs = ();\n"));
+	ck_assert_uint_eq(c->max_memory, UINT64_C(2) << 30);
+	ck_assert_uint_eq(c->max_database_growth, UINT64_C(8) << 30);
+	pw_config_free(c);
+
+	p = put("main.conf",
+		"jobs = (\n"
+		"  { name = \"small\"; targets = \"127.0.0.1\"; ports = \"1-100\"; },\n"
+		"  { name = \"off\"; enabled = false; targets = \"127.0.0.0/16\"; ports = \"all\"; },\n"
+		"  { name = \"wide\"; targets = \"127.0.0.0/16\"; ports = \"1-1024\"; }\n"
+		");\n");
+	snprintf(main_conf, sizeof(main_conf), "%s", p);
+	{
+		char m[600], d[600];
+		const char *want[2] = { m, d };
+
+		snprintf(
+			m, sizeof(m),
+			"%s:4: job \"wide\": with it the jobs may need 5.0 GiB of memory if none of their ports is closed, above max_memory = 2.0 GiB: narrow the job, or raise max_memory if you know its ports are mostly closed (closed ports cost nothing)",
+			main_conf);
+		snprintf(
+			d, sizeof(d),
+			"%s:4: job \"wide\": with it the jobs may need 13.1 GiB of database growth if none of their ports is closed, above max_database_growth = 8.0 GiB: narrow the job, or raise max_database_growth if you know its ports are mostly closed (closed ports cost nothing)",
+			main_conf);
+		load_fails(main_conf, want, 2);
+	}
+	p = put("main.conf", "max_memory = \"2X\";\njobs = ();\n");
+	{
+		char m[300];
+		const char *want[1] = { m };
+
+		snprintf(
+			m, sizeof(m),
+			"%s:1: \"max_memory\": \"2X\" is not a size (bytes, or a number with K, M, G or T, as in \"4G\")",
+			p);
+		load_fails(p, want, 1);
+	}
+	p = put("main.conf", "max_memory = 1000;\njobs = ();\n");
+	{
+		char m[300];
+		const char *want[1] = { m };
+
+		snprintf(m, sizeof(m), "%s:1: \"max_memory\" must be at least 1.0 MiB", p);
+		load_fails(p, want, 1);
+	}
 }
 END_TEST
 
@@ -833,6 +910,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, errors_capped_with_a_count);
 	tcase_add_test(tc, include_names_unescaped_like_libconfig);
 	tcase_add_test(tc, integer_truncation_by_token);
+	tcase_add_test(tc, ceilings);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,6 +42,32 @@ START_TEST(parse_u64_accepts_and_rejects)
 }
 END_TEST
 
+START_TEST(sizes)
+{
+	char b[32];
+	uint64_t v;
+
+	ck_assert_int_eq(pw_parse_size("4G", &v), 0);
+	ck_assert_uint_eq(v, UINT64_C(4) << 30);
+	ck_assert_int_eq(pw_parse_size("512MiB", &v), 0);
+	ck_assert_uint_eq(v, UINT64_C(512) << 20);
+	ck_assert_int_eq(pw_parse_size("1048576", &v), 0);
+	ck_assert_uint_eq(v, 1048576);
+	ck_assert_int_eq(pw_parse_size("2T", &v), 0);
+	ck_assert_uint_eq(v, UINT64_C(2) << 40);
+	ck_assert_int_eq(pw_parse_size("4g", &v), -EINVAL);
+	ck_assert_int_eq(pw_parse_size("4GB", &v), -EINVAL);
+	ck_assert_int_eq(pw_parse_size("G", &v), -EINVAL);
+	ck_assert_int_eq(pw_parse_size("-1", &v), -EINVAL);
+	ck_assert_int_eq(pw_parse_size("16777216T", &v), -ERANGE);
+	ck_assert_int_eq(pw_parse_size("99999999999999999999", &v), -ERANGE);
+	ck_assert_str_eq(pw_format_size(b, sizeof(b), 512), "512 B");
+	ck_assert_str_eq(pw_format_size(b, sizeof(b), 1536), "1.5 KiB");
+	ck_assert_str_eq(pw_format_size(b, sizeof(b), UINT64_C(2) << 30), "2.0 GiB");
+	ck_assert_str_eq(pw_format_size(b, sizeof(b), UINT64_MAX), "16.0 EiB");
+}
+END_TEST
+
 START_TEST(parse_duration_forms)
 {
 	static const struct {
@@ -134,6 +160,7 @@ static Suite *util_suite(void)
 
 	tcase_add_test(tc, parse_u64_accepts_and_rejects);
 	tcase_add_test(tc, parse_duration_forms);
+	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, format_duration_round_trips);
 	tcase_add_test(tc, edit_distance_suggests);
 	tcase_add_test(tc, table_lookup);
