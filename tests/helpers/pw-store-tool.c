@@ -10,7 +10,8 @@
  *       end RUN completed|aborted|failed SECONDS
  *       flush | recover | prune SECONDS MAX_ROWS
  *   pw-store-tool -c DB BATCH      crash writer: one job "crash", new
- *       (address, port) pairs, a flush every BATCH observations with
+ *       (address, port) pairs, every 7th open and the others filtered (so
+ *       each makes a row), a flush every BATCH observations with
  *       "flushing N" before and "committed N" after it on stdout; stops
  *       after 3,000,000.
  *
@@ -175,7 +176,9 @@ static int crash_writer(uint64_t batch)
 		struct pw_store_obs o = {
 			.addr = pw_addr_from_v4(0x7f000000u + (uint32_t)(i / 60000)),
 			.port = (uint16_t)(i % 60000 + 1),
-			.state = i % 7 ? PW_STATE_CLOSED : PW_STATE_OPEN,
+			/* filtered, not closed: a port never anything but closed
+			 * has no row, and every observation here must make one */
+			.state = i % 7 ? PW_STATE_FILTERED : PW_STATE_OPEN,
 			.time_usec = t + i,
 		};
 
