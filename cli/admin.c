@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * portwatch run and ack: the verbs that act rather than read. run asks the
- * running daemon, on its control socket, to run a job now; ack marks events
+ * portwatch run, reload and ack: the verbs that act rather than read. run
+ * and reload ask the running daemon, on its control socket, to run a job
+ * (or all) now or to load its configuration again; ack marks events
  * acknowledged in the database, the only write portwatch makes.
  */
 
@@ -27,6 +28,7 @@
 struct daemon_opts {
 	const char *config; /* NULL: env->default_config if it exists */
 	const char *socket, *db;
+	bool all; /* run --all */
 };
 
 /*
@@ -63,6 +65,7 @@ static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_
 		{ "config", required_argument, NULL, 'C' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "db", required_argument, NULL, 'D' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -84,6 +87,11 @@ static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_
 				goto unknown;
 			o->db = optarg;
 			break;
+		case 'A':
+			if (with_db)
+				goto unknown;
+			o->all = true;
+			break;
 		case 'h':
 			usage(env->out);
 			return 1;
@@ -104,8 +112,27 @@ static int parse_daemon_opts(const char *verb, int argc, char **argv, bool with_
 
 static void run_help(FILE *out)
 {
-	fprintf(out, "Usage: portwatch run [--config FILE] [--socket PATH] JOB\n"
-		     "Ask the running portwatchd to run JOB now.\n"
+	fprintf(out, "Usage: portwatch run [--config FILE] [--socket PATH] JOB | --all\n"
+		     "Ask the running portwatchd to run JOB, or every enabled job, now.\n"
+		     "\n"
+		     "      --all           every enabled job (those already running go on)\n"
+		     "      --config FILE   the daemon's configuration, for its control_socket\n"
+		     "                      (default " PW_DEFAULT_CONFIG ")\n"
+		     "      --socket PATH   the control socket (default: from the configuration,\n"
+		     "                      else " PW_DEFAULT_CONTROL_SOCKET ")\n"
+		     "  -h, --help          show this help\n"
+		     "\n"
+		     "Exit status: 0 the run started (with --all: the request was taken),\n"
+		     "1 the daemon is not running or refused (no such job, disabled, already\n"
+		     "running), 2 usage.\n");
+}
+
+static void reload_help(FILE *out)
+{
+	fprintf(out, "Usage: portwatch reload [--config FILE] [--socket PATH]\n"
+		     "Ask the running portwatchd to load its configuration again, and say\n"
+		     "whether it took it. The unit's ExecReload= runs this, so that\n"
+		     "`systemctl reload portwatchd` fails when the configuration is rejected.\n"
 		     "\n"
 		     "      --config FILE   the daemon's configuration, for its control_socket\n"
 		     "                      (default " PW_DEFAULT_CONFIG ")\n"
@@ -113,53 +140,99 @@ static void run_help(FILE *out)
 		     "                      else " PW_DEFAULT_CONTROL_SOCKET ")\n"
 		     "  -h, --help          show this help\n"
 		     "\n"
-		     "Exit status: 0 the run started, 1 the daemon is not running or refused\n"
-		     "(no such job, disabled, already running), 2 usage.\n");
+		     "Exit status: 0 the configuration was loaded, 1 it was rejected (the old\n"
+		     "one stays; its first error is printed) or the daemon is not running,\n"
+		     "2 usage.\n");
+}
+
+/*
+ * Send request to the daemon's control socket; print why it failed, if it
+ * did. Returns 0 with *ret_reply the reply after "ok" (maybe ""), or -1.
+ */
+static int ask_daemon(const char *verb, const struct daemon_opts *o, const char *request,
+		      const char *what, const struct pw_cli_env *env, char **ret_reply)
+{
+	_cleanup_free_ char *reply = NULL, *err = NULL;
+	struct pw_config *cfg = NULL;
+	const char *sock;
+	int r;
+
+	if (!o->socket && load_paths(verb, o, env, &cfg) < 0)
+		return -1;
+	sock = o->socket ?: cfg ? cfg->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
+	if (err)
+		fprintf(env->err, "portwatch %s: %s\n", verb, err);
+	else if (r == -ENOENT || r == -ECONNREFUSED)
+		fprintf(env->err, "portwatch %s: portwatchd is not running (%s at %s)\n", verb,
+			r == -ENOENT ? "no socket" : "nobody answers", sock);
+	else if (r == -EACCES)
+		fprintf(env->err,
+			"portwatch %s: %s: permission denied (root or the daemon's user may ask)\n",
+			verb, sock);
+	else if (r < 0)
+		fprintf(env->err, "portwatch %s: %s: %s\n", verb, sock, strerror(-r));
+	else if (strncmp(reply, "ok", 2) != 0 || (reply[2] && reply[2] != ' '))
+		fprintf(env->err, "portwatch %s: %s: %s\n", verb, what,
+			strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
+	pw_config_free(cfg);
+	if (err || r < 0 || strncmp(reply, "ok", 2) != 0 || (reply[2] && reply[2] != ' '))
+		return -1;
+	*ret_reply = strdup(reply[2] ? reply + 3 : "");
+	return *ret_reply ? 0 : -1;
 }
 
 int pw_cli_verb_run(int argc, char **argv, const struct pw_cli_env *env)
 {
 	struct daemon_opts o = {};
-	_cleanup_free_ char *request = NULL, *reply = NULL, *err = NULL;
-	struct pw_config *cfg = NULL;
-	const char *sock, *job;
+	_cleanup_free_ char *request = NULL, *reply = NULL;
+	unsigned started, running;
+	const char *job;
 	int r;
 
 	r = parse_daemon_opts("run", argc, argv, false, &o, run_help, env);
 	if (r != 0)
 		return r > 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_USAGE;
-	if (argc - optind != 1) {
-		fprintf(env->err, "portwatch run: name one job\nTry 'portwatch run --help'.\n");
+	if (o.all == (argc - optind == 1) || argc - optind > 1) {
+		fprintf(env->err,
+			"portwatch run: name one job, or --all\nTry 'portwatch run --help'.\n");
 		return PW_CLI_EXIT_USAGE;
 	}
-	job = argv[optind];
-	if (!o.socket && load_paths("run", &o, env, &cfg) < 0)
-		return PW_CLI_EXIT_FAILURE;
-	sock = o.socket ?: cfg ? cfg->control_socket : PW_DEFAULT_CONTROL_SOCKET;
-	if (asprintf(&request, "run %s", job) < 0) {
-		request = NULL;
-		r = -ENOMEM;
-	} else {
-		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
+	if (o.all) {
+		if (ask_daemon("run", &o, "run-all", "all jobs", env, &reply) < 0)
+			return PW_CLI_EXIT_FAILURE;
+		if (sscanf(reply, "%u %u", &started, &running) != 2)
+			started = running = 0;
+		fprintf(env->out, "%u job(s) run now; %u already running.\n", started, running);
+		return PW_CLI_EXIT_OK;
 	}
-	if (err)
-		fprintf(env->err, "portwatch run: %s\n", err);
-	else if (r == -ENOENT || r == -ECONNREFUSED)
-		fprintf(env->err, "portwatch run: portwatchd is not running (%s at %s)\n",
-			r == -ENOENT ? "no socket" : "nobody answers", sock);
-	else if (r == -EACCES)
+	job = argv[optind];
+	if (asprintf(&request, "run %s", job) < 0)
+		return PW_CLI_EXIT_FAILURE;
+	if (ask_daemon("run", &o, request, job, env, &reply) < 0)
+		return PW_CLI_EXIT_FAILURE;
+	fprintf(env->out, "Job %s runs now.\n", job);
+	return PW_CLI_EXIT_OK;
+}
+
+int pw_cli_verb_reload(int argc, char **argv, const struct pw_cli_env *env)
+{
+	struct daemon_opts o = {};
+	_cleanup_free_ char *reply = NULL;
+	int r;
+
+	r = parse_daemon_opts("reload", argc, argv, false, &o, reload_help, env);
+	if (r != 0)
+		return r > 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_USAGE;
+	if (argc - optind != 0 || o.all) {
 		fprintf(env->err,
-			"portwatch run: %s: permission denied (root or the daemon's user may ask)\n",
-			sock);
-	else if (r < 0)
-		fprintf(env->err, "portwatch run: %s: %s\n", sock, strerror(-r));
-	else if (strcmp(reply, "ok") != 0)
-		fprintf(env->err, "portwatch run: %s: %s\n", job,
-			strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
-	else
-		fprintf(env->out, "Job %s runs now.\n", job);
-	pw_config_free(cfg);
-	return r == 0 && strcmp(reply, "ok") == 0 ? PW_CLI_EXIT_OK : PW_CLI_EXIT_FAILURE;
+			"portwatch reload: takes no arguments\nTry 'portwatch reload --help'.\n");
+		return PW_CLI_EXIT_USAGE;
+	}
+	if (ask_daemon("reload", &o, "reload", "reload", env, &reply) < 0)
+		return PW_CLI_EXIT_FAILURE;
+	fprintf(env->out, "Configuration reloaded.\n");
+	return PW_CLI_EXIT_OK;
 }
 
 static void ack_help(FILE *out)

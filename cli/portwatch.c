@@ -30,7 +30,8 @@ static const struct verb verbs[] = {
 	{ "changes", pw_cli_verb_changes, "state changes, newest first" },
 	{ "history", pw_cli_verb_history, "timeline of one address or port" },
 	{ "runs", pw_cli_verb_runs, "recent runs with durations and counts" },
-	{ "run", pw_cli_verb_run, "ask the running daemon to run a job now" },
+	{ "run", pw_cli_verb_run, "ask the running daemon to run a job (or --all) now" },
+	{ "reload", pw_cli_verb_reload, "ask the running daemon to reload its configuration" },
 	{ "ack", pw_cli_verb_ack, "acknowledge policy violations (the only write)" },
 };
 

@@ -30,6 +30,7 @@ int pw_cli_verb_changes(int argc, char **argv, const struct pw_cli_env *env); /*
 int pw_cli_verb_history(int argc, char **argv, const struct pw_cli_env *env); /* query-events.c */
 int pw_cli_verb_runs(int argc, char **argv, const struct pw_cli_env *env);    /* query-runs.c */
 
-/* cli/admin.c: ask the daemon to run a job; acknowledge events */
+/* cli/admin.c: ask the daemon to run jobs or reload; acknowledge events */
 int pw_cli_verb_run(int argc, char **argv, const struct pw_cli_env *env);
+int pw_cli_verb_reload(int argc, char **argv, const struct pw_cli_env *env);
 int pw_cli_verb_ack(int argc, char **argv, const struct pw_cli_env *env);

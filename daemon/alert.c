@@ -399,11 +399,17 @@ static int spawn(struct hook *h, int in_fd, int out_fd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
+	sigset_t none, defaults;
 	int r;
 
+	/* `systemctl kill -s USR1 portwatchd` (run all jobs) or HUP signals
+	 * every process of the unit: meant for the daemon, they must not kill
+	 * a hook and lose its alert. The daemon ignores both (manager.c), and
+	 * an ignored signal stays ignored across exec, also for a shell. */
 	sigemptyset(&none);
-	sigfillset(&all);
+	sigfillset(&defaults);
+	sigdelset(&defaults, SIGUSR1);
+	sigdelset(&defaults, SIGHUP);
 	r = posix_spawn_file_actions_init(&fa);
 	if (r != 0)
 		return -r;
@@ -423,14 +429,14 @@ static int spawn(struct hook *h, int in_fd, int out_fd)
 	if (!r)
 		r = posix_spawn_file_actions_addchdir_np(&fa, "/");
 	/* The daemon blocks SIGCHLD and the loop's signals: the hook must not
-	 * inherit that, nor any handler. */
+	 * inherit that, nor any handler (but the two ignored above). */
 	if (!r)
 		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 							    POSIX_SPAWN_SETPGROUP);
 	if (!r)
 		r = posix_spawnattr_setsigmask(&attr, &none);
 	if (!r)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
+		r = posix_spawnattr_setsigdefault(&attr, &defaults);
 	if (!r)
 		r = posix_spawnattr_setpgroup(&attr, 0);
 	if (!r)

@@ -87,3 +87,10 @@ void runs_stop_all(struct pw_manager *m, const char *reason);
 /* manager.c */
 void manager_update_status(struct pw_manager *m, bool force);
 void manager_rearm_sched_timer(struct pw_manager *m);
+/* Load the configuration again: 0, or -EINVAL when it was rejected (the
+ * old one stays; *ret_error, if asked, gets the first error, to free). */
+int manager_reload(struct pw_manager *m, char **ret_error);
+
+/* requests.c: what SIGUSR1 and the control socket ask */
+void manager_run_all(struct pw_manager *m, unsigned *ret_started, unsigned *ret_running);
+int manager_on_control(void *userdata, const char *request, char **ret_reply);

@@ -220,8 +220,9 @@ static void log_rejected(struct pw_manager *m, const struct pw_diag *diag)
 	});
 }
 
-/* The new configuration, or NULL when it was rejected (and that said). */
-static struct pw_config *reload_load(struct pw_manager *m)
+/* The new configuration, or NULL when it was rejected (and that said,
+ * with the first error in *ret_error if asked). */
+static struct pw_config *reload_load(struct pw_manager *m, char **ret_error)
 {
 	struct pw_diag diag = PW_DIAG_INIT;
 	struct pw_config *nc = NULL;
@@ -232,6 +233,8 @@ static struct pw_config *reload_load(struct pw_manager *m)
 		r = pw_config_set_database(nc, m->database_override);
 	if (r < 0) {
 		log_rejected(m, &diag);
+		if (ret_error)
+			*ret_error = strdup(diag.n ? diag.msgs[0] : strerror(-r));
 		pw_config_free(nc);
 		nc = NULL;
 	}
@@ -299,7 +302,7 @@ static void reload_new_jobs(struct pw_manager *m, const struct pw_config *nc,
 	counts->total = (unsigned)nc->n_jobs;
 }
 
-static int reload(struct pw_manager *m)
+int manager_reload(struct pw_manager *m, char **ret_error)
 {
 	struct pw_config *nc, *old = m->config;
 	struct pw_event_jobs counts = { 0 };
@@ -309,10 +312,10 @@ static int reload(struct pw_manager *m)
 	pw_report_settle(&m->rep);
 	/* netbase may have been upgraded; on ENOMEM the old names stay */
 	(void)pw_services_load(&m->services, NULL);
-	nc = reload_load(m);
+	nc = reload_load(m, ret_error);
 	if (!nc) {
 		(void)pw_notify_ready("Configuration rejected, old one kept");
-		return 0;
+		return -EINVAL;
 	}
 	warn_restart_only(m, nc, old);
 	reload_old_jobs(m, nc, old, &counts);
@@ -334,91 +337,18 @@ static int reload(struct pw_manager *m)
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-	return reload(userdata);
+	/* a rejected configuration is logged; the daemon goes on with the old */
+	(void)manager_reload(userdata, NULL);
+	return 0;
 }
 
 static int on_run_now(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-	struct pw_manager *m = userdata;
-	unsigned n = 0;
+	unsigned started, running;
 
-	for (size_t i = 0; i < m->config->n_jobs; i++)
-		if (m->config->jobs[i].enabled &&
-		    pw_scheduler_run_now(m->sched, m->config->jobs[i].name, now_real()) >= 0)
-			n++;
-	pw_log_info("SIGUSR1: running %u job(s) now", n);
-	manager_rearm_sched_timer(m);
+	manager_run_all(userdata, &started, &running);
+	pw_log_info("SIGUSR1: running %u job(s) now", started);
 	return 0;
-}
-
-/* `portwatch run JOB`: the job runs now, as with SIGUSR1 for one job. */
-static int run_job_now(struct pw_manager *m, const char *name, const char **ret_error)
-{
-	const struct pw_job *job = pw_config_find_job(m->config, name);
-	int r;
-
-	if (!job) {
-		*ret_error = "error: no such job";
-		return -ENOENT;
-	}
-	if (!job->enabled) {
-		*ret_error = "error: job is disabled";
-		return -EPERM;
-	}
-	r = pw_scheduler_run_now(m->sched, job->name, now_real());
-	if (r == -EBUSY) {
-		*ret_error = "error: already running";
-		return r;
-	}
-	if (r < 0) {
-		*ret_error = "error: cannot schedule the job";
-		return r;
-	}
-	pw_log_info("Control socket: running job %s now", job->name);
-	manager_rearm_sched_timer(m);
-	return 0;
-}
-
-static int status_reply(struct pw_manager *m, char **ret_reply)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return -ENOMEM;
-	fputs("ok\n", f);
-	for (struct job_run *run = m->runs; run; run = run->next) {
-		struct pw_engine_stats st;
-
-		run_stats(run, &st);
-		/* a sixth word; older CLIs read five and ignore it */
-		fprintf(f, "running %s %lld %llu %llu%s\n", run->rr.name, (long long)run->rr.run_id,
-			(unsigned long long)st.done, (unsigned long long)st.total,
-			run->engine ? "" : " resolving");
-	}
-	fprintf(f, "pid %d\n", (int)getpid());
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret_reply = buf;
-	return 0;
-}
-
-static int on_control(void *userdata, const char *request, char **ret_reply)
-{
-	struct pw_manager *m = userdata;
-	const char *err = NULL;
-
-	if (strncmp(request, "run ", 4) == 0) {
-		if (run_job_now(m, request + 4, &err) < 0)
-			return (*ret_reply = strdup(err)) ? 0 : -ENOMEM;
-		return (*ret_reply = strdup("ok")) ? 0 : -ENOMEM;
-	}
-	if (strcmp(request, "status") == 0)
-		return status_reply(m, ret_reply);
-	return (*ret_reply = strdup("error: unknown request")) ? 0 : -ENOMEM;
 }
 
 static int setup_hooks(struct pw_manager *m)
@@ -432,7 +362,7 @@ static int setup_hooks(struct pw_manager *m)
 		return r;
 	}
 	m->rep.alerter = m->alerter;
-	r = pw_control_new(m->event, path, on_control, m, &m->control);
+	r = pw_control_new(m->event, path, manager_on_control, m, &m->control);
 	/*
 	 * Someone else's socket or file on the path (another daemon, or a
 	 * user who bound it first in a shared directory): running anyway
@@ -601,6 +531,11 @@ static int setup_loop(struct pw_manager *m)
 	sigaddset(&mask, SIGCHLD);
 	/* sd-event signal sources need the signals blocked first. */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* Ignored as well: a blocked signal is never discarded (the signalfd
+	 * still gets it), and an ignored one stays ignored in the alert hooks,
+	 * which `systemctl kill -s USR1` reaches too (alert.c). */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 
 	r = sd_event_new(&m->event);
 	if (r >= 0)

@@ -346,6 +346,41 @@ START_TEST(hook_children_do_not_outlive_it)
 }
 END_TEST
 
+/* `systemctl kill -s USR1 portwatchd` reaches the hooks too: it must not
+ * kill one (issue 13: the alert was lost). */
+START_TEST(hook_survives_the_daemons_signals)
+{
+	char dir[] = "/tmp/pw-test-alert.XXXXXX", pidf[64], script[256];
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(pidf, sizeof(pidf), "%s/hook.pid", dir);
+	snprintf(script, sizeof(script), "echo $$ >%s.tmp; mv %s.tmp %s; sleep 1; echo done", pidf,
+		 pidf, pidf);
+	struct pw_alert a = sh_alert(script, 10 * USEC_PER_SEC);
+
+	/* as the daemon does (manager.c): blocked for its loop, and ignored */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	setup_loop(0, 0);
+	ck_assert_int_eq(pw_alerter_submit(al, &a, PW_ALERT_UNEXPECTED_OPEN, &port_info), 0);
+	for (int i = 0; i < 500 && access(pidf, F_OK) < 0; i++)
+		ck_assert_int_ge(sd_event_run(ev, 10 * USEC_PER_MSEC), 0);
+	pid = read_pid(pidf);
+	ck_assert_int_eq(kill(-pid, SIGUSR1), 0);
+	ck_assert_int_eq(kill(-pid, SIGHUP), 0);
+	run_until(1, 10);
+	ck_assert_msg(results[0].r.exited && results[0].r.exit_status == 0,
+		      "the hook was killed by signal %d", results[0].r.term_signal);
+	ck_assert_str_eq(results[0].output, "done\n");
+	teardown_loop();
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	unlink(pidf);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(concurrency_and_queue_bound)
 {
 	struct pw_alert a = sh_alert("sleep 0.2; echo \"$PORTWATCH_PORT\"", 10 * USEC_PER_SEC);
@@ -444,6 +479,7 @@ static Suite *alert_suite(void)
 	tcase_add_test(tc, wants);
 	tcase_add_test(tc, hook_sees_event);
 	tcase_add_test(tc, hook_starts_with_default_signals);
+	tcase_add_test(tc, hook_survives_the_daemons_signals);
 	tcase_add_test(tc, hung_hook_is_killed);
 	tcase_add_test(tc, hook_children_do_not_outlive_it);
 	tcase_add_test(tc, concurrency_and_queue_bound);

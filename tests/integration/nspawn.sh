@@ -238,6 +238,21 @@ if $manager_landed; then
 		{ dump_service; pw_fail "reload with a new job failed"; }
 	pw_wait_for 10 has_entry MESSAGE_ID="$reloaded" PORTWATCH_JOBS_ADDED=1 ||
 		{ dump_service; pw_fail "no config-reloaded entry with one job added"; }
+	# a broken drop-in: `systemctl reload` fails (ExecReload is `portwatch
+	# reload`, which waits for the outcome) and the daemon goes on as it was
+	ns sh -c "cat >$confd/91-broken.conf" <<-'CONF'
+	jobs = ( { name = "broken"; targets = "127.0.0.1"; ports = "22"; intervall = "5m"; } );
+	CONF
+	if timeout 30 nsenter -t "$PW_CONTAINER" -a systemctl reload portwatchd.service \
+		>"$PW_TMP/reload.out" 2>&1; then
+		dump_service
+		pw_fail "systemctl reload succeeded with a broken configuration"
+	fi
+	ns journalctl -q -u portwatchd.service -o cat | grep -q 'unknown key "intervall"' ||
+		{ dump_service; pw_fail "the rejected reload does not name the error in the unit's log"; }
+	[ "$(svc_show ActiveState)" = active ] || { dump_service; pw_fail "not active after a rejected reload"; }
+	pw_assert_eq "$(svc_show MainPID)" "$main_pid" "MainPID after a rejected reload"
+	ns rm "$confd/91-broken.conf"
 	has_job_entry() { has_entry PORTWATCH_JOB=nspawn-test "$@"; }
 	# the new job runs soon after it appears: its baseline (4242 closed)
 	baseline=$("$PW_HELPERS/pw-emit-events" --list | awk '$1 == "baseline-recorded" { print $2 }')

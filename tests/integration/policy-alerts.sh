@@ -209,6 +209,24 @@ while read -r line; do
 done <"$PW_TMP/alerts.jsonl"
 "$top_srcdir/etc/hooks/log-to-file" </dev/null 2>/dev/null && pw_fail "log-to-file without a file argument succeeded"
 
+# -- every job at once, and a reload that says whether it took (issue 13:
+# SIGHUP and `systemctl reload` could not tell a rejected configuration)
+out=$("$PORTWATCH" run --all --socket "$sock" 2>&1) || pw_fail "portwatch run --all: $out"
+pw_assert_grep <(echo "$out") '^[0-9]+ job\(s\) run now; [0-9]+ already running\.$'
+wait_log 'Control socket: running [0-9]+ job\(s\) now' "run --all not logged"
+out=$("$PORTWATCH" run --all --socket "$sock" pol 2>&1) && pw_fail "portwatch run --all JOB succeeded"
+out=$("$PORTWATCH" reload --socket "$sock" 2>&1) || pw_fail "portwatch reload: $out"
+pw_assert_eq "$out" "Configuration reloaded." "reload answer"
+cat >"$PW_TMP/conf.d/90-broken.conf" <<'CONF'
+jobs = ( { name = "broken"; targets = "127.0.0.1"; ports = "22"; intervall = "5m"; } );
+CONF
+st=0
+out=$("$PORTWATCH" reload --socket "$sock" 2>&1) || st=$?
+pw_assert_eq "$st" 1 "portwatch reload exit status for a broken configuration"
+pw_assert_grep <(echo "$out") '^portwatch reload: reload: configuration rejected, old one kept: .*90-broken\.conf:1: job "broken": unknown key "intervall"'
+kill -0 "$PW_DAEMON_PID" || pw_fail "the daemon died of a rejected reload"
+rm "$PW_TMP/conf.d/90-broken.conf"
+
 # -- the daemon's status over the socket (portwatch status asks it), then a
 # clean stop removes the socket
 out=$("$PORTWATCH" status --config "$conf" 2>&1) || pw_fail "portwatch status: $out"
@@ -217,5 +235,7 @@ pw_stop_daemon TERM
 pw_assert_eq "$PW_DAEMON_STATUS" 0 "exit status"
 [ -e "$sock" ] && pw_fail "control socket left behind"
 out=$("$PORTWATCH" run --socket "$sock" pol 2>&1) && pw_fail "portwatch run after stop succeeded"
+out=$("$PORTWATCH" reload --socket "$sock" 2>&1) && pw_fail "portwatch reload after stop succeeded"
+pw_assert_eq "$out" "portwatch reload: portwatchd is not running (no socket at $sock)" "reload without a daemon"
 pw_assert_eq "$(q 'PRAGMA integrity_check;')" ok "integrity_check"
 pw_pass

@@ -9,7 +9,7 @@ command -v systemd-analyze >/dev/null || pw_skip "systemd-analyze missing (Debia
 
 # Install just what the unit refers to into a private DESTDIR.
 dest="$PW_TMP/dest"
-targets=(install-sbinPROGRAMS install-systemdsystemunitDATA)
+targets=(install-sbinPROGRAMS install-binPROGRAMS install-systemdsystemunitDATA)
 have_man=false
 if command -v man >/dev/null; then
 	targets+=(install-man)
@@ -22,7 +22,7 @@ unit=$(find "$dest" -name portwatchd.service -type f)
 [ -n "$unit" ] || pw_fail "make install did not install portwatchd.service"
 pw_assert_no_grep "$unit" '@[a-z]+@' "unsubstituted @variable@ left in the installed unit"
 pw_assert_grep "$unit" '^Type=notify$'
-pw_assert_grep "$unit" '^ExecReload=.*kill -HUP \$MAINPID$'
+pw_assert_grep "$unit" '^ExecReload=/[^ ]*/portwatch reload --config /[^ ]*/portwatchd\.conf$'
 pw_assert_grep "$unit" '^WatchdogSec=[1-9]'
 pw_assert_grep "$unit" '^CapabilityBoundingSet=$' "the unit keeps capabilities"
 pw_assert_grep "$unit" '^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX$'
@@ -32,7 +32,10 @@ pw_assert_grep "$unit" '^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX$'
 exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 [ -x "$dest$exec_start" ] || pw_fail "ExecStart=$exec_start is not what make install installed"
 mkdir "$PW_TMP/verify"
-sed "s|^ExecStart=$exec_start |ExecStart=$dest$exec_start |" "$unit" >"$PW_TMP/verify/portwatchd.service"
+exec_reload=$(sed -n 's/^ExecReload=\([^ ]*\).*/\1/p' "$unit")
+[ -x "$dest$exec_reload" ] || pw_fail "ExecReload=$exec_reload is not what make install installed"
+sed -e "s|^ExecStart=$exec_start |ExecStart=$dest$exec_start |" \
+	-e "s|^ExecReload=$exec_reload |ExecReload=$dest$exec_reload |" "$unit" >"$PW_TMP/verify/portwatchd.service"
 
 man_opt=--man=no
 if $have_man; then
