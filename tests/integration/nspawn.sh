@@ -219,7 +219,7 @@ if $manager_landed; then
 	# ---- a port change reaches the journal as the service's entry, and the
 	# database. 127.0.0.1 is the container's own loopback (--private-network).
 	opened=$("$PW_HELPERS/pw-emit-events" --list | awk '$1 == "port-opened" { print $2 }')
-	confd="$(dirname "$(sed -n 's/.*--config \([^ ]*\).*/\1/p' "$unit")")/conf.d"
+	confd="$(dirname "$(sed -n 's/^ExecStart=.*--config \([^ ]*\).*/\1/p' "$unit")")/conf.d"
 	ns test -d "$confd" || pw_fail "no drop-in directory $confd in the container"
 	ns sh -c "cat >$confd/90-nspawn-test.conf" <<-CONF
 	jobs = (
