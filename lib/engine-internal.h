@@ -95,10 +95,12 @@ struct host {
 	uint32_t probed, opens; /* finished probes, canaries included */
 	uint8_t used, guard;
 	uint8_t canary_left, canary_open, canary_sent;
-	/* loss (engine-loss.c): attempts that timed out on a port that a later
-	 * attempt got an answer from, and answered attempts */
+	/* loss (engine-loss.c): lossy once it raised the retries (counted in
+	 * the stats); lost = attempts that timed out on a port a later attempt
+	 * got an answer from, answered = attempts answered. In this order the
+	 * entry stays 96 bytes: the table has one per slot and more. */
+	bool lossy;
 	uint32_t lost, answered;
-	bool lossy; /* loss raised its retries once: counted in the stats */
 };
 
 struct core {
