@@ -18,7 +18,7 @@
 # The suite runs PW_LOSS_RUNS=5 and PW_LOSS_SCANS=3 at 10%, 3% and 20%
 # (PW_LOSS_LEVELS); the acceptance of issue 12 is
 #   PW_LOSS_RUNS=100 PW_LOSS_SCANS=20 tests/integration/loss.sh
-# (about 8 minutes per level). The figures are logged at the end.
+# (about 4 minutes per level). The figures are logged at the end.
 . "$(dirname "$0")/lib.sh"
 
 PORTWATCH=${PORTWATCH:-$top_builddir/portwatch}
