@@ -195,6 +195,20 @@ static const char *seconds_text(int64_t usec, char buf[static 32])
 	return buf;
 }
 
+/* Hundredths of a percent as a number: "0", "19.3", "19.27". */
+static const char *pct_number(int64_t v, char buf[static 32])
+{
+	uint64_t u = v < 0 ? 0 : (uint64_t)v;
+	int n = snprintf(buf, 32, "%llu.%02llu", (unsigned long long)(u / 100),
+			 (unsigned long long)(u % 100));
+
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
 /* The cell as text/CSV shows it; NULL for no value. */
 static const char *cell_text(const struct pw_cli_column *col, const struct cell *c, bool csv,
 			     char buf[static 64])
@@ -215,6 +229,13 @@ static const char *cell_text(const struct pw_cli_column *col, const struct cell 
 		return pw_cli_format_span(c->v < 0 ? 0 : (uint64_t)c->v, buf);
 	case PW_CLI_COL_BOOL:
 		return c->v ? "yes" : "no";
+	case PW_CLI_COL_PCT:
+		if (csv)
+			return pct_number(c->v, buf);
+		/* one decimal, rounded: 1927 -> "19.3%" */
+		snprintf(buf, 64, "%lld.%lld%%", (long long)((c->v + 5) / 100),
+			 (long long)((c->v + 5) / 10 % 10));
+		return buf;
 	}
 	return NULL;
 }
@@ -251,7 +272,8 @@ static void text_line(const struct pw_cli_table *t, const struct cell *row, cons
 		const char *s = row ? cell_text(&t->cols[c], &row[c], false, buf)
 				    : t->cols[c].title;
 		bool right = t->cols[c].type == PW_CLI_COL_INT ||
-			     t->cols[c].type == PW_CLI_COL_SPAN;
+			     t->cols[c].type == PW_CLI_COL_SPAN ||
+			     t->cols[c].type == PW_CLI_COL_PCT;
 		bool last = c + 1 == t->n_cols;
 		size_t l;
 
@@ -316,6 +338,9 @@ static void json_cell(struct pw_json *j, const struct pw_cli_column *col, const 
 		return;
 	case PW_CLI_COL_BOOL:
 		pw_json_bool(j, c->v);
+		return;
+	case PW_CLI_COL_PCT:
+		pw_json_raw(j, "%s", pct_number(c->v, buf));
 		return;
 	}
 }

@@ -24,16 +24,17 @@ enum {
  *
  * The query verbs build one table of typed cells and print it in the
  * format asked for:
- *   text  columns aligned with two spaces (numbers and spans to the
- *         right, headers too), "-" for no value, times
- *         "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m";
+ *   text  columns aligned with two spaces (numbers, spans and percentages
+ *         to the right, headers too), "-" for no value, times
+ *         "YYYY-MM-DD HH:MM:SS" (UTC), spans "3h12m", percentages "19.3%";
  *         control characters shown as "?" so a database cannot drive the
  *         terminal
  *   csv   RFC 4180: header of keys, fields quoted when they hold a comma,
  *         quote, CR or LF, quotes doubled; empty for no value; times as in
- *         text, spans in seconds; lines end with LF
+ *         text, spans in seconds, percentages as numbers; lines end with LF
  *   json  an array of objects, keys as in csv, null for no value, times
- *         RFC 3339 ("2026-11-25T13:08:32Z"), spans in seconds
+ *         RFC 3339 ("2026-11-25T13:08:32Z"), spans in seconds, percentages
+ *         as numbers
  * Widths count bytes: the text is ASCII (addresses, numbers, job and
  * service names).
  */
@@ -50,6 +51,7 @@ enum pw_cli_col_type {
 	PW_CLI_COL_TIME, /* microseconds since the epoch */
 	PW_CLI_COL_SPAN, /* microseconds */
 	PW_CLI_COL_BOOL, /* "yes"/"no"; JSON true/false */
+	PW_CLI_COL_PCT,  /* hundredths of a percent: text "19.3%", CSV and JSON 19.27 */
 };
 
 struct pw_cli_column {
@@ -69,7 +71,7 @@ struct pw_cli_table *pw_cli_table_free(struct pw_cli_table *t);
 int pw_cli_table_add_row(struct pw_cli_table *t);
 int pw_cli_table_set_text(struct pw_cli_table *t, size_t col, const char *s); /* NULL: none */
 void pw_cli_table_set_int(struct pw_cli_table *t, size_t col,
-			  int64_t v); /* INT, TIME, SPAN, BOOL */
+			  int64_t v); /* INT, TIME, SPAN, BOOL, PCT */
 
 size_t pw_cli_table_rows(const struct pw_cli_table *t);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* portwatch runs: recent runs, newest first, with durations and counts. */
+/* portwatch runs: recent runs, newest first, with durations, counts and loss. */
 
 #include "query-internal.h"
 
@@ -16,6 +16,7 @@ enum {
 	RU_UNREACHABLE,
 	RU_CHANGES,
 	RU_FLAPS,
+	RU_LOSS,
 	RU_BASELINE,
 	_RU_MAX
 };
@@ -33,6 +34,7 @@ static const struct pw_cli_column run_cols[_RU_MAX] = {
 	[RU_UNREACHABLE] = { "unreachable", "UNREACH", PW_CLI_COL_INT },
 	[RU_CHANGES] = { "changes", "CHANGES", PW_CLI_COL_INT },
 	[RU_FLAPS] = { "flaps", "FLAPS", PW_CLI_COL_INT },
+	[RU_LOSS] = { "loss_pct", "LOSS", PW_CLI_COL_PCT },
 	[RU_BASELINE] = { "baseline", "BASELINE", PW_CLI_COL_BOOL },
 };
 
@@ -62,6 +64,9 @@ static int run_row(const struct pw_store_run_row *row, void *userdata)
 	pw_cli_table_set_int(t, RU_UNREACHABLE, row->unreachable);
 	pw_cli_table_set_int(t, RU_CHANGES, row->changes);
 	pw_cli_table_set_int(t, RU_FLAPS, row->flaps);
+	/* runs before schema 6, or with nothing answered: none */
+	if (row->has_loss)
+		pw_cli_table_set_int(t, RU_LOSS, (int64_t)(row->loss_pct * 100 + 0.5));
 	return 0;
 }
 
@@ -84,7 +89,8 @@ static const struct pw_query_verb_info runs_verb = {
 	.min_args = 0,
 	.max_args = 0,
 	.usage = " [--job JOB] [--limit N]",
-	.help = "List recent runs, newest first, with durations and counts.\n"
+	.help = "List recent runs, newest first, with durations, counts and the packet\n"
+		"loss each measured (share of connection attempts lost).\n"
 		"\n"
 		"      --job JOB        only this job's runs\n"
 		"      --limit N        at most N runs (default 20, 0 = all)\n",

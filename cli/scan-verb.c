@@ -299,6 +299,7 @@ static void print_summary_json(const struct scan_out *o, const struct pw_engine_
 			       double secs, bool interrupted, struct pw_json *j)
 {
 	char abuf[PW_ADDR_STRLEN];
+	double loss;
 
 	pw_json_key(j, "accepts_all");
 	pw_json_begin_array(j, PW_JSON_INLINE);
@@ -321,9 +322,28 @@ static void print_summary_json(const struct scan_out *o, const struct pw_engine_
 	json_u64(j, "connects", st->connects);
 	json_u64(j, "self_connects", st->self_connects);
 	json_u64(j, "scanner_errors", st->scanner_errors);
+	pw_json_key(j, "loss_pct");
+	if (pw_engine_loss_pct(st, &loss))
+		pw_json_raw(j, "%.2f", loss);
+	else
+		pw_json_null(j);
+	json_u64(j, "loss_attempts", st->loss_attempts);
 	pw_json_key(j, "complete");
 	pw_json_bool(j, !interrupted);
 	pw_json_end_object(j);
+}
+
+/* ", 19.3% of attempts lost (9 extra attempts)": timeouts that a later
+ * attempt to the same port ended (engine.h); nothing when nothing answered */
+static void print_loss(const struct pw_engine_stats *st)
+{
+	double loss;
+
+	if (!pw_engine_loss_pct(st, &loss))
+		return;
+	printf(", %.1f%% of attempts lost", loss);
+	if (st->loss_attempts)
+		printf(" (%llu extra attempts)", (unsigned long long)st->loss_attempts);
 }
 
 static void print_summary_text(const struct scan_out *o, const struct pw_engine_stats *st,
@@ -342,6 +362,7 @@ static void print_summary_text(const struct scan_out *o, const struct pw_engine_
 	       naddrs == 1 ? "" : "es", (unsigned long long)o->nports, o->nports == 1 ? "" : "s",
 	       secs, (unsigned long long)st->open, (unsigned long long)st->closed,
 	       (unsigned long long)st->filtered, (unsigned long long)st->unreachable);
+	print_loss(st);
 	if (o->nwild)
 		printf(", %zu address%s accepting everything", o->nwild, o->nwild == 1 ? "" : "es");
 	printf("\n");
@@ -394,6 +415,8 @@ static void scan_help(FILE *out)
 		"      --min-timeout DUR    lower clamp of the adaptive timeout (default 100ms)\n"
 		"      --max-timeout DUR    upper clamp of the adaptive timeout (default 3s)\n"
 		"  -r, --retries N          extra attempts for an unanswered probe (default 2)\n"
+		"      --max-retries N      up to N on an address that loses packets (default 10;\n"
+		"                           = --retries: no adaptation)\n"
 		"  -R, --rate N             at most N connects per second (default unlimited)\n"
 		"  -c, --concurrency N      probes in flight (default: from the open-file limit)\n"
 		"      --host-concurrency N probes in flight per address (default no cap)\n"
@@ -414,6 +437,7 @@ enum {
 	OPT_FAIL_OPEN = 0x100,
 	OPT_MIN_TIMEOUT,
 	OPT_MAX_TIMEOUT,
+	OPT_MAX_RETRIES,
 	OPT_HOST_CONC,
 	OPT_SHARD,
 	OPT_SEED,
@@ -470,6 +494,7 @@ static const struct option scan_longopts[] = {
 	{ "min-timeout", required_argument, NULL, OPT_MIN_TIMEOUT },
 	{ "max-timeout", required_argument, NULL, OPT_MAX_TIMEOUT },
 	{ "retries", required_argument, NULL, 'r' },
+	{ "max-retries", required_argument, NULL, OPT_MAX_RETRIES },
 	{ "rate", required_argument, NULL, 'R' },
 	{ "concurrency", required_argument, NULL, 'c' },
 	{ "host-concurrency", required_argument, NULL, OPT_HOST_CONC },
@@ -507,7 +532,10 @@ static int parse_timing_option(int c, const char *arg, struct scan_opts *so)
 	case OPT_MAX_TIMEOUT:
 		return parse_dur_opt("--max-timeout", arg, &t->max_timeout_usec) < 0 ? -EINVAL : 0;
 	case 'r':
-		return parse_count_opt("--retries", arg, 0, 100, &t->retries);
+		return parse_count_opt("--retries", arg, 0, PW_SCAN_MAX_RETRIES, &t->retries);
+	case OPT_MAX_RETRIES:
+		return parse_count_opt("--max-retries", arg, 0, PW_SCAN_MAX_RETRIES,
+				       &t->max_retries);
 	case 'R':
 		return parse_count_opt("--rate", arg, 1, 100000000, &t->rate);
 	case 'c':
@@ -568,6 +596,12 @@ static int parse_scan_options(int argc, char **argv, struct scan_opts *so, const
 			return -EINVAL;
 	if (so->timing.min_timeout_usec > so->timing.max_timeout_usec) {
 		fprintf(stderr, "portwatch scan: --min-timeout is above --max-timeout\n");
+		return -EINVAL;
+	}
+	if (so->timing.max_retries < so->timing.retries) {
+		fprintf(stderr,
+			"portwatch scan: --max-retries %u is below --retries %u (give it %u to turn loss adaptation off)\n",
+			so->timing.max_retries, so->timing.retries, so->timing.retries);
 		return -EINVAL;
 	}
 	if (optind >= argc) {
@@ -803,6 +837,7 @@ int pw_cli_verb_scan(int argc, char **argv, const struct pw_cli_env *env)
 			.min_timeout_usec = 100 * USEC_PER_MSEC,
 			.max_timeout_usec = 3 * USEC_PER_SEC,
 			.retries = 2,
+			.max_retries = PW_SCAN_DEFAULT_MAX_RETRIES,
 		},
 		.canaries = PW_ENGINE_DEFAULT_CANARIES,
 	};

@@ -135,6 +135,8 @@ static void put_run_completed(FILE *f, const struct pw_event *ev)
 		pw_format_duration(d, sizeof(d), c->duration_usec), c->probes_done);
 	put_state_counts(f, c);
 	fprintf(f, ", %" PRIu64 " change%s", c->changes, c->changes == 1 ? "" : "s");
+	if (c->has_loss)
+		fprintf(f, ", %.1f%% of attempts lost", c->loss_pct);
 }
 
 static void put_run_skipped(FILE *f, const struct pw_event *ev)
@@ -405,6 +407,8 @@ static void add_counts(struct field_list *l, const struct pw_event_counts *c)
 	add_field(l, "PORTWATCH_UNREACHABLE=%" PRIu64, c->unreachable);
 	add_field(l, "PORTWATCH_CHANGES=%" PRIu64, c->changes);
 	add_field(l, "PORTWATCH_DURATION_USEC=%" PRIu64, c->duration_usec);
+	if (c->has_loss)
+		add_field(l, "PORTWATCH_LOSS_PCT=%.2f", c->loss_pct);
 }
 
 static void add_fields(struct field_list *l, const struct pw_event *ev, const char *service)

@@ -49,6 +49,10 @@ struct pw_event_counts {
 	uint64_t open, closed, filtered, unreachable;
 	uint64_t changes; /* confirmed state changes */
 	uint64_t duration_usec;
+	/* the share of connection attempts lost (pw_engine_loss_pct()), once
+	 * a run ends with something answered: PORTWATCH_LOSS_PCT */
+	bool has_loss;
+	double loss_pct;
 };
 
 /* The jobs of a (re)loaded configuration. */

@@ -39,6 +39,8 @@ struct job_run {
 	bool baseline; /* the job had no completed run before */
 	char why[192]; /* why the run could not start, when that needs words */
 	uint64_t start_mono, start_real;
+	/* "packets are being lost" was logged for this run (run.c) */
+	bool loss_noticed;
 	struct job_run *next;
 };
 

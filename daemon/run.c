@@ -103,6 +103,44 @@ void run_free(struct pw_manager *m, struct job_run *run)
 	free(run);
 }
 
+/* The loss the run measured, for its row and its journal entry. */
+static void record_loss(struct pw_manager *m, struct job_run *run)
+{
+	struct pw_engine_stats st;
+	int r;
+
+	run_stats(run, &st);
+	if (!pw_engine_loss_pct(&st, &run->rr.counts.loss_pct))
+		return;
+	run->rr.counts.has_loss = true;
+	r = pw_store_run_loss(m->store, run->rr.run_id, run->rr.counts.loss_pct);
+	if (r < 0)
+		pw_log_debug("Job %s: recording the loss of run %lld: %s", run->rr.name,
+			     (long long)run->rr.run_id, pw_report_store_strerror(&m->rep, r));
+}
+
+/*
+ * Once per run, as soon as an address's loss raised its retries: silence
+ * there costs more attempts, and counts only once it is conclusive.
+ */
+static void notice_loss(struct job_run *run)
+{
+	struct pw_engine_stats st;
+	double pct;
+
+	if (run->loss_noticed)
+		return;
+	pw_engine_get_stats(run->engine, &st);
+	if (st.lossy_hosts == 0 || !pw_engine_loss_pct(&st, &pct))
+		return;
+	run->loss_noticed = true;
+	pw_log_notice("Job %s: run %lld: packets are being lost (%.1f%% of connection attempts so "
+		      "far); unanswered probes to lossy addresses are retried up to %u times "
+		      "before their silence counts",
+		      run->rr.name, (long long)run->rr.run_id, pct,
+		      run->rr.job->timing.max_retries);
+}
+
 /* End a run: record it, log it, hand the job back to the scheduler. */
 static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_status status,
 		       const char *reason, int error)
@@ -113,6 +151,7 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 	run->rr.counts.duration_usec = now_mono() - run->start_mono;
 	if (status == PW_RUN_COMPLETED)
 		save_rtt(m, run);
+	record_loss(m, run);
 	r = pw_store_run_end(m->store, run->rr.run_id, status, now_real());
 	pw_report_store(&m->rep, r, "Recording the end of a run");
 	pw_report_settle(&m->rep);
@@ -179,6 +218,7 @@ static int run_step(struct job_run *run)
 		manager_rearm_sched_timer(m);
 		return 0;
 	}
+	notice_loss(run);
 	deadline = pw_engine_next_deadline(run->engine);
 	if (deadline == UINT64_MAX)
 		r = sd_event_source_set_enabled(run->timer, SD_EVENT_OFF);

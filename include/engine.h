@@ -19,6 +19,17 @@
  * Never a false state: scanner-side errors (EMFILE, ENFILE, ENOBUFS,
  * ENOMEM, EADDRNOTAVAIL, EAGAIN) back off and retry, and a loopback
  * connect that met itself or another of our own probes is re-probed.
+ *
+ * Loss: per address the engine measures the attempts that timed out on a
+ * port a later attempt got an answer from (an address whose ports never
+ * answer has no loss, only silence). While an address loses packets its
+ * unanswered probes get more retries, up to timing.max_retries, until
+ * silence is conclusive (below one wrong "filtered" in a million probes);
+ * a silent port that is still not conclusive gets further re-probe rounds
+ * (at most two), and a silence that an answer then ends, loss explains:
+ * no flap. If silence stays inconclusive on a port whose stored state
+ * was an answer, the result is PW_RESULT_UNCONFIRMED: the stored state
+ * stands, since silence on a lossy address is no evidence of a change.
  */
 
 #include <stdbool.h>
@@ -103,13 +114,38 @@ struct pw_engine_stats {
 	uint64_t connects;       /* connect() calls, retries and canaries included */
 	uint64_t scanner_errors; /* EMFILE & co: backed off and retried */
 	uint64_t self_connects;  /* loopback connects that met our own socket */
-	unsigned inflight;       /* sockets open now */
+	/* loss: attempts that timed out on a port that a later attempt got an
+	 * answer from, and attempts answered (see pw_engine_loss_pct()) */
+	uint64_t lost, answered;
+	uint64_t lossy_hosts;   /* addresses whose loss raised their retries (per thread) */
+	uint64_t loss_attempts; /* connect()s beyond timing.retries spent on such addresses */
+	unsigned inflight;      /* sockets open now */
 };
+
+/*
+ * The share of connection attempts lost, in percent: lost / (lost +
+ * answered). With a drop rate d each way (SYN out, SYN-ACK or RST back) it
+ * is about 1 - (1 - d)^2. False when nothing was answered (nothing to
+ * measure: an address that only drops has no loss, only silence).
+ */
+bool pw_engine_loss_pct(const struct pw_engine_stats *st, double *ret_pct);
+
+/*
+ * The adaptation as pure functions of an address's counts (lost and
+ * answered as in the stats), for the engine and its tests: the attempts
+ * (1 + retries, between retries + 1 and max(retries, max_retries) + 1) a
+ * round of probes to a port may take, and whether silent attempts in a row
+ * are conclusive. Without two lost attempts there is no loss to adapt to.
+ */
+unsigned pw_engine_loss_attempts(uint64_t lost, uint64_t answered, unsigned retries,
+				 unsigned max_retries);
+bool pw_engine_loss_conclusive(uint64_t lost, uint64_t answered, unsigned silent);
 
 /*
  * Create an engine and raise RLIMIT_NOFILE's soft limit to the hard one.
  * Returns 0, -EINVAL (bad params: no callback, empty space, shard_i >=
- * shard_n, min > max timeout), -ERANGE (space too large to permute),
+ * shard_n, min > max timeout, retries or max_retries above
+ * PW_SCAN_MAX_RETRIES), -ERANGE (space too large to permute),
  * -ENOMEM, or -errno from epoll/eventfd/pthread.
  */
 int pw_engine_new(const struct pw_engine_params *p, struct pw_engine **ret);

@@ -217,6 +217,14 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 		     uint64_t now_usec);
 
 /*
+ * The packet loss a running run measured, in percent (0 to 100; see
+ * sql/006-run-loss.sql): written with its row at the next flush, so set it
+ * before pw_store_run_end(). A run never given one has NULL. Returns 0,
+ * -EINVAL out of range, -ESRCH for an unknown or ended run.
+ */
+int pw_store_run_loss(struct pw_store *s, int64_t run_id, double loss_pct);
+
+/*
  * Record that a job's run was due but not started because the previous
  * one still went: a run row with status "skipped", started = ended = now,
  * written with the next batch. It is never a baseline and changes no
@@ -411,6 +419,8 @@ struct pw_store_run_row {
 	int64_t ended_usec;
 	int64_t probes, open, closed, filtered, unreachable, changes, flaps;
 	bool baseline;
+	bool has_loss; /* runs.loss_pct is not NULL */
+	double loss_pct;
 };
 
 typedef int (*pw_store_run_cb_t)(const struct pw_store_run_row *row, void *userdata);

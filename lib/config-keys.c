@@ -22,6 +22,7 @@ static const struct key tunable_keys[] = {
 	{ "min_rtt_timeout", V_DURATION, TUN(t.min_timeout_usec), 1 * MSEC, 60 * SEC },
 	{ "max_rtt_timeout", V_DURATION, TUN(t.max_timeout_usec), 1 * MSEC, 300 * SEC },
 	{ "retries", V_UINT, TUN(t.retries), 0, 10 },
+	{ "max_retries", V_UINT, TUN(t.max_retries), 0, PW_SCAN_MAX_RETRIES },
 	{ "rate", V_UINT, TUN(t.rate), 0, 10000000 },
 	{ "concurrency", V_UINT, TUN(t.concurrency), 0, 1000000 },
 	{ "host_concurrency", V_UINT, TUN(t.host_concurrency), 0, 65535 },

@@ -382,6 +382,13 @@ void pw_config_check_tunables(struct ctx *c, const config_setting_t *where,
 			pw_format_duration(x, sizeof(x), t->t.initial_timeout_usec),
 			pw_format_duration(a, sizeof(a), t->t.min_timeout_usec),
 			pw_format_duration(b, sizeof(b), t->t.max_timeout_usec));
+	/* max_retries = retries is how adaptation is turned off; below, one
+	 * of the two is a mistake */
+	if (t->t.max_retries < t->t.retries)
+		pw_config_error_at(
+			c, where,
+			"\"max_retries\" (%u) is below \"retries\" (%u): set it to %u to turn loss adaptation off",
+			t->t.max_retries, t->t.retries, t->t.retries);
 	if (t->jitter > t->interval)
 		pw_config_error_at(c, where, "\"jitter\" (%s) is longer than \"interval\" (%s)",
 				   pw_format_duration(a, sizeof(a), t->jitter),

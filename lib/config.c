@@ -36,6 +36,7 @@ static const struct tunables tunables_default = {
 		.min_timeout_usec = 50 * MSEC,
 		.max_timeout_usec = 10 * SEC,
 		.retries = 1,
+		.max_retries = PW_SCAN_DEFAULT_MAX_RETRIES,
 		.rate = 0,
 		.concurrency = 0,
 		.host_concurrency = 0,
@@ -116,8 +117,9 @@ static bool timing_equal(const struct pw_scan_timing *a, const struct pw_scan_ti
 	return a->initial_timeout_usec == b->initial_timeout_usec &&
 	       a->min_timeout_usec == b->min_timeout_usec &&
 	       a->max_timeout_usec == b->max_timeout_usec && a->retries == b->retries &&
-	       a->rate == b->rate && a->concurrency == b->concurrency &&
-	       a->host_concurrency == b->host_concurrency && a->confirm_count == b->confirm_count &&
+	       a->max_retries == b->max_retries && a->rate == b->rate &&
+	       a->concurrency == b->concurrency && a->host_concurrency == b->host_concurrency &&
+	       a->confirm_count == b->confirm_count &&
 	       a->confirm_spacing_usec == b->confirm_spacing_usec;
 }
 

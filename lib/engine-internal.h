@@ -81,6 +81,8 @@ struct slot {
 	uint8_t held_flags; /* PW_RESULT_* of a held result */
 	bool verified;      /* loopback ephemeral-range open was looked at twice */
 	bool prev_asked;
+	uint8_t loss_rounds; /* re-probe rounds added because silence was not conclusive */
+	uint16_t silent;     /* attempts timed out since the last answer, all rounds */
 };
 
 struct host {
@@ -93,6 +95,12 @@ struct host {
 	uint32_t probed, opens; /* finished probes, canaries included */
 	uint8_t used, guard;
 	uint8_t canary_left, canary_open, canary_sent;
+	/* loss (engine-loss.c): lossy once it raised the retries (counted in
+	 * the stats); lost = attempts that timed out on a port a later attempt
+	 * got an answer from, answered = attempts answered. In this order the
+	 * entry stays 96 bytes: the table has one per slot and more. */
+	bool lossy;
+	uint32_t lost, answered;
 };
 
 struct core {
@@ -231,8 +239,27 @@ static inline struct slot *engine_slot_take(struct core *c, unsigned reserve)
 	s->first = -1;
 	s->verified = false;
 	s->prev_asked = false;
+	s->loss_rounds = 0;
+	s->silent = 0;
 	s->rtt = 0;
 	return s;
+}
+
+/*
+ * The attempt number whose timeout an attempt waits (pw_rtt_timeout()
+ * doubles it per attempt). Attempts beyond the configured retries, which
+ * only a lossy address gets, stop doubling at the larger of the last
+ * configured one and the third: random loss is no congestion, and eleven
+ * doublings would stretch a run to minutes; 4 x RTO still catches answers
+ * that are merely late.
+ */
+static inline unsigned engine_backoff_attempt(const struct core *c, const struct slot *s)
+{
+	unsigned cap = c->e->p.timing.retries + 1;
+
+	if (cap < 3)
+		cap = 3;
+	return s->attempts < cap ? s->attempts : cap;
 }
 
 /* ------------------------------------------------------------------ engine-core.c */
@@ -258,6 +285,11 @@ void engine_emit(struct core *c, const struct pw_probe_result *r);
 void engine_finish_probe(struct core *c, struct slot *s, enum pw_state state,
 			 enum pw_state observed, unsigned flags);
 void engine_confirm(struct core *c, struct slot *s, enum pw_state st);
+
+/* ------------------------------------------------------------------ engine-loss.c */
+unsigned engine_loss_retries(struct core *c, struct slot *s);
+void engine_loss_answered(struct core *c, struct host *h, unsigned silent);
+bool engine_loss_conclusive(const struct core *c, const struct slot *s);
 
 /* ------------------------------------------------------------------ engine-guard.c */
 bool engine_guard_hold(struct core *c, struct slot *s, enum pw_state state, unsigned flags);

@@ -152,6 +152,8 @@ void engine_launch(struct core *c, struct slot *s)
 	s->attempts++;
 	s->total_attempts++;
 	c->st.connects++;
+	if (s->loss_rounds || s->attempts > c->e->p.timing.retries + 1)
+		c->st.loss_attempts++;
 	s->phase = SLOT_CONNECTING;
 
 	r = connect(fd, (struct sockaddr *)&ss, len);
@@ -180,18 +182,29 @@ void engine_launch(struct core *c, struct slot *s)
 		backoff_slot(c, s, err == ENOSPC ? ENOMEM : err);
 		return;
 	}
-	(void)engine_arm(c, s, c->now + pw_rtt_timeout(&s->host->rtt, &c->limits, s->attempts));
+	(void)engine_arm(c, s,
+			 c->now + pw_rtt_timeout(&s->host->rtt, &c->limits,
+						 engine_backoff_attempt(c, s)));
 }
 
-void engine_handle_timeout(struct core *c, struct slot *s)
+/* An attempt went unanswered: try again while the round's retries (raised
+ * on a lossy address) allow, else the round's result is silence. */
+static void attempt_silent(struct core *c, struct slot *s)
 {
-	close_socket(c, s, false);
-	if (s->attempts <= c->e->p.timing.retries) {
+	if (s->silent < UINT16_MAX)
+		s->silent++;
+	if (s->attempts <= engine_loss_retries(c, s)) {
 		retry_now(c, s);
 		return;
 	}
 	s->rtt = 0;
 	observe(c, s, PW_STATE_FILTERED, false);
+}
+
+void engine_handle_timeout(struct core *c, struct slot *s)
+{
+	close_socket(c, s, false);
+	attempt_silent(c, s);
 }
 
 static void handle_error(struct core *c, struct slot *s, int err)
@@ -215,12 +228,7 @@ static void handle_error(struct core *c, struct slot *s, int err)
 		return;
 	case ETIMEDOUT: /* the kernel's own SYN retries ran out first */
 		pw_timerq_remove(&c->tq, &s->timer);
-		if (s->attempts <= c->e->p.timing.retries) {
-			retry_now(c, s);
-			return;
-		}
-		s->rtt = 0;
-		observe(c, s, PW_STATE_FILTERED, false);
+		attempt_silent(c, s);
 		return;
 	}
 	/* EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES, EPERM
@@ -295,7 +303,8 @@ static void rearm_host(struct core *c, struct host *h)
 
 		if (s->phase != SLOT_CONNECTING)
 			continue;
-		when = s->started + pw_rtt_timeout(&h->rtt, &c->limits, s->attempts);
+		when = s->started +
+		       pw_rtt_timeout(&h->rtt, &c->limits, engine_backoff_attempt(c, s));
 		if (when < s->timer.when)
 			(void)engine_arm(c, s, when);
 	}
@@ -305,6 +314,7 @@ static void rearm_host(struct core *c, struct host *h)
 static void observe(struct core *c, struct slot *s, enum pw_state st, bool sample)
 {
 	struct host *h = s->host;
+	unsigned silent = s->silent;
 
 	pw_timerq_remove(&c->tq, &s->timer);
 	s->sc_errors = 0;
@@ -327,4 +337,8 @@ static void observe(struct core *c, struct slot *s, enum pw_state st, bool sampl
 		engine_canary_done(c, s, st);
 	else
 		engine_confirm(c, s, st);
+	/* after the decision: a port's own silence is no evidence that loss
+	 * explains it (the slot may be gone now; h stays) */
+	if (st != PW_STATE_FILTERED)
+		engine_loss_answered(c, h, silent);
 }

@@ -5,14 +5,22 @@
  * or RST is not reported as a change. A port the store has never seen is
  * probed again when it timed out: a baseline must not record "filtered"
  * for an open port whose SYNs were lost (only silence can be an artefact
- * of loss; a SYN-ACK, RST or ICMP error is an answer). The settled result
- * then goes to the caller, directly or through the worker's batch.
+ * of loss; a SYN-ACK, RST or ICMP error is an answer). On an address that
+ * is losing packets (engine-loss.c) silence is judged by how lossy it is:
+ * inconclusive silence gets more rounds, an answer after it was loss (no
+ * flap), and silence that stays inconclusive does not change a stored
+ * state. The settled result then goes to the caller, directly or through
+ * the worker's batch.
  */
 
 #include <errno.h>
 #include <stdlib.h>
 
 #include "engine-internal.h"
+
+/* Re-probe rounds silence may add on a lossy address (the first of them
+ * stands in for the confirmation portwatch scan does not ask for). */
+#define LOSS_MAX_ROUNDS 2U
 
 void engine_emit(struct core *c, const struct pw_probe_result *r)
 {
@@ -101,15 +109,49 @@ static int8_t prev_state(struct pw_engine *e, struct slot *s)
 	return s->prev;
 }
 
-/* Whether a first attempt's state st needs re-probes before it counts. */
-static bool needs_confirming(struct pw_engine *e, struct slot *s, enum pw_state st)
+/*
+ * Whether a first attempt's state st needs re-probes before it counts, and
+ * how many rounds: 0 for none.
+ */
+static unsigned rounds_needed(struct core *c, struct slot *s, enum pw_state st)
 {
-	int8_t prev = prev_state(e, s);
+	unsigned confirm = c->e->p.timing.confirm_count > 255 ? 255 : c->e->p.timing.confirm_count;
+	int8_t prev = prev_state(c->e, s);
 
 	if (prev >= 0)
-		return (enum pw_state)prev != st;
+		return (enum pw_state)prev != st ? confirm : 0;
+	if (st != PW_STATE_FILTERED)
+		return 0;
 	/* a port never seen: with a store to ask, a timeout is checked */
-	return s->prev_asked && st == PW_STATE_FILTERED;
+	if (s->prev_asked)
+		return confirm;
+	/* no store (portwatch scan): silence loss can explain is checked too */
+	if (engine_loss_conclusive(c, s))
+		return 0;
+	s->loss_rounds = 1;
+	return 1;
+}
+
+/*
+ * The confirmed state is in (all rounds agreed). Silence that the
+ * address's loss still explains gets another round, at most
+ * LOSS_MAX_ROUNDS; after those it does not replace an answer in the store.
+ */
+static bool confirmed(struct core *c, struct slot *s, enum pw_state st)
+{
+	if (st == PW_STATE_FILTERED && !engine_loss_conclusive(c, s)) {
+		if (s->loss_rounds < LOSS_MAX_ROUNDS) {
+			s->loss_rounds++;
+			s->confirm_left = 1;
+			return false;
+		}
+		if (s->prev >= 0) {
+			deliver(c, s, (enum pw_state)s->prev, st, PW_RESULT_UNCONFIRMED);
+			return true;
+		}
+	}
+	deliver(c, s, st, st, PW_RESULT_CONFIRMED);
+	return true;
 }
 
 /* A confirmation re-probe's outcome: true once the result was delivered. */
@@ -124,10 +166,8 @@ static bool confirm_step(struct core *c, struct slot *s, enum pw_state st)
 				PW_RESULT_UNCONFIRMED);
 		return true;
 	}
-	if (--s->confirm_left == 0) {
-		deliver(c, s, st, st, PW_RESULT_CONFIRMED);
-		return true;
-	}
+	if (--s->confirm_left == 0)
+		return confirmed(c, s, st);
 	return false;
 }
 
@@ -135,22 +175,29 @@ static bool confirm_step(struct core *c, struct slot *s, enum pw_state st)
 void engine_confirm(struct core *c, struct slot *s, enum pw_state st)
 {
 	struct pw_engine *e = c->e;
+	unsigned rounds;
 
+	if (s->first == (int8_t)PW_STATE_FILTERED && st != PW_STATE_FILTERED &&
+	    !engine_loss_conclusive(c, s))
+		/* the silence was loss: the answer is the first observation */
+		s->first = -1;
 	if (s->first >= 0) {
 		if (confirm_step(c, s, st))
 			return;
 	} else {
-		if (!needs_confirming(e, s, st)) {
+		rounds = rounds_needed(c, s, st);
+		if (rounds == 0) {
 			deliver(c, s, st, st, 0);
 			return;
 		}
 		s->first = (int8_t)st;
-		s->confirm_left = (uint8_t)(e->p.timing.confirm_count > 255
-						    ? 255
-						    : e->p.timing.confirm_count);
+		s->confirm_left = (uint8_t)rounds;
 	}
-	/* re-probe after the spacing, with a fresh set of retries */
+	/* re-probe after the spacing, with a fresh set of retries; an answer
+	 * ends a run of silence */
 	s->attempts = 0;
+	if (st != PW_STATE_FILTERED)
+		s->silent = 0;
 	s->phase = SLOT_WAITING;
 	(void)engine_arm(c, s, c->now + e->p.timing.confirm_spacing_usec);
 }

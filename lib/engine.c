@@ -58,7 +58,8 @@ static int check_params(const struct pw_engine_params *p)
 	if (p->space->ports.ranges[0].lo < 1 ||
 	    p->space->ports.ranges[p->space->ports.n - 1].hi > 65535)
 		return -EINVAL;
-	if (t->retries > 100 || t->confirm_count > 255)
+	if (t->retries > PW_SCAN_MAX_RETRIES || t->max_retries > PW_SCAN_MAX_RETRIES ||
+	    t->confirm_count > 255)
 		return -EINVAL;
 	if (p->shared_rate && p->threads > 1)
 		return -EINVAL; /* the limiter is not thread-safe */
@@ -306,6 +307,10 @@ static void add_stats(struct pw_engine_stats *a, const struct pw_engine_stats *b
 	a->connects += b->connects;
 	a->scanner_errors += b->scanner_errors;
 	a->self_connects += b->self_connects;
+	a->lost += b->lost;
+	a->answered += b->answered;
+	a->lossy_hosts += b->lossy_hosts;
+	a->loss_attempts += b->loss_attempts;
 	a->inflight += b->inflight;
 }
 

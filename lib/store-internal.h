@@ -79,6 +79,8 @@ struct run {
 	uint64_t started, ended, updated;
 	uint64_t probes, n_state[_PW_STATE_MAX], n_changes, n_flaps;
 	uint64_t refused; /* observations pw_store_record() could not keep */
+	double loss_pct;  /* runs.loss_pct, when has_loss */
+	bool has_loss;
 	bool in_db, dirty;
 	struct cover_space space; /* what it probes, from pw_store_run_space() */
 	bool has_space;

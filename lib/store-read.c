@@ -293,6 +293,8 @@ static int run_row(sqlite3_stmt *st, any_cb_t cb, void *userdata)
 		.flaps = col_i64(st, 11),
 		/* the view says 'yes' or '' */
 		.baseline = bl && *bl,
+		.has_loss = !col_null(st, 13),
+		.loss_pct = sqlite3_column_double(st, 13),
 	};
 
 	return ((pw_store_run_cb_t)cb)(&row, userdata);
@@ -304,7 +306,7 @@ int pw_store_read_runs(struct pw_store *s, const struct pw_store_read_filter *f,
 	/* run_summary, with the times as numbers */
 	static const char sql[] =
 		"SELECT s.run_id, s.job, s.status, r.started_usec, r.ended_usec, s.probes, s.open,"
-		" s.closed, s.filtered, s.unreachable, s.changes, s.flaps, s.baseline"
+		" s.closed, s.filtered, s.unreachable, s.changes, s.flaps, s.baseline, s.loss_pct"
 		" FROM run_summary s JOIN runs r ON r.id = s.run_id"
 		" WHERE ?1 IS NULL OR s.job = ?1"
 		" ORDER BY s.run_id DESC LIMIT ?2";

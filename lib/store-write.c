@@ -17,14 +17,14 @@ static const char *const stmt_sql[_ST_MAX] = {
 		" ON CONFLICT (id) DO UPDATE SET baseline_run_id = excluded.baseline_run_id",
 	[ST_INS_RUN] =
 		"INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec,"
-		" probes, n_open, n_closed, n_filtered, n_unreachable, n_changes, n_flaps)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+		" probes, n_open, n_closed, n_filtered, n_unreachable, n_changes, n_flaps, loss_pct)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 		" ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
 		" ended_usec = excluded.ended_usec, updated_usec = excluded.updated_usec,"
 		" probes = excluded.probes, n_open = excluded.n_open,"
 		" n_closed = excluded.n_closed, n_filtered = excluded.n_filtered,"
 		" n_unreachable = excluded.n_unreachable, n_changes = excluded.n_changes,"
-		" n_flaps = excluded.n_flaps",
+		" n_flaps = excluded.n_flaps, loss_pct = excluded.loss_pct",
 	[ST_INS_EVENT] = "INSERT INTO events (run_id, job_id, addr, port, address, kind, major,"
 			 " old_state, new_state, time_usec, rtt_usec, policy)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -97,6 +97,8 @@ static int write_run(struct pw_store *s, struct run *run)
 		sqlite3_bind_int64(st, 8 + i, (int64_t)run->n_state[i]);
 	sqlite3_bind_int64(st, 12, (int64_t)run->n_changes);
 	sqlite3_bind_int64(st, 13, (int64_t)run->n_flaps);
+	if (run->has_loss)
+		sqlite3_bind_double(st, 14, run->loss_pct);
 	return store_step_done(s, st, "write run");
 }
 
@@ -415,6 +417,22 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 	if (status == PW_RUN_COMPLETED && run->refused == 0)
 		store_cover_run(run);
 	return pw_store_flush(s);
+}
+
+int pw_store_run_loss(struct pw_store *s, int64_t run_id, double loss_pct)
+{
+	LOCKED(s);
+	struct run *run = store_run_find(s, run_id);
+
+	if (!run || run->status != PW_RUN_RUNNING)
+		return store_set_error(s, -ESRCH, "no running run %" PRId64, run_id);
+	/* NaN fails both */
+	if (!(loss_pct >= 0 && loss_pct <= 100))
+		return -EINVAL;
+	run->loss_pct = loss_pct;
+	run->has_loss = true;
+	run->dirty = true;
+	return 0;
 }
 
 int pw_store_recover_runs(struct pw_store *s)

@@ -30,9 +30,10 @@ SELECT time, kind, old_state, new_state, run_id
 FROM port_timeline
 WHERE address = '127.0.0.1' AND port = 22;
 
--- 6. The last 10 runs: status, duration, counts.
+-- 6. The last 10 runs: status, duration, counts, the packet loss measured
+--    (percent of connection attempts lost; NULL: nothing answered).
 SELECT run_id, job, status, started, duration_s, probes, open, closed, filtered,
-       unreachable, changes, flaps, baseline
+       unreachable, changes, flaps, baseline, loss_pct
 FROM run_summary LIMIT 10;
 
 -- 7. Per job: last run, open ports now, whether it has a baseline.

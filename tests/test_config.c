@@ -215,7 +215,7 @@ START_TEST(global_settings_and_defaults)
 		"defaults = {\n"
 		"  interval = \"1h30m\"; jitter = 60; timeout = \"500ms\";\n"
 		"  min_rtt_timeout = \"20ms\"; max_rtt_timeout = \"5s\";\n"
-		"  retries = 3; rate = 100; concurrency = 64; host_concurrency = 8;\n"
+		"  retries = 3; max_retries = 20; rate = 100; concurrency = 64; host_concurrency = 8;\n"
 		"  confirm = 2; confirm_spacing = \"2s\"; accept_all_threshold = \"75%\";\n"
 		"};\n"
 		"alert = { command = [ \"/bin/echo\", \"hi\" ]; events = [ \"opened\", \"run-failed\" ];\n"
@@ -235,6 +235,7 @@ START_TEST(global_settings_and_defaults)
 	ck_assert_uint_eq(j->timing.min_timeout_usec, 20 * USEC_PER_MSEC);
 	ck_assert_uint_eq(j->timing.max_timeout_usec, 5 * USEC_PER_SEC);
 	ck_assert_uint_eq(j->timing.retries, 3);
+	ck_assert_uint_eq(j->timing.max_retries, 20);
 	ck_assert_uint_eq(j->timing.rate, 100);
 	ck_assert_uint_eq(j->timing.concurrency, 64);
 	ck_assert_uint_eq(j->timing.host_concurrency, 8);
@@ -268,6 +269,8 @@ START_TEST(builtin_defaults)
 	ck_assert_uint_eq(j->jitter_usec, 0);
 	ck_assert_uint_eq(j->timing.initial_timeout_usec, USEC_PER_SEC);
 	ck_assert_uint_eq(j->timing.retries, 1);
+	ck_assert_uint_eq(j->timing.max_retries, PW_SCAN_DEFAULT_MAX_RETRIES);
+	ck_assert_uint_eq(j->timing.confirm_count, 1);
 	ck_assert_ptr_null(j->alert.argv);
 	ck_assert_uint_eq(j->alert.events, PW_ALERT_EVENTS_ALL);
 	ck_assert(j->accept_all_threshold == 0.9);
@@ -648,6 +651,7 @@ START_TEST(job_equality)
 		"interval = \"5m\";",
 		"jitter = 1;",
 		"retries = 5;",
+		"max_retries = 7;",
 		"rate = 7;",
 		"timeout = 2;",
 		"enabled = false;",

@@ -1097,6 +1097,229 @@ START_TEST(host_cap_is_kept)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ loss adaptation */
+
+/* The adaptation's arithmetic (engine-loss.c), worked out by hand. */
+START_TEST(loss_attempts_table)
+{
+	static const struct {
+		uint64_t lost, answered;
+		unsigned retries, max_retries, want;
+	} t[] = {
+		{ 0, 1000, 1, 10, 2 },     /* nothing lost: the configured retries */
+		{ 1, 1000, 1, 10, 2 },     /* one late answer is no loss */
+		{ 0, 0, 2, 10, 3 },        /* nothing answered: silence, not loss */
+		{ 190, 1000, 1, 10, 9 },   /* ~19% per attempt (10% each way): q <= 0.182 */
+		{ 190, 1000, 1, 5, 6 },    /* within the cap */
+		{ 190, 1000, 1, 1, 2 },    /* max_retries = retries: no adaptation */
+		{ 190, 1000, 1, 0, 2 },    /* ... below, too */
+		{ 190, 1000, 12, 10, 13 }, /* never fewer than configured */
+		{ 59, 1000, 2, 10, 6 },    /* ~6% (3% each way) */
+		{ 2, 10000, 2, 10, 3 },    /* rare loss: what was configured is enough */
+		{ 2, 10000, 1, 10, 2 },    { 2, 1, 1, 10, 11 }, /* two of three lost: the cap */
+		{ 560, 1000, 2, 10, 11 },                       /* ~36% (20% each way): the cap */
+	};
+
+	for (size_t i = 0; i < PW_ELEMENTSOF(t); i++)
+		ck_assert_msg(pw_engine_loss_attempts(t[i].lost, t[i].answered, t[i].retries,
+						      t[i].max_retries) == t[i].want,
+			      "row %zu: %u attempts, want %u", i,
+			      pw_engine_loss_attempts(t[i].lost, t[i].answered, t[i].retries,
+						      t[i].max_retries),
+			      t[i].want);
+	/* silence in a row is conclusive once q^n < 1e-6 */
+	ck_assert(pw_engine_loss_conclusive(0, 0, 1));
+	ck_assert(pw_engine_loss_conclusive(1, 1000, 1));
+	ck_assert(!pw_engine_loss_conclusive(190, 1000, 8));
+	ck_assert(pw_engine_loss_conclusive(190, 1000, 9));
+	ck_assert(!pw_engine_loss_conclusive(560, 1000, 11));
+	ck_assert(pw_engine_loss_conclusive(560, 1000, 22));
+	ck_assert(!pw_engine_loss_conclusive(2, 1, 33));
+	ck_assert(!pw_engine_loss_conclusive(2, 10000, 1));
+	ck_assert(pw_engine_loss_conclusive(2, 10000, 2));
+}
+END_TEST
+
+START_TEST(loss_pct)
+{
+	struct pw_engine_stats st = { .lost = 19, .answered = 81 };
+	double pct = -1;
+
+	ck_assert(pw_engine_loss_pct(&st, &pct));
+	ck_assert(pct > 18.99 && pct < 19.01);
+	st = (struct pw_engine_stats){ .lost = 0, .answered = 0 };
+	ck_assert(!pw_engine_loss_pct(&st, &pct));
+}
+END_TEST
+
+/*
+ * nft rules that drop the first n SYNs to each port of lo-hi (one dynamic
+ * set per SYN dropped), and every SYN to drop_lo-drop_hi (0: none).
+ */
+static bool lossy_ports(const unsigned (*first)[3], size_t n_first, unsigned drop_lo,
+			unsigned drop_hi)
+{
+	char rules[4096];
+	size_t u = 0;
+	unsigned sets = 0;
+
+	for (size_t i = 0; i < n_first; i++)
+		sets = first[i][2] > sets ? first[i][2] : sets;
+	u += (size_t)snprintf(rules + u, sizeof(rules) - u, "table inet pwloss {\n");
+	for (unsigned k = 1; k <= sets; k++)
+		u += (size_t)snprintf(rules + u, sizeof(rules) - u,
+				      " set s%u { type inet_service; flags dynamic; }\n", k);
+	u += (size_t)snprintf(rules + u, sizeof(rules) - u,
+			      " chain out { type filter hook output priority 0;\n");
+	for (size_t i = 0; i < n_first; i++)
+		for (unsigned k = 1; k <= first[i][2]; k++)
+			u += (size_t)snprintf(
+				rules + u, sizeof(rules) - u,
+				"  tcp flags syn tcp dport %u-%u tcp dport != @s%u add @s%u { tcp dport } drop\n",
+				first[i][0], first[i][1], k, k);
+	if (drop_lo)
+		u += (size_t)snprintf(rules + u, sizeof(rules) - u, "  tcp dport %u-%u drop\n",
+				      drop_lo, drop_hi);
+	snprintf(rules + u, sizeof(rules) - u, " }\n}\n");
+	if (!nft(rules)) {
+		fprintf(stderr, "skipped: nft dynamic sets not usable\n");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Without a store (portwatch scan): 1-100 lose their first SYN and answer
+ * the retry, which measures the loss; 101-120 lose three, more than the
+ * configured retry, and are closed all the same because the address is
+ * lossy; 131-135 never answer: more rounds, then filtered. With
+ * max_retries = retries (no adaptation), 101-120 come out filtered: what
+ * the engine reported before it adapted.
+ */
+START_TEST(loss_raises_retries)
+{
+	static const unsigned first[][3] = { { 1, 100, 1 }, { 101, 120, 3 } };
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+
+	if (!enter_netns() || !lossy_ports(first, 2, 131, 135))
+		return;
+	for (int adapt = 0; adapt <= 1; adapt++) {
+		struct collect c = { 0 };
+
+		space_init(&s, LO4, 1, 135);
+		p = params(&s, &c);
+		p.timing.retries = 1;
+		p.timing.max_retries = adapt ? 4 : 1;
+		ck_assert_int_eq(run(&p, &c, &st), 0);
+		ck_assert_uint_eq(c.n, 135);
+		ck_assert_uint_eq(count_state(&c, PW_STATE_CLOSED), adapt ? 130 : 110);
+		ck_assert_uint_eq(count_state(&c, PW_STATE_FILTERED), adapt ? 5 : 25);
+		ck_assert_uint_eq(st.lossy_hosts, adapt);
+		if (adapt) {
+			for (uint16_t port = 101; port <= 120; port++)
+				ck_assert_uint_eq(find(&c, LO4, port)->attempts, 4);
+			/* 5 attempts a round, and two more rounds: q stays above 0.5 */
+			for (uint16_t port = 131; port <= 135; port++) {
+				ck_assert_uint_eq(find(&c, LO4, port)->attempts, 15);
+				ck_assert_uint_eq(find(&c, LO4, port)->flags, PW_RESULT_CONFIRMED);
+			}
+			ck_assert_uint_eq(st.lost, 100 + 20 * 3);
+			ck_assert_uint_eq(st.answered, 130);
+			ck_assert_uint_eq(st.loss_attempts, 20 * 2 + 5 * (3 + 5 + 5));
+		}
+		/* the next round's sets start empty */
+		ck_assert(nft("flush set inet pwloss s1\nflush set inet pwloss s2\n"
+			      "flush set inet pwloss s3\n"));
+		space_done(&s);
+		free(c.r);
+	}
+}
+END_TEST
+
+/*
+ * An address that drops everything has no loss, only silence: no extra
+ * attempt, nothing lossy, whatever max_retries allows.
+ */
+START_TEST(silence_is_not_loss)
+{
+	struct pw_scan_space s;
+	struct collect c = { 0 };
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+
+	if (!enter_netns() || !drop_ports(100, 109))
+		return;
+	space_init(&s, LO4, 100, 109);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 300, 304), 0);
+	p = params(&s, &c);
+	p.timing.retries = 2;
+	p.timing.max_retries = 10;
+	ck_assert_int_eq(run(&p, &c, &st), 0);
+	for (uint16_t port = 100; port <= 109; port++) {
+		ck_assert_int_eq(find(&c, LO4, port)->state, PW_STATE_FILTERED);
+		ck_assert_uint_eq(find(&c, LO4, port)->attempts, 3);
+	}
+	ck_assert_uint_eq(count_state(&c, PW_STATE_CLOSED), 5);
+	ck_assert_uint_eq(st.lost, 0);
+	ck_assert_uint_eq(st.lossy_hosts, 0);
+	ck_assert_uint_eq(st.loss_attempts, 0);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
+/*
+ * The store says closed. 101-120 lose four SYNs, more than a round may
+ * take (max_retries 2), and answer the re-probe: on an address that loses
+ * packets that silence was loss, so the port is closed as stored, not a
+ * flap (before: PW_RESULT_UNCONFIRMED, observed filtered, a flap event).
+ * 131-135 never answer: after all rounds their silence is still not
+ * conclusive on an address this lossy, so the stored state stands.
+ */
+START_TEST(loss_keeps_stored_state)
+{
+	static const unsigned first[][3] = { { 1, 100, 1 }, { 101, 120, 4 } };
+	struct collect c = { .prev_state = PW_STATE_CLOSED, .close_on_prev = -1 };
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+
+	if (!enter_netns() || !lossy_ports(first, 2, 131, 135))
+		return;
+	space_init(&s, LO4, 1, 135);
+	p = params(&s, &c);
+	p.prev_state = prev_cb;
+	p.timing.retries = 1;
+	p.timing.max_retries = 2;
+	p.timing.confirm_count = 1;
+	p.timing.confirm_spacing_usec = 10 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &c, &st), 0);
+	ck_assert_uint_eq(c.n, 135);
+	for (uint16_t port = 1; port <= 130; port++) {
+		const struct pw_probe_result *r = find(&c, LO4, port);
+
+		ck_assert_int_eq(r->state, PW_STATE_CLOSED);
+		ck_assert_int_eq(r->observed, PW_STATE_CLOSED);
+		ck_assert_msg(r->flags == 0, "port %u: flags %u", port, r->flags);
+	}
+	for (uint16_t port = 101; port <= 120; port++)
+		ck_assert_uint_eq(find(&c, LO4, port)->attempts, 5);
+	for (uint16_t port = 131; port <= 135; port++) {
+		const struct pw_probe_result *r = find(&c, LO4, port);
+
+		ck_assert_int_eq(r->state, PW_STATE_CLOSED);
+		ck_assert_int_eq(r->observed, PW_STATE_FILTERED);
+		ck_assert_uint_eq(r->flags, PW_RESULT_UNCONFIRMED);
+		ck_assert_uint_eq(r->attempts, 3 * 4); /* the round, its confirmation, two more */
+	}
+	ck_assert_uint_eq(st.unconfirmed, 5);
+	space_done(&s);
+	free(c.r);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1113,6 +1336,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, abort_from_prev_state);
 	tcase_add_test(tc, first_sighting_timeout_confirmed);
 	tcase_add_test(tc, unconfirmed_flap);
+	tcase_add_test(tc, loss_attempts_table);
+	tcase_add_test(tc, loss_pct);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(ns, 60);
@@ -1129,6 +1354,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(ns, stall_does_not_fake_timeouts);
 	tcase_add_loop_test(ns, rate_is_kept, 0, 2);
 	tcase_add_test(ns, host_cap_is_kept);
+	tcase_add_test(ns, loss_raises_retries);
+	tcase_add_test(ns, silence_is_not_loss);
+	tcase_add_test(ns, loss_keeps_stored_state);
 	suite_add_tcase(s, ns);
 	return s;
 }

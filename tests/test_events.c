@@ -294,6 +294,31 @@ START_TEST(run_events_carry_counters)
 }
 END_TEST
 
+/* A run that measured its loss says so, in the sentence and as a field. */
+START_TEST(run_events_carry_loss)
+{
+	struct pw_event_counts c = {
+		.probes_planned = 1000,
+		.probes_done = 1000,
+		.open = 20,
+		.closed = 980,
+		.duration_usec = 1200 * USEC_PER_MSEC,
+		.has_loss = true,
+		.loss_pct = 19.274,
+	};
+	struct pw_event ev = {
+		.type = PW_EVENT_RUN_COMPLETED, .job = "local", .run_id = 9, .counts = &c
+	};
+	_cleanup_free_ char *m = NULL;
+	const char *f = format(&ev, &m);
+
+	ck_assert_str_eq(m, "Run 9 of job local completed in 1s200ms: 1000 probes, 20 open, "
+			    "980 closed, 0 filtered, 0 unreachable, 0 changes, 19.3% of attempts "
+			    "lost");
+	ck_assert_ptr_nonnull(strstr(f, " PORTWATCH_LOSS_PCT=19.27"));
+}
+END_TEST
+
 START_TEST(run_failed_uses_errno)
 {
 	struct pw_event ev = {
@@ -491,6 +516,7 @@ static Suite *events_suite(void)
 	tcase_add_test(tc, flapping_and_policy_sentences);
 	tcase_add_test(tc, accepts_all_counts_the_address);
 	tcase_add_test(tc, run_events_carry_counters);
+	tcase_add_test(tc, run_events_carry_loss);
 	tcase_add_test(tc, run_failed_uses_errno);
 	tcase_add_test(tc, config_and_daemon_sentences);
 	tcase_add_test(tc, every_type_formats_bare_and_full);

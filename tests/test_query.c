@@ -107,7 +107,8 @@ static int64_t event_id(const char *path, int port, const char *kind)
  * Two jobs in the config ("lo", "web") with history, one removed from it
  * ("old"), one configured but never run ("fresh"), one disabled ("spare").
  * The runs: baselines, an open port that is not allowed (acknowledged), a
- * close, a filtered port, a flap, an aborted run and one still running.
+ * close, a filtered port, a flap, an aborted run and one still running;
+ * three of them measured their loss, the others did not.
  */
 static void build_db(const char *path)
 {
@@ -119,6 +120,7 @@ static void build_db(const char *path)
 	obs(r, "127.0.0.1", 80, PW_STATE_CLOSED, AT(1), 0, PW_EXPECT_CLOSED, PW_CHANGE_NEW);
 	obs(r, "::1", 443, PW_STATE_OPEN, AT(2), 0, PW_EXPECT_NONE, PW_CHANGE_BASELINE);
 	obs(r, "127.0.0.1", 61000, PW_STATE_OPEN, AT(2), 0, PW_EXPECT_NONE, PW_CHANGE_BASELINE);
+	ck_assert_int_eq(pw_store_run_loss(store, r, 0), 0);
 	ck_assert_int_eq(pw_store_run_end(store, r, PW_RUN_COMPLETED, AT(5)), 0);
 
 	r = begin("web", AT(60));
@@ -138,10 +140,12 @@ static void build_db(const char *path)
 	obs(r, "::1", 443, PW_STATE_CLOSED, AT(902), 0, PW_EXPECT_NONE, PW_CHANGE_CLOSED);
 	obs(r, "127.0.0.1", 61000, PW_STATE_FILTERED, AT(902), 0, PW_EXPECT_NONE,
 	    PW_CHANGE_FILTERED);
+	ck_assert_int_eq(pw_store_run_loss(store, r, 19.274), 0);
 	ck_assert_int_eq(pw_store_run_end(store, r, PW_RUN_COMPLETED, AT(903)), 0);
 
 	r = begin("web", AT(3660));
 	obs(r, "127.0.0.2", 8080, PW_STATE_CLOSED, AT(3661), 0, PW_EXPECT_NONE, PW_CHANGE_CLOSED);
+	ck_assert_int_eq(pw_store_run_loss(store, r, 3.5), 0);
 	ck_assert_int_eq(pw_store_run_end(store, r, PW_RUN_ABORTED, AT(3661)), 0);
 
 	r = begin("lo", AT(6300));

@@ -1435,6 +1435,71 @@ START_TEST(migrates_v2_events_to_policy)
 }
 END_TEST
 
+static int loss_row(const struct pw_store_run_row *row, void *userdata)
+{
+	char *out = userdata;
+	size_t n = strlen(out);
+
+	if (row->has_loss)
+		snprintf(out + n, 128 - n, "%lld:%.2f ", (long long)row->run_id, row->loss_pct);
+	else
+		snprintf(out + n, 128 - n, "%lld:- ", (long long)row->run_id);
+	return 0;
+}
+
+/* A run's measured loss (sql/006-run-loss.sql): set while it runs, NULL if never set. */
+START_TEST(run_loss_recorded)
+{
+	struct pw_store *s = open_store(0);
+	struct pw_store_read_filter f = { 0 };
+	char out[128] = "";
+	int64_t a, b;
+
+	a = begin(s, "web", SEC(0));
+	ck_assert_int_eq(pw_store_run_loss(s, a, -0.1), -EINVAL);
+	ck_assert_int_eq(pw_store_run_loss(s, a, 100.5), -EINVAL);
+	ck_assert_int_eq(pw_store_run_loss(s, a, 0.0 / 0.0), -EINVAL);
+	ck_assert_int_eq(pw_store_run_loss(s, a, 12.5), 0);
+	ck_assert_int_eq(pw_store_run_loss(s, a, 19.274), 0); /* the last one counts */
+	end(s, a, PW_RUN_COMPLETED, SEC(5));
+	ck_assert_int_eq(pw_store_run_loss(s, a, 1), -ESRCH);
+	ck_assert_int_eq(pw_store_run_loss(s, 99, 1), -ESRCH);
+	b = begin(s, "web", SEC(10));
+	end(s, b, PW_RUN_ABORTED, SEC(11));
+	ck_assert_int_eq(pw_store_read_runs(s, &f, 0, loss_row, out), 0);
+	ck_assert_str_eq(out, "2:- 1:19.27 ");
+	pw_store_close(s);
+	assert_sql_str("SELECT printf('%.3f', loss_pct) FROM runs WHERE id = 1", "19.274");
+	assert_sql_int("SELECT loss_pct IS NULL FROM runs WHERE id = 2", 1);
+	assert_sql_str("SELECT loss_pct FROM run_summary WHERE run_id = 1", "19.27");
+}
+END_TEST
+
+/* A version 3 database: its runs have no loss; run_summary gains the column. */
+START_TEST(migrates_v3_runs_to_loss)
+{
+	sqlite3 *db = raw_open();
+	struct pw_store *s;
+
+	ck_assert_uint_ge(pw_store_n_migrations, 6);
+	ck_assert_str_eq(pw_store_migrations[5].name, "006-run-loss.sql");
+	for (unsigned i = 0; i < 3; i++)
+		raw_exec(db, pw_store_migrations[i].sql);
+	raw_exec(db, "PRAGMA user_version = 3;"
+		     "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);");
+	sqlite3_close(db);
+
+	s = open_store(0);
+	ck_assert_uint_ge(pw_store_db_version(s), 6);
+	pw_store_close(s);
+	assert_sql_str("SELECT run_id || ' ' || baseline || ' ' || coalesce(loss_pct, '-')"
+		       " FROM run_summary",
+		       "1 yes -");
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1478,6 +1543,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, commit_callback_after_each_commit);
 	tcase_add_test(tc, coverage_decides_closed_by_default);
 	tcase_add_test(tc, closed_ports_cost_nothing);
+	tcase_add_test(tc, run_loss_recorded);
+	tcase_add_test(tc, migrates_v3_runs_to_loss);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -77,9 +77,9 @@ expect 0 "$pw" history --db "$db" 127.0.0.1 --json
 json_ok "history --json"
 
 expect 0 "$pw" runs --db "$db" --limit 1 --no-header
-pw_assert_grep "$out" '^ *2  lo  completed  2025-11-25 13:15:00 +10\.0s +3 +2 +1 +0 +0 +2 +0  no$'
+pw_assert_grep "$out" '^ *2  lo  completed  2025-11-25 13:15:00 +10\.0s +3 +2 +1 +0 +0 +2 +0 +-  no$'
 expect 0 "$pw" runs --db "$db" --csv
-pw_assert_grep "$out" '^1,lo,completed,2025-11-25 13:00:00,5,3,2,1,0,0,0,0,yes$'
+pw_assert_grep "$out" '^1,lo,completed,2025-11-25 13:00:00,5,3,2,1,0,0,0,0,,yes$'
 
 # the config names the database and the schedule
 cat >"$PW_TMP/pw.conf" <<EOF

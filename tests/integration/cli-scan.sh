@@ -31,6 +31,9 @@ pw_assert_grep "$PW_TMP/err" 'invalid port spec "0"' "port 0 refused by name"
 expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --rate nope
 expect_exit 2 "$PORTWATCH" scan 127.0.0.300 -p 80
 expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --shard 3/2
+expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --retries 3 --max-retries 2
+pw_assert_grep "$PW_TMP/err" "max-retries 2 is below --retries 3" "max-retries below retries"
+expect_exit 2 "$PORTWATCH" scan 127.0.0.1 -p 80 --max-retries 101
 
 # ---------------------------------------------------------------- scans
 pw_require_netns
@@ -45,7 +48,7 @@ pw_assert_grep "$PW_TMP/out" '^ADDRESS +PORT +STATE +SERVICE$' "header line"
 pw_assert_grep "$PW_TMP/out" '^127\.0\.0\.1 +22 +open +ssh$' "open line with service name"
 pw_assert_grep "$PW_TMP/out" '^127\.0\.0\.2 +443 +open' "second address"
 pw_assert_grep "$PW_TMP/out" '^::1 +22 +open' "IPv6 in the same run"
-pw_assert_grep "$PW_TMP/out" '^Scanned 3 addresses x 1025 ports in [0-9.]+ s: 4 open, 3071 closed, 0 filtered, 0 unreachable$' \
+pw_assert_grep "$PW_TMP/out" '^Scanned 3 addresses x 1025 ports in [0-9.]+ s: 4 open, 3071 closed, 0 filtered, 0 unreachable, 0\.0% of attempts lost$' \
 	"summary line"
 pw_assert_no_grep "$PW_TMP/out" 'closed +[a-z]' "closed ports listed without --all"
 [ ! -s "$PW_TMP/err" ] || { cat "$PW_TMP/err" >&2; pw_fail "stderr not empty (no progress unless a terminal)"; }
@@ -70,6 +73,9 @@ jq -e '.summary.complete == true and .summary.open == 2 and .summary.closed == 1
 	and ([.ports[] | select(.address == "127.0.0.1" and .port == 22)][0]
 	     | .service == "ssh" and .rtt_usec >= 0)' "$PW_TMP/out" >/dev/null ||
 	{ cat "$PW_TMP/out" >&2; pw_fail "JSON document"; }
+# a loss-free link: nothing lost, no extra attempt
+jq -e '.summary.loss_pct == 0 and .summary.loss_attempts == 0' "$PW_TMP/out" >/dev/null ||
+	{ cat "$PW_TMP/out" >&2; pw_fail "JSON loss"; }
 
 # 127.0.0.9 accepts on every port (all redirected to the listener on
 # 127.0.0.1:8080): one accepts-all line, none of its ports, exit 3
