@@ -161,10 +161,31 @@ struct scan_out {
 	int err;
 };
 
+/* A port reported open turned out to belong to an address that accepts
+ * everything: it is not listed (rare: the engine holds such news). */
+static void withdraw_open(struct scan_out *o, const struct pw_probe_result *r)
+{
+	for (size_t i = o->nopen; i-- > 0;)
+		if (o->open[i].addr == r->addr && o->open[i].port == r->port) {
+			o->open[i] = o->open[--o->nopen];
+			break;
+		}
+	if (o->states) {
+		pw_u128 v = pw_iset_rank(&o->space->addrs, r->addr) * o->nports +
+			    pw_iset_rank(&o->space->ports, r->port);
+
+		o->states[v / 2] &= (uint8_t) ~(0xf << (4 * (v % 2)));
+	}
+}
+
 static void on_result(void *userdata, const struct pw_probe_result *r)
 {
 	struct scan_out *o = userdata;
 
+	if (r->flags & PW_RESULT_RETRACTED) {
+		withdraw_open(o, r);
+		return;
+	}
 	if (r->flags & PW_RESULT_ACCEPTS_ALL) {
 		if (o->nwild == o->wildcap) {
 			size_t n = o->wildcap ? o->wildcap * 2 : 8;
@@ -237,6 +258,11 @@ struct scan_opts {
 	struct pw_services services;
 };
 
+static bool accepts_all(const struct scan_out *o, pw_u128 addr)
+{
+	return o->nwild && bsearch(&addr, o->wild, o->nwild, sizeof(*o->wild), cmp_u128);
+}
+
 static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_u128 addr,
 		       uint16_t port, enum pw_state st, struct pw_json *j)
 {
@@ -244,6 +270,10 @@ static void print_port(const struct scan_opts *so, const struct scan_out *o, pw_
 	const char *svc = so->no_services ? NULL : pw_services_name(&so->services, port);
 	const struct open_port *op = st == PW_STATE_OPEN ? find_open(o, addr, port) : NULL;
 
+	/* the accepts-all line stands for its open ports (seen before the
+	 * address was found out, in another worker) */
+	if (st == PW_STATE_OPEN && accepts_all(o, addr))
+		return;
 	pw_addr_format(addr, abuf);
 	if (!so->json) {
 		printf("%-15s %5u  %-11s %s\n", abuf, port, pw_state_to_string(st), svc ?: "");
