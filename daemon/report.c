@@ -24,8 +24,10 @@ static enum pw_event_type plain_event(const struct pw_change *c)
 	case PW_CHANGE_FLAP:
 		return PW_EVENT_PORT_FLAPPING;
 	case PW_CHANGE_NONE:
-	case PW_CHANGE_BASELINE: /* summed up once per run: baseline-recorded */
-	case PW_CHANGE_NEW:      /* a first sighting of a port that is not open: noise */
+	case PW_CHANGE_BASELINE:    /* summed up once per run: baseline-recorded */
+	case PW_CHANGE_NEW:         /* a first sighting of a port that is not open: noise */
+	case PW_CHANGE_ACCEPTS_ALL: /* about an address: never a port's change */
+	case PW_CHANGE_ACCEPTS_ALL_ENDED:
 	case _PW_CHANGE_MAX:
 		break;
 	}
