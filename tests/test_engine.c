@@ -1021,6 +1021,99 @@ START_TEST(wildcard_blip)
 END_TEST
 
 /*
+ * The rare withdrawal: 127.0.0.1's high ports really are open (nft sends
+ * them to a listener), its low ones closed, and port 100 opens. Canary
+ * rounds then say neither yes nor no; after its re-probes port 100 is
+ * reported. When the address then accepts everything, that report is
+ * withdrawn (PW_RESULT_RETRACTED, back to the store's "closed") along with
+ * the one accepts-all report.
+ */
+struct retract_run {
+	struct collect c;
+	uint16_t lport;
+	bool switched;
+};
+
+static void retract_cb(void *u, const struct pw_probe_result *r)
+{
+	struct retract_run *w = u;
+
+	collect_cb(&w->c, r);
+	if (!w->switched && r->port == 100 && r->state == PW_STATE_OPEN &&
+	    !(r->flags & PW_RESULT_RETRACTED)) {
+		w->switched = true;
+		ck_assert(wild_redirect("127.0.0.1", w->lport, true));
+	}
+}
+
+static int closed_prev(void *u, pw_u128 addr, uint16_t port)
+{
+	return PW_STATE_CLOSED;
+}
+
+START_TEST(wildcard_withdraws_what_it_let_through)
+{
+	static const uint16_t open[] = { 100 };
+	struct retract_run w = { 0 };
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	char rules[256];
+	size_t wild = 0, retracted = 0, opens = 0;
+	int fds[1], lfd;
+
+	if (!enter_netns())
+		return;
+	lfd = sock_on(AF_INET, 40000, true, &w.lport);
+	ck_assert_int_ge(lfd, 0);
+	snprintf(rules, sizeof(rules),
+		 "table ip pwhigh {\n"
+		 " chain out { type nat hook output priority -100;\n"
+		 "  ip daddr 127.0.0.1 tcp dport 49152-65535 redirect to :%u\n"
+		 " }\n"
+		 "}\n",
+		 w.lport);
+	if (!nft(rules)) {
+		fprintf(stderr, "skipped: nft nat not usable\n");
+		return;
+	}
+	listen_many(open, 1, fds);
+	space_init(&s, LO4, 1, 2000);
+	p = params(&s, &w.c);
+	p.on_result = retract_cb;
+	p.prev_state = closed_prev;
+	p.userdata = &w;
+	p.canaries = 3;
+	p.accept_share_pct = 90;
+	p.timing.rate = 2000;
+	p.timing.confirm_count = 1;
+	p.timing.confirm_spacing_usec = 20 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &w.c, NULL), 0);
+	ck_assert(w.switched);
+	for (size_t i = 0; i < w.c.n; i++) {
+		const struct pw_probe_result *r = &w.c.r[i];
+
+		if (r->flags & PW_RESULT_ACCEPTS_ALL) {
+			wild++;
+		} else if (r->flags & PW_RESULT_RETRACTED) {
+			ck_assert_uint_eq(r->port, 100);
+			ck_assert_int_eq(r->state, PW_STATE_CLOSED);
+			ck_assert_int_eq(r->observed, PW_STATE_OPEN);
+			retracted++;
+		} else {
+			opens += r->state == PW_STATE_OPEN;
+		}
+	}
+	ck_assert_uint_eq(wild, 1);
+	ck_assert_uint_eq(retracted, 1);
+	ck_assert_uint_eq(opens, 1); /* port 100, before it was withdrawn */
+	close(fds[0]);
+	close(lfd);
+	space_done(&s);
+	free(w.c.r);
+}
+END_TEST
+
+/*
  * Issue 14.15: 2048 addresses that all accept everything, one thread, a
  * host table of 1024 entries: each address is reported once, although its
  * entry is evicted and made again between its ports. (It was reported
@@ -1392,6 +1485,7 @@ static Suite *engine_suite(void)
 	tcase_add_loop_test(ns, wildcard_mid_run, 0, 2);
 	tcase_add_loop_test(ns, wildcard_blip, 0, 2);
 	tcase_add_test(ns, wildcard_once_per_address);
+	tcase_add_test(ns, wildcard_withdraws_what_it_let_through);
 	tcase_add_test(ns, stall_does_not_fake_timeouts);
 	tcase_add_loop_test(ns, rate_is_kept, 0, 2);
 	tcase_add_test(ns, host_cap_is_kept);
