@@ -396,6 +396,23 @@ static void report_accepts_all(struct pw_reporter *rep, struct pw_report_run *ru
 			     pw_addr_format(addr, a));
 }
 
+/* Its change is not told if it waits for its commit still. */
+static void untell(struct pw_reporter *rep, const struct pw_report_run *run,
+		   const struct pw_probe_result *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rep->n_held; i++) {
+		const struct pw_event *ev = &rep->held[i].ev;
+
+		if (ev->run_id == run->run_id && ev->port == r->port && ev->has_address &&
+		    ev->address == r->addr)
+			continue;
+		rep->held[n++] = rep->held[i];
+	}
+	rep->n_held = n;
+}
+
 /* An open port reported earlier in this run belonged to an address that
  * accepts everything: its state goes back (rare: news is held). */
 static void report_retracted(struct pw_reporter *rep, struct pw_report_run *run,
@@ -404,6 +421,7 @@ static void report_retracted(struct pw_reporter *rep, struct pw_report_run *run,
 	char a[PW_ADDR_STRLEN];
 	int k = pw_store_retract(rep->store, run->run_id, r->addr, r->port, r->state, now);
 
+	untell(rep, run, r);
 	pw_addr_format(r->addr, a);
 	if (k < 0) {
 		pw_log_error("Job %s: cannot withdraw %s port %u: %s", run->name, a, r->port,

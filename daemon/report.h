@@ -62,8 +62,6 @@ int pw_report_decide(const struct pw_store_prior *prior, enum pw_state observed,
 enum pw_alert_event pw_report_alert_event(const struct pw_report_decision *d,
 					  const struct pw_alert *cfg);
 
-struct pw_report_tell;
-
 /*
  * An address's accepts-all state (store.h): was is the stored state, found
  * whether this run found it accepting every port, refuted whether it saw
@@ -73,6 +71,8 @@ struct pw_report_tell;
  * one per run.
  */
 enum pw_change_kind pw_report_decide_address(bool was, bool found, bool refuted);
+
+struct pw_report_tell;
 
 /* What the daemon reports through, owned by the manager. */
 struct pw_reporter {
