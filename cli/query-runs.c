@@ -64,7 +64,7 @@ static int run_row(const struct pw_store_run_row *row, void *userdata)
 	pw_cli_table_set_int(t, RU_UNREACHABLE, row->unreachable);
 	pw_cli_table_set_int(t, RU_CHANGES, row->changes);
 	pw_cli_table_set_int(t, RU_FLAPS, row->flaps);
-	/* runs before schema 6, or with nothing answered: none */
+	/* runs before schema 7, or with nothing answered: none */
 	if (row->has_loss)
 		pw_cli_table_set_int(t, RU_LOSS, (int64_t)(row->loss_pct * 100 + 0.5));
 	return 0;

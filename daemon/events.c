@@ -90,6 +90,11 @@ static void put_accepts_all(FILE *f, const struct pw_event *ev)
 	fputs("; its ports are not reported one by one", f);
 }
 
+static void put_accepts_all_ended(FILE *f, const struct pw_event *ev)
+{
+	fputs(" no longer accepts connections on every port; its ports are reported again", f);
+}
+
 static void put_unexpected_open(FILE *f, const struct pw_event *ev)
 {
 	fputs(" is open but the policy does not expect it", f);
@@ -287,6 +292,10 @@ static const struct {
 	[PW_EVENT_EXPECTED_CLOSED] = { "expected-closed", "9022ad5317834da2bcd9f758988839f8",
 				       LOG_WARNING, true, NO_STATE, PW_ALERT_EXPECTED_CLOSED,
 				       put_expected_closed },
+	[PW_EVENT_ADDRESS_ACCEPTS_ALL_ENDED] = { "address-accepts-all-ended",
+						 "0157954c003241a29fcb557965a8c7fc", LOG_NOTICE,
+						 true, NO_STATE, PW_ALERT_ACCEPTS_EVERYTHING_ENDED,
+						 put_accepts_all_ended },
 };
 
 const char *pw_event_type_to_string(enum pw_event_type t)

@@ -26,7 +26,7 @@ enum pw_event_type {
 	PW_EVENT_PORT_FILTERED,       /* ... to filtered */
 	PW_EVENT_PORT_UNREACHABLE,    /* ... to unreachable */
 	PW_EVENT_PORT_FLAPPING,       /* a change that re-probes did not confirm */
-	PW_EVENT_ADDRESS_ACCEPTS_ALL, /* every probed port open: a proxy or tarpit */
+	PW_EVENT_ADDRESS_ACCEPTS_ALL, /* began to accept every port: a proxy, tarpit, NAT rule */
 	PW_EVENT_BASELINE_RECORDED,   /* a job's first complete run */
 	PW_EVENT_RUN_STARTED,
 	PW_EVENT_RUN_COMPLETED,
@@ -37,8 +37,9 @@ enum pw_event_type {
 	PW_EVENT_CONFIG_REJECTED, /* reload failed, the old config stays */
 	PW_EVENT_DAEMON_STARTED,
 	PW_EVENT_DAEMON_STOPPED,
-	PW_EVENT_UNEXPECTED_OPEN, /* policy: open, but not expected */
-	PW_EVENT_EXPECTED_CLOSED, /* policy: expected open, but is not */
+	PW_EVENT_UNEXPECTED_OPEN,           /* policy: open, but not expected */
+	PW_EVENT_EXPECTED_CLOSED,           /* policy: expected open, but is not */
+	PW_EVENT_ADDRESS_ACCEPTS_ALL_ENDED, /* its ports answer for themselves again */
 	_PW_EVENT_MAX,
 };
 

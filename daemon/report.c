@@ -24,8 +24,10 @@ static enum pw_event_type plain_event(const struct pw_change *c)
 	case PW_CHANGE_FLAP:
 		return PW_EVENT_PORT_FLAPPING;
 	case PW_CHANGE_NONE:
-	case PW_CHANGE_BASELINE: /* summed up once per run: baseline-recorded */
-	case PW_CHANGE_NEW:      /* a first sighting of a port that is not open: noise */
+	case PW_CHANGE_BASELINE:    /* summed up once per run: baseline-recorded */
+	case PW_CHANGE_NEW:         /* a first sighting of a port that is not open: noise */
+	case PW_CHANGE_ACCEPTS_ALL: /* about an address: never a port's change */
+	case PW_CHANGE_ACCEPTS_ALL_ENDED:
 	case _PW_CHANGE_MAX:
 		break;
 	}
@@ -57,6 +59,15 @@ int pw_report_decide(const struct pw_store_prior *prior, enum pw_state observed,
 	d.counts_as_change = d.plain != _PW_EVENT_MAX && d.change.kind != PW_CHANGE_FLAP;
 	*ret = d;
 	return 0;
+}
+
+enum pw_change_kind pw_report_decide_address(bool was, bool found, bool refuted)
+{
+	if (found)
+		return was ? PW_CHANGE_NONE : PW_CHANGE_ACCEPTS_ALL;
+	/* silence is no evidence: only a port that refused or dropped says it
+	 * stopped (a run without news of the address rounds no canaries) */
+	return was && refuted ? PW_CHANGE_ACCEPTS_ALL_ENDED : PW_CHANGE_NONE;
 }
 
 enum pw_alert_event pw_report_alert_event(const struct pw_report_decision *d,
@@ -259,7 +270,7 @@ void pw_report_store(struct pw_reporter *rep, int r, const char *what)
 	rep->store_failing = true;
 }
 
-/* ------------------------------------------------------------ one result */
+/* ------------------------------------------------------------ counts and failures */
 
 static void count_state(struct pw_event_counts *c, enum pw_state s)
 {
@@ -279,22 +290,6 @@ static void count_state(struct pw_event_counts *c, enum pw_state s)
 	case _PW_STATE_MAX:
 		break;
 	}
-}
-
-static void report_accepts_all(struct pw_reporter *rep, struct pw_report_run *run,
-			       const struct pw_probe_result *r)
-{
-	struct pw_event ev = {
-		.type = PW_EVENT_ADDRESS_ACCEPTS_ALL,
-		.time_usec = pw_now_usec(CLOCK_REALTIME),
-		.job = run->name,
-		.run_id = run->run_id,
-		.has_address = true,
-		.address = r->addr,
-	};
-
-	(void)pw_event_log(&ev);
-	submit(rep, &run->job->alert, pw_event_alert(ev.type), &ev);
 }
 
 /* The store refused or failed: say so; the change is seen again next time. */
@@ -318,6 +313,172 @@ static void record_failed(struct pw_reporter *rep, struct pw_report_run *run,
 	pw_log_error("Job %s: cannot record %s port %u: %s", run->name, pw_addr_format(r->addr, a),
 		     r->port, pw_report_store_strerror(rep, k));
 }
+
+/* ------------------------------------------------------------ addresses */
+
+static int add_suspect(pw_u128 addr, void *userdata)
+{
+	int r = pw_addrset_add(userdata, addr);
+
+	return r < 0 ? r : 0;
+}
+
+/* Which addresses accepted everything when the run began: those a closed
+ * port can show to have stopped. */
+static void load_suspects(struct pw_reporter *rep, struct pw_report_run *run)
+{
+	int r = pw_store_each_accepts_all(rep->store, run->run_id, add_suspect, &run->suspects);
+
+	run->suspects_loaded = true;
+	if (r < 0) {
+		/* without them no episode ends in this run; the next one retries */
+		pw_log_error("Job %s: reading the addresses that accept every port: %s", run->name,
+			     pw_report_store_strerror(rep, r));
+		pw_addrset_done(&run->suspects);
+	}
+}
+
+/* An address began or ceased accepting every port: record, log, alert. */
+static void address_changed(struct pw_reporter *rep, struct pw_report_run *run, pw_u128 addr,
+			    enum pw_change_kind kind, uint64_t now)
+{
+	struct pw_event ev = {
+		.type = kind == PW_CHANGE_ACCEPTS_ALL ? PW_EVENT_ADDRESS_ACCEPTS_ALL
+						      : PW_EVENT_ADDRESS_ACCEPTS_ALL_ENDED,
+		.time_usec = now,
+		.job = run->job->name, /* told maybe after the run: the configuration's */
+		.run_id = run->run_id,
+		.has_address = true,
+		.address = addr,
+	};
+	char a[PW_ADDR_STRLEN];
+	int k = pw_store_record_accepts_all(rep->store, run->run_id, addr, kind, now);
+
+	if (k < 0) {
+		/* not recorded: the next run finds the same and tries again */
+		run->store_refused++;
+		pw_log_error("Job %s: cannot record that %s %s every port: %s", run->name,
+			     pw_addr_format(addr, a),
+			     kind == PW_CHANGE_ACCEPTS_ALL ? "accepts" : "no longer accepts",
+			     pw_report_store_strerror(rep, k));
+		return;
+	}
+	pw_report_store(rep, k, "Writing history");
+	run->counts.changes++;
+	tell_when_recorded(rep, &(struct pw_report_tell){
+					.ev = ev,
+					.cfg = &run->job->alert,
+					.alert = pw_event_alert(ev.type),
+					.priority = pw_event_priority(ev.type),
+				});
+}
+
+/* The engine says it once per run; the store's state makes it once per episode. */
+static void report_accepts_all(struct pw_reporter *rep, struct pw_report_run *run, pw_u128 addr,
+			       uint64_t now)
+{
+	char a[PW_ADDR_STRLEN];
+	bool was = false;
+	int k;
+
+	if (pw_addrset_add(&run->wild, addr) == 0)
+		return;
+	k = pw_store_accepts_all(rep->store, run->run_id, addr, &was);
+	if (k < 0) {
+		pw_log_error("Job %s: %s accepts every port, but its state cannot be read: %s",
+			     run->name, pw_addr_format(addr, a), pw_report_store_strerror(rep, k));
+		return;
+	}
+	if (pw_report_decide_address(was, true, false) == PW_CHANGE_ACCEPTS_ALL)
+		address_changed(rep, run, addr, PW_CHANGE_ACCEPTS_ALL, now);
+	else
+		pw_log_debug("Job %s: %s still accepts every port", run->name,
+			     pw_addr_format(addr, a));
+}
+
+/* Its change is not told if it waits for its commit still. */
+static void untell(struct pw_reporter *rep, const struct pw_report_run *run,
+		   const struct pw_probe_result *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rep->n_held; i++) {
+		const struct pw_event *ev = &rep->held[i].ev;
+
+		if (ev->run_id == run->run_id && ev->port == r->port && ev->has_address &&
+		    ev->address == r->addr)
+			continue;
+		rep->held[n++] = rep->held[i];
+	}
+	rep->n_held = n;
+}
+
+/* An open port reported earlier in this run belonged to an address that
+ * accepts everything: its state goes back (rare: news is held). */
+static void report_retracted(struct pw_reporter *rep, struct pw_report_run *run,
+			     const struct pw_probe_result *r, uint64_t now)
+{
+	char a[PW_ADDR_STRLEN];
+	int k = pw_store_retract(rep->store, run->run_id, r->addr, r->port, r->state, now);
+
+	untell(rep, run, r);
+	pw_addr_format(r->addr, a);
+	if (k < 0) {
+		pw_log_error("Job %s: cannot withdraw %s port %u: %s", run->name, a, r->port,
+			     pw_report_store_strerror(rep, k));
+		return;
+	}
+	if (run->counts.open > 0) {
+		run->counts.open--;
+		count_state(&run->counts, r->state);
+	}
+	pw_log_notice("Job %s: %s port %u was reported open, but its address accepts every "
+		      "port: it is %s again",
+		      run->name, a, r->port, pw_state_to_string(r->state));
+}
+
+struct ended {
+	pw_u128 *v;
+	size_t n;
+	const struct pw_report_run *run;
+};
+
+static int collect_ended(pw_u128 addr, void *userdata)
+{
+	struct ended *e = userdata;
+	bool found = pw_addrset_contains(&e->run->wild, addr),
+	     refuted = pw_addrset_contains(&e->run->refuted, addr);
+
+	if (pw_report_decide_address(true, found, refuted) == PW_CHANGE_ACCEPTS_ALL_ENDED)
+		e->v[e->n++] = addr;
+	return 0;
+}
+
+void pw_report_run_completed(struct pw_reporter *rep, struct pw_report_run *run)
+{
+	struct ended e = { .run = run };
+	uint64_t now = pw_now_usec(CLOCK_REALTIME);
+
+	if (pw_addrset_count(&run->refuted) == 0)
+		return;
+	/* the ended ones are among the refuted: room for all of those */
+	e.v = calloc(pw_addrset_count(&run->refuted), sizeof(*e.v));
+	if (!e.v)
+		return;
+	if (pw_store_each_accepts_all(rep->store, run->run_id, collect_ended, &e) >= 0)
+		for (size_t i = 0; i < e.n; i++)
+			address_changed(rep, run, e.v[i], PW_CHANGE_ACCEPTS_ALL_ENDED, now);
+	free(e.v);
+}
+
+void pw_report_run_done(struct pw_report_run *run)
+{
+	pw_addrset_done(&run->wild);
+	pw_addrset_done(&run->suspects);
+	pw_addrset_done(&run->refuted);
+}
+
+/* ------------------------------------------------------------ one result, recorded */
 
 /* Decide, then record: 0, or < 0 when nothing was recorded (and so nothing is told). */
 static int decide_and_record(struct pw_reporter *rep, struct pw_report_run *run,
@@ -359,10 +520,18 @@ void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 	struct pw_report_decision d;
 	struct pw_event ev;
 
-	if (r->flags & PW_RESULT_ACCEPTS_ALL) {
-		report_accepts_all(rep, run, r);
+	if (!run->suspects_loaded)
+		load_suspects(rep, run);
+	if (r->flags & (PW_RESULT_ACCEPTS_ALL | PW_RESULT_RETRACTED)) {
+		if (r->flags & PW_RESULT_ACCEPTS_ALL)
+			report_accepts_all(rep, run, r->addr, now);
+		else
+			report_retracted(rep, run, r, now);
 		return;
 	}
+	if (r->observed != PW_STATE_OPEN && pw_addrset_count(&run->suspects) &&
+	    pw_addrset_contains(&run->suspects, r->addr))
+		(void)pw_addrset_add(&run->refuted, r->addr);
 	run->counts.probes_done++;
 	count_state(&run->counts, r->state);
 	if (decide_and_record(rep, run, r, seen, now, &d) < 0)

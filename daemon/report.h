@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addrset.h"
 #include "alert.h"
 #include "change.h"
 #include "config.h"
@@ -61,6 +62,16 @@ int pw_report_decide(const struct pw_store_prior *prior, enum pw_state observed,
 enum pw_alert_event pw_report_alert_event(const struct pw_report_decision *d,
 					  const struct pw_alert *cfg);
 
+/*
+ * An address's accepts-all state (store.h): was is the stored state, found
+ * whether this run found it accepting every port, refuted whether it saw
+ * one of its ports not open. Returns PW_CHANGE_ACCEPTS_ALL when it begins,
+ * PW_CHANGE_ACCEPTS_ALL_ENDED when it ends (only after a complete run:
+ * the caller asks then), else PW_CHANGE_NONE: one event per episode, not
+ * one per run.
+ */
+enum pw_change_kind pw_report_decide_address(bool was, bool found, bool refuted);
+
 struct pw_report_tell;
 
 /* What the daemon reports through, owned by the manager. */
@@ -83,6 +94,11 @@ struct pw_report_run {
 	int64_t run_id;
 	struct pw_event_counts counts;
 	uint64_t store_refused; /* observations refused at the store's memory bound */
+	/* addresses: found accepting everything in this run; accepting it when
+	 * the run began (loaded at its first result); of those, seen with a
+	 * port not open. Free with pw_report_run_done(). */
+	struct pw_addrset wild, suspects, refuted;
+	bool suspects_loaded;
 };
 
 /*
@@ -103,6 +119,16 @@ void pw_report_done(struct pw_reporter *rep);
 /* Decide and hand one probe result to the store, the journal and the alerter. */
 void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 		      const struct pw_probe_result *r);
+
+/*
+ * A run completed: every address that accepted everything when it began
+ * and that it saw refuse a port without finding it accepting everything
+ * ends that state (an event, a hook). Call before the store ends the run.
+ */
+void pw_report_run_completed(struct pw_reporter *rep, struct pw_report_run *run);
+
+/* Free what the run's reporting holds (not the run). */
+void pw_report_run_done(struct pw_report_run *run);
 
 /* A run-level event for the job's hook (run-failed); addr may be NULL. */
 void pw_report_job_alert(struct pw_reporter *rep, const struct pw_job *job, enum pw_alert_event e,

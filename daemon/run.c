@@ -99,6 +99,7 @@ void run_free(struct pw_manager *m, struct job_run *run)
 	sd_event_source_disable_unref(run->resolve_io);
 	pw_resolve_free(run->resolve);
 	pw_engine_free(run->engine);
+	pw_report_run_done(&run->rr);
 	free(run->rr.name);
 	free(run);
 }
@@ -149,8 +150,10 @@ static void run_finish(struct pw_manager *m, struct job_run *run, enum pw_run_st
 	int r;
 
 	run->rr.counts.duration_usec = now_mono() - run->start_mono;
-	if (status == PW_RUN_COMPLETED)
+	if (status == PW_RUN_COMPLETED) {
 		save_rtt(m, run);
+		pw_report_run_completed(&m->rep, &run->rr);
+	}
 	record_loss(m, run);
 	r = pw_store_run_end(m->store, run->rr.run_id, status, now_real());
 	pw_report_store(&m->rep, r, "Recording the end of a run");

@@ -44,6 +44,12 @@ enum pw_change_kind {
 	PW_CHANGE_FILTERED,
 	PW_CHANGE_UNREACHABLE,
 	PW_CHANGE_FLAP,
+	/* Not about one port but its address (port 0): it started accepting
+	 * connections on every port (a wildcard, tarpit or proxy answering
+	 * for it), or a complete run found it no longer doing so. Never the
+	 * outcome of pw_change_detect(); daemon/report.c decides them. */
+	PW_CHANGE_ACCEPTS_ALL,
+	PW_CHANGE_ACCEPTS_ALL_ENDED,
 	_PW_CHANGE_MAX,
 };
 
@@ -69,7 +75,8 @@ int pw_change_detect(bool has_baseline, bool has_old, enum pw_state old_state,
 /* The kind of a confirmed change to state s (OPENED, CLOSED, ...); NONE out of range. */
 enum pw_change_kind pw_change_kind_for_state(enum pw_state s);
 
-/* Whether it replaces the current state (all but NONE and FLAP). */
+/* Whether it replaces a port's current state (all but NONE, FLAP and the
+ * address kinds). */
 bool pw_change_updates_state(enum pw_change_kind k);
 
 /* Whether it is recorded in the event table (all but NONE and NEW). */
@@ -78,7 +85,8 @@ static inline bool pw_change_is_event(enum pw_change_kind k)
 	return k != PW_CHANGE_NONE && k != PW_CHANGE_NEW;
 }
 
-/* "baseline", "new", "opened", "closed", "filtered", "unreachable", "flap";
- * NULL for NONE. These strings are stored in events.kind. */
+/* "baseline", "new", "opened", "closed", "filtered", "unreachable", "flap",
+ * "accepts-all", "accepts-all-ended"; NULL for NONE. These strings are
+ * stored in events.kind. */
 const char *pw_change_kind_to_string(enum pw_change_kind k);
 int pw_change_kind_from_string(const char *s);

@@ -73,6 +73,7 @@ enum pw_alert_event {
 	PW_ALERT_ACCEPTS_EVERYTHING,
 	PW_ALERT_RUN_FAILED,
 	PW_ALERT_UNREACHABLE, /* an open port's host stopped answering (ICMP unreachable) */
+	PW_ALERT_ACCEPTS_EVERYTHING_ENDED, /* an address stopped accepting every port */
 	_PW_ALERT_EVENT_MAX,
 };
 

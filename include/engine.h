@@ -49,8 +49,16 @@ enum {
 	/* a change from the previous state, confirmed by re-probes */
 	PW_RESULT_CONFIRMED = 1 << 1,
 	/* the address accepted the canary ports and a share of the probed
-	 * ones: port is 0, state OPEN; reported instead of its open ports */
+	 * ones: port is 0, state OPEN; reported instead of its open ports,
+	 * once per address and run */
 	PW_RESULT_ACCEPTS_ALL = 1 << 2,
+	/* withdraws an open port reported earlier in this run: its address
+	 * turned out to accept everything. observed is OPEN (what was
+	 * reported), state the port's previous state (prev_state's answer),
+	 * which stands. Only a port with a previous state is withdrawn, and
+	 * only when an uncertain canary round had let it through (rare: an
+	 * open that is news is held until the question is settled). */
+	PW_RESULT_RETRACTED = 1 << 3,
 };
 
 struct pw_probe_result {
@@ -83,10 +91,18 @@ struct pw_engine_params {
 	 * timing.rate and timing.host_concurrency (at least 1 each), and
 	 * keeps its own per-address state. */
 	unsigned threads;
-	/* Wildcard/tarpit guard: after an address's first open port, probe
-	 * `canaries` random high ports (0 = guard off); if all of them and at
-	 * least accept_share_pct % of the address's ports so far (canaries
-	 * included) accepted, report PW_RESULT_ACCEPTS_ALL once, not its ports. */
+	/* Wildcard/tarpit guard (0 canaries = off). An open result that is
+	 * news (prev_state is not OPEN, or there is no prev_state) is held
+	 * until a round of `canaries` random high ports, started after it was
+	 * seen, settles its address: no canary open, it is probed once more
+	 * and reported if still open; every canary open and at least
+	 * accept_share_pct % of the address's last 64 results (canaries
+	 * included) open, the address is reported once as
+	 * PW_RESULT_ACCEPTS_ALL and none of its open ports are, for the rest
+	 * of the run; in between, the held ports are probed again and wait
+	 * for another round. So an address that starts accepting everything
+	 * mid-run is one report, not a flood. Unchanged opens are not held:
+	 * a steady address costs no canary. */
 	unsigned canaries;
 	unsigned accept_share_pct;
 	/* A limiter shared with other engines in the same thread (the
@@ -104,13 +120,18 @@ struct pw_engine_params {
 /* Defaults for fields left 0 where 0 is not meaningful. */
 #define PW_ENGINE_DEFAULT_CANARIES 3
 #define PW_ENGINE_DEFAULT_ACCEPT_SHARE 90
+/* Addresses remembered per run (and per worker) as accepting everything,
+ * to report each once: 16 bytes each at most twice over. Past it an
+ * address may be reported again, never not at all. */
+#define PW_ENGINE_MAX_WILDCARDS 262144
 
 struct pw_engine_stats {
 	pw_u128 total; /* probes in this run (shard applied, start skipped) */
 	pw_u128 done;  /* (address, port) results settled */
 	uint64_t open, closed, filtered, unreachable;
 	uint64_t unconfirmed, accepts_all;
-	uint64_t suppressed;     /* open ports not reported: address accepts all */
+	uint64_t suppressed;     /* open ports not reported (or withdrawn): address accepts all */
+	uint64_t canary_rounds;  /* rounds of canaries sent (the guard's cost) */
 	uint64_t connects;       /* connect() calls, retries and canaries included */
 	uint64_t scanner_errors; /* EMFILE & co: backed off and retried */
 	uint64_t self_connects;  /* loopback connects that met our own socket */

@@ -44,6 +44,10 @@ enum pw_policy_verdict {
 	PW_VERDICT_EXPECTED, /* now as the policy wants */
 	PW_VERDICT_UNEXPECTED_OPEN,
 	PW_VERDICT_EXPECTED_CLOSED,
+	/* not a port policy: an address that accepts everything hides what
+	 * its ports do, so its start is a violation to acknowledge, whatever
+	 * the job's port sets say (the store records it with the event) */
+	PW_VERDICT_ACCEPTS_ALL,
 	_PW_VERDICT_MAX,
 };
 
@@ -65,10 +69,11 @@ enum pw_policy_verdict pw_policy_apply(enum pw_policy_expect e, bool has_baselin
 
 static inline bool pw_policy_is_violation(enum pw_policy_verdict v)
 {
-	return v == PW_VERDICT_UNEXPECTED_OPEN || v == PW_VERDICT_EXPECTED_CLOSED;
+	return v == PW_VERDICT_UNEXPECTED_OPEN || v == PW_VERDICT_EXPECTED_CLOSED ||
+	       v == PW_VERDICT_ACCEPTS_ALL;
 }
 
-/* "unexpected-open", "expected-closed" (stored in events.policy), "expected";
- * NULL for NONE. */
+/* "unexpected-open", "expected-closed", "accepts-all" (stored in
+ * events.policy), "expected"; NULL for NONE. */
 const char *pw_policy_verdict_to_string(enum pw_policy_verdict v);
 int pw_policy_verdict_from_string(const char *s);

@@ -193,6 +193,50 @@ struct pw_store_obs {
 #define PW_STORE_DEFERRED 1
 int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_obs *obs);
 
+/* ------------------------------------------------------------------ addresses
+ *
+ * An address that accepts every port (a wildcard NAT rule, a tarpit, a
+ * proxy answering for it: the engine's PW_RESULT_ACCEPTS_ALL) is a state
+ * of (job, address) with history: an event "accepts-all" when it begins
+ * (port 0, policy "accepts-all": a violation to acknowledge) and one
+ * "accepts-all-ended" when it ends; the state is the latest of them
+ * (sql/005-accepts-all.sql). The store keeps each job's set of addresses
+ * in the state in memory, read with its port map. As for ports, the
+ * caller decides (daemon/report.c) and the store records.
+ */
+
+/* Whether addr is accepting every port now, for the run's job. -ESRCH:
+ * no such running run. */
+int pw_store_accepts_all(struct pw_store *s, int64_t run_id, pw_u128 addr, bool *ret);
+
+/*
+ * Record that addr began (PW_CHANGE_ACCEPTS_ALL) or ceased
+ * (PW_CHANGE_ACCEPTS_ALL_ENDED) to accept every port: its event, queued
+ * like a port's, and the state. Returns 0 or PW_STORE_DEFERRED (see
+ * pw_store_record()); -EINVAL for another kind or no change (the state is
+ * that already), -ESRCH, -EROFS, -ENOBUFS/-ENOMEM (nothing recorded).
+ */
+int pw_store_record_accepts_all(struct pw_store *s, int64_t run_id, pw_u128 addr,
+				enum pw_change_kind kind, uint64_t time_usec);
+
+/* cb for each address of the run's job accepting every port now (any
+ * order). Record nothing from cb: collect, then record. A negative return
+ * from cb stops and is returned. */
+typedef int (*pw_store_addr_cb_t)(pw_u128 addr, void *userdata);
+int pw_store_each_accepts_all(struct pw_store *s, int64_t run_id, pw_store_addr_cb_t cb,
+			      void *userdata);
+
+/*
+ * Withdraw the open state this run recorded for (addr, port): the engine
+ * found its address accepting everything afterwards (PW_RESULT_RETRACTED).
+ * The port's state goes back to restore (not OPEN). Its change event is
+ * dropped if it is still queued, or followed by the change back if it was
+ * written. 0 also when the port is not open by this run (nothing to do);
+ * -EINVAL, -ESRCH, -EROFS, -ENOBUFS.
+ */
+int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
+		     enum pw_state restore, uint64_t time_usec);
+
 /*
  * Drop a job's in-memory state map, e.g. when a config reload removed the
  * job: writes what is queued (all of the job's last_seen values too) first.
@@ -218,7 +262,7 @@ int pw_store_run_end(struct pw_store *s, int64_t run_id, enum pw_run_status stat
 
 /*
  * The packet loss a running run measured, in percent (0 to 100; see
- * sql/006-run-loss.sql): written with its row at the next flush, so set it
+ * sql/007-run-loss.sql): written with its row at the next flush, so set it
  * before pw_store_run_end(). A run never given one has NULL. Returns 0,
  * -EINVAL out of range, -ESRCH for an unknown or ended run.
  */
@@ -315,8 +359,10 @@ int pw_store_load_rtt(struct pw_store *s, const char *job, pw_store_rtt_cb_t cb,
 int pw_store_prune(struct pw_store *s, uint64_t older_than_usec, unsigned max_rows);
 
 /*
- * The embedded migrations, in order: version i + 1 is
- * pw_store_migrations[i]. Generated from sql/NNN-*.sql at build time.
+ * The embedded migrations, in increasing order of version, the NNN of
+ * sql/NNN-*.sql (generated from those files at build time). The schema
+ * version is the last one's; a database at version v gets every migration
+ * above v.
  */
 struct pw_store_migration {
 	unsigned version;

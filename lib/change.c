@@ -15,13 +15,16 @@ static const char *const kind_names[_PW_CHANGE_MAX] = {
 	[PW_CHANGE_FILTERED] = "filtered",
 	[PW_CHANGE_UNREACHABLE] = "unreachable",
 	[PW_CHANGE_FLAP] = "flap",
+	[PW_CHANGE_ACCEPTS_ALL] = "accepts-all",
+	[PW_CHANGE_ACCEPTS_ALL_ENDED] = "accepts-all-ended",
 };
 
 PW_DEFINE_STRING_TABLE_LOOKUP(pw_change_kind, enum pw_change_kind, kind_names)
 
 bool pw_change_updates_state(enum pw_change_kind k)
 {
-	return k != PW_CHANGE_NONE && k != PW_CHANGE_FLAP;
+	return k != PW_CHANGE_NONE && k != PW_CHANGE_FLAP && k != PW_CHANGE_ACCEPTS_ALL &&
+	       k != PW_CHANGE_ACCEPTS_ALL_ENDED;
 }
 
 enum pw_change_kind pw_change_kind_for_state(enum pw_state s)

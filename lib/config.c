@@ -24,6 +24,7 @@ static const char *const alert_event_names[_PW_ALERT_EVENT_MAX] = {
 	[PW_ALERT_ACCEPTS_EVERYTHING] = "accepts-everything",
 	[PW_ALERT_RUN_FAILED] = "run-failed",
 	[PW_ALERT_UNREACHABLE] = "unreachable",
+	[PW_ALERT_ACCEPTS_EVERYTHING_ENDED] = "accepts-everything-ended",
 };
 
 PW_DEFINE_STRING_TABLE_LOOKUP(pw_alert_event, enum pw_alert_event, alert_event_names)

@@ -109,6 +109,9 @@ void engine_core_done(struct core *c)
 	/* before the slots: it clears the timers they hold, and a prev_state
 	 * callback that aborted can still have armed one after the abort */
 	pw_timerq_done(&c->tq);
+	for (size_t i = 0; c->n_undo > 0 && i <= c->hmask; i++)
+		engine_guard_forget_host(c, &c->hosts[i]);
+	pw_addrset_done(&c->wild);
 	free(c->slots);
 	free(c->free);
 	free(c->hosts);
@@ -154,6 +157,7 @@ int engine_core_init(struct core *c, struct pw_engine *e, unsigned id, unsigned 
 	read_ephemeral_range(&c->eph_lo, &c->eph_hi);
 	pw_ratelimit_init(&c->rl, rate, 0);
 	c->shared_rl = e->p.shared_rate;
+	pw_addrset_init(&c->wild, PW_ENGINE_MAX_WILDCARDS);
 	pw_rtt_restore(&c->job_rtt, &c->limits, e->p.saved_srtt_usec, e->p.saved_rttvar_usec);
 
 	c->stride = (pw_u128)(e->p.shard_n ? e->p.shard_n : 1) * (e->workers ? e->threads : 1);

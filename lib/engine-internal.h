@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addrset.h"
 #include "engine.h"
 #include "perm.h"
 #include "ratelimit.h"
@@ -42,7 +43,7 @@ enum slot_phase {
 	SLOT_WAITING,    /* no socket, timer = when to try again */
 	SLOT_READY,      /* in the ready queue */
 	SLOT_BLOCKED,    /* waiting for its address to drop below the per-address cap */
-	SLOT_HELD,       /* open result held until the address's canaries decide */
+	SLOT_HELD,       /* open result held until a canary round settles its address */
 };
 
 enum slot_kind {
@@ -51,10 +52,27 @@ enum slot_kind {
 };
 
 enum guard_state {
-	GUARD_NONE,    /* no open port seen yet */
-	GUARD_PENDING, /* canaries out, open results held */
-	GUARD_CLEAN,
-	GUARD_WILDCARD,
+	GUARD_IDLE,     /* no canary round out */
+	GUARD_ROUND,    /* a canary round is out */
+	GUARD_WAIT,     /* a round is due, waiting in the core's queue for a free slot */
+	GUARD_WILDCARD, /* accepts everything: its opens are dropped for the rest of the run */
+};
+
+/* A held port probed again by the guard (engine-guard.c). */
+enum guard_probe {
+	GP_NONE,
+	GP_RECHECK,       /* after an uncertain round: open again, it waits for the next */
+	GP_VERIFY,        /* after a clean round: open still, it is reported */
+	GP_VERIFY_UNSURE, /* the same after uncertain rounds ran out: and remembered */
+};
+
+/* Opens an uncertain canary round let through, to withdraw if the address
+ * turns out to accept everything after all (engine-guard.c). */
+#define GUARD_UNDO_MAX 8
+struct guard_undo {
+	unsigned n;
+	uint16_t port[GUARD_UNDO_MAX];
+	int8_t prev[GUARD_UNDO_MAX];
 };
 
 struct host;
@@ -62,8 +80,9 @@ struct host;
 struct slot {
 	struct pw_timer timer;
 	pw_u128 addr;
-	pw_u128 m;        /* sequence number within the core */
-	uint64_t started; /* usec of the current connect() */
+	pw_u128 m;           /* sequence number within the core */
+	uint64_t started;    /* usec of the current connect() */
+	uint32_t need_round; /* held: the canary round that settles it */
 	struct host *host;
 	struct slot *hnext, *hprev; /* the host's list of attached slots */
 	struct slot *qnext;         /* ready queue or the host's blocked queue */
@@ -76,10 +95,12 @@ struct slot {
 	uint16_t port;
 	uint8_t phase, kind;
 	uint8_t confirm_left;
-	int8_t prev;        /* previous state from the store, or -1 */
-	int8_t first;       /* state seen first while confirming, or -1 */
-	uint8_t held_flags; /* PW_RESULT_* of a held result */
-	bool verified;      /* loopback ephemeral-range open was looked at twice */
+	int8_t prev;         /* previous state from the store, or -1 */
+	int8_t first;        /* state seen first while confirming, or -1 */
+	uint8_t held_flags;  /* PW_RESULT_* of a held result */
+	uint8_t rechecks;    /* re-probes after uncertain canary rounds */
+	uint8_t guard_probe; /* enum guard_probe: what the current attempt is for */
+	bool verified;       /* loopback ephemeral-range open was looked at twice */
 	bool prev_asked;
 	uint8_t loss_rounds; /* re-probe rounds added because silence was not conclusive */
 	uint16_t silent;     /* attempts timed out since the last answer, all rounds */
@@ -89,11 +110,14 @@ struct host {
 	pw_u128 addr;
 	struct pw_rtt rtt;
 	uint64_t last_use;
+	uint64_t recent;    /* the last results (canaries too), newest in bit 0: 1 = open */
 	struct slot *slots; /* attached slots */
 	struct slot *blocked, *blocked_tail;
+	struct guard_undo *undo; /* NULL but after an uncertain round let opens through */
+	struct host *wait_next;  /* GUARD_WAIT: the core's queue */
 	uint32_t attached, inflight;
-	uint32_t probed, opens; /* finished probes, canaries included */
-	uint8_t used, guard;
+	uint32_t rounds, held; /* canary rounds started; slots held */
+	uint8_t used, guard, nrecent;
 	uint8_t canary_left, canary_open, canary_sent;
 	/* loss (engine-loss.c): lossy once it raised the retries (counted in
 	 * the stats); lost = attempts that timed out on a port a later attempt
@@ -133,6 +157,11 @@ struct core {
 	bool starved;   /* no slot or host entry for the next index until one frees */
 	bool throttled; /* worker: the owner is behind on results, start nothing */
 	struct pw_engine_stats st;
+	/* addresses this core reported as accepting everything: their host
+	 * entries are evicted and made again, the verdict stays */
+	struct pw_addrset wild;
+	unsigned n_undo;                           /* hosts with an undo list */
+	struct host *round_wait, *round_wait_tail; /* hosts whose round waits for a slot */
 	/* worker only: results waiting for the next flush */
 	struct pw_probe_result *out;
 	size_t nout, outcap;
@@ -173,9 +202,9 @@ struct pw_engine {
 	int evfd;
 	struct pw_probe_result *q;
 	size_t qn, qcap;
-	/* threaded: addresses reported as accepting everything, to report once */
-	pw_u128 *wild;
-	size_t nwild, wildcap;
+	/* threaded: addresses reported as accepting everything, to report
+	 * each once however many workers found it */
+	struct pw_addrset wild;
 	uint64_t dup_wild;
 };
 
@@ -237,6 +266,8 @@ static inline struct slot *engine_slot_take(struct core *c, unsigned reserve)
 	s->confirm_left = 0;
 	s->prev = -1;
 	s->first = -1;
+	s->rechecks = 0;
+	s->guard_probe = GP_NONE;
 	s->verified = false;
 	s->prev_asked = false;
 	s->loss_rounds = 0;
@@ -293,7 +324,20 @@ bool engine_loss_conclusive(const struct core *c, const struct slot *s);
 
 /* ------------------------------------------------------------------ engine-guard.c */
 bool engine_guard_hold(struct core *c, struct slot *s, enum pw_state state, unsigned flags);
+bool engine_guard_drops(struct core *c, struct slot *s);
+void engine_guard_rechecked(struct core *c, struct slot *s, enum pw_state st);
 void engine_canary_done(struct core *c, struct slot *s, enum pw_state st);
+void engine_guard_new_host(struct core *c, struct host *h);
+void engine_guard_forget_host(struct core *c, struct host *h);
+void engine_guard_slot_freed(struct core *c);
+
+/* One attempt's outcome joins the address's recent results. */
+static inline void engine_guard_observe(struct host *h, enum pw_state st)
+{
+	h->recent = h->recent << 1 | (st == PW_STATE_OPEN);
+	if (h->nrecent < 64)
+		h->nrecent++;
+}
 
 /* ------------------------------------------------------------------ engine-workers.c */
 int engine_workers_start(struct pw_engine *e, unsigned host_cap, uint64_t rate);

@@ -95,6 +95,8 @@ void engine_slot_release(struct core *c, struct slot *s)
 	s->phase = SLOT_FREE;
 	c->free[c->nfree++] = engine_slot_index(c, s);
 	c->starved = false;
+	if (c->round_wait)
+		engine_guard_slot_freed(c);
 }
 
 static void backoff_slot(struct core *c, struct slot *s, int err)
@@ -330,9 +332,7 @@ static void observe(struct core *c, struct slot *s, enum pw_state st, bool sampl
 		if (first)
 			rearm_host(c, h);
 	}
-	h->probed++;
-	if (st == PW_STATE_OPEN)
-		h->opens++;
+	engine_guard_observe(h, st);
 	if (s->kind == KIND_CANARY)
 		engine_canary_done(c, s, st);
 	else

@@ -177,10 +177,16 @@ void engine_confirm(struct core *c, struct slot *s, enum pw_state st)
 	struct pw_engine *e = c->e;
 	unsigned rounds;
 
+	if (s->guard_probe != GP_NONE) {
+		engine_guard_rechecked(c, s, st);
+		return;
+	}
 	if (s->first == (int8_t)PW_STATE_FILTERED && st != PW_STATE_FILTERED &&
 	    !engine_loss_conclusive(c, s))
 		/* the silence was loss: the answer is the first observation */
 		s->first = -1;
+	if (s->first < 0 && st == PW_STATE_OPEN && e->canaries > 0 && engine_guard_drops(c, s))
+		return;
 	if (s->first >= 0) {
 		if (confirm_step(c, s, st))
 			return;

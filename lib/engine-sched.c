@@ -53,7 +53,9 @@ static struct host *host_get(struct core *c, pw_u128 addr)
 	v = empty ? empty : idle;
 	if (!v)
 		return NULL;
+	engine_guard_forget_host(c, v);
 	*v = (struct host){ .addr = addr, .used = 1 };
+	engine_guard_new_host(c, v);
 	/* a new address starts from what the others answered in, not from
 	 * the long initial timeout (a /16 x 10 ports has 10 probes per address) */
 	if (pw_rtt_has_sample(&c->job_rtt))

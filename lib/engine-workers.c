@@ -193,26 +193,6 @@ void engine_workers_stop(struct pw_engine *e)
 	}
 }
 
-static bool wild_seen(struct pw_engine *e, pw_u128 addr)
-{
-	pw_u128 *w;
-
-	for (size_t i = 0; i < e->nwild; i++)
-		if (e->wild[i] == addr)
-			return true;
-	if (e->nwild == e->wildcap) {
-		size_t n = e->wildcap ? e->wildcap * 2 : 16;
-
-		w = realloc(e->wild, n * sizeof(*w));
-		if (!w)
-			return false; /* report twice rather than never */
-		e->wild = w;
-		e->wildcap = n;
-	}
-	e->wild[e->nwild++] = addr;
-	return false;
-}
-
 int engine_process_threaded(struct pw_engine *e)
 {
 	struct pw_probe_result *batch;
@@ -240,7 +220,10 @@ int engine_process_threaded(struct pw_engine *e)
 	pthread_mutex_unlock(&e->lock);
 
 	for (size_t i = 0; i < n && !e->aborted; i++) {
-		if ((batch[i].flags & PW_RESULT_ACCEPTS_ALL) && wild_seen(e, batch[i].addr)) {
+		/* each worker decides for itself; say it once (0: seen; a full
+		 * set says it again rather than never) */
+		if ((batch[i].flags & PW_RESULT_ACCEPTS_ALL) &&
+		    pw_addrset_add(&e->wild, batch[i].addr) == 0) {
 			e->dup_wild++;
 			continue;
 		}

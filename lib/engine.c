@@ -82,6 +82,7 @@ static struct pw_engine *alloc_engine(const struct pw_engine_params *p)
 	e->share = p->accept_share_pct ? p->accept_share_pct : PW_ENGINE_DEFAULT_ACCEPT_SHARE;
 	if (e->share > 100)
 		e->share = 100;
+	pw_addrset_init(&e->wild, PW_ENGINE_MAX_WILDCARDS);
 	return e;
 }
 
@@ -188,7 +189,7 @@ struct pw_engine *pw_engine_free(struct pw_engine *e)
 		close(e->evfd);
 	pthread_mutex_destroy(&e->lock);
 	free(e->q);
-	free(e->wild);
+	pw_addrset_done(&e->wild);
 	pw_iset_done(&e->space.addrs);
 	pw_iset_done(&e->space.ports);
 	free(e);
@@ -304,6 +305,7 @@ static void add_stats(struct pw_engine_stats *a, const struct pw_engine_stats *b
 	a->unconfirmed += b->unconfirmed;
 	a->accepts_all += b->accepts_all;
 	a->suppressed += b->suppressed;
+	a->canary_rounds += b->canary_rounds;
 	a->connects += b->connects;
 	a->scanner_errors += b->scanner_errors;
 	a->self_connects += b->self_connects;

@@ -11,6 +11,7 @@ static const char *const verdict_names[_PW_VERDICT_MAX] = {
 	[PW_VERDICT_EXPECTED] = "expected",
 	[PW_VERDICT_UNEXPECTED_OPEN] = "unexpected-open",
 	[PW_VERDICT_EXPECTED_CLOSED] = "expected-closed",
+	[PW_VERDICT_ACCEPTS_ALL] = "accepts-all",
 };
 
 PW_DEFINE_STRING_TABLE_LOOKUP(pw_policy_verdict, enum pw_policy_verdict, verdict_names)
@@ -37,6 +38,8 @@ enum pw_policy_verdict pw_policy_classify(enum pw_policy_expect e, const struct 
 	switch (c->kind) {
 	case PW_CHANGE_NONE:
 	case PW_CHANGE_FLAP:
+	case PW_CHANGE_ACCEPTS_ALL: /* about the address: no port policy applies */
+	case PW_CHANGE_ACCEPTS_ALL_ENDED:
 	case _PW_CHANGE_MAX:
 		return PW_VERDICT_NONE;
 	case PW_CHANGE_BASELINE:

@@ -83,6 +83,7 @@ void store_job_free(struct job *j)
 	free(j->e);
 	free(j->idx);
 	free(j->dirty);
+	pw_addrset_done(&j->wild);
 	free(j);
 }
 
@@ -219,6 +220,10 @@ int store_job_load(struct pw_store *s, struct job *j)
 			memset(j->idx, 0, j->idx_size * sizeof(*j->idx));
 		return r;
 	}
+	/* on failure the next run retries; ports read now are skipped then */
+	r = store_wild_load(s, j);
+	if (r < 0)
+		return r;
 	j->loaded = true;
 	return 0;
 }
@@ -392,6 +397,7 @@ int pw_store_job_unload(struct pw_store *s, const char *job)
 	j->e = NULL;
 	j->idx = j->dirty = NULL;
 	j->n = j->cap = j->idx_size = j->n_dirty = j->cap_dirty = 0;
+	pw_addrset_done(&j->wild);
 	j->loaded = false;
 	return 0;
 }

@@ -92,8 +92,13 @@ int pw_store_prune(struct pw_store *s, uint64_t older_than_usec, unsigned max_ro
 	r = store_exec(s, "BEGIN IMMEDIATE", "begin pruning");
 	if (r < 0)
 		return r;
+	/* An address's event that began its accepts-all state stays while the
+	 * state does: it is the state (sql/005-accepts-all.sql). */
 	r = prune_step(s,
 		       "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_usec < ?1"
+		       " AND NOT (port = 0 AND kind = 'accepts-all' AND id = (SELECT max(l.id)"
+		       "  FROM events l WHERE l.job_id = events.job_id AND l.addr = events.addr"
+		       "  AND l.port = 0))"
 		       " ORDER BY time_usec LIMIT ?2)",
 		       older_than_usec, max_rows, &n_events);
 	if (r == 0 && (unsigned)n_events < max_rows)

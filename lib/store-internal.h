@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "addrset.h"
 #include "iset.h"
 #include "scan.h"
 #include "store.h"
@@ -60,6 +61,9 @@ struct job {
 	int64_t baseline_run_id; /* 0: no completed run yet */
 	uint64_t created;
 	bool in_db, job_dirty, loaded;
+	/* addresses accepting every port now (lib/store-wild.c): loaded with
+	 * the map, changed as their events are queued */
+	struct pw_addrset wild;
 	struct entry *e;
 	uint32_t n, cap;
 	uint32_t *idx;     /* open addressing, entry index + 1, 0 = empty */
@@ -238,6 +242,13 @@ void store_run_free(struct run *run);
 /* lib/store-write.c */
 
 struct run *store_run_find(struct pw_store *s, int64_t id);
+/* Room for one more queued event (-ENOBUFS at max_pending, -ENOMEM). */
+int store_reserve_event(struct pw_store *s);
+
+/* lib/store-wild.c */
+
+/* Read which addresses of the job accept every port now (its map's load). */
+int store_wild_load(struct pw_store *s, struct job *j);
 
 /* The address key of the ports and events tables (lib/store-key.c): 16
  * bytes, big-endian, IPv4 mapped. from_blob: 0, or -EBADMSG for a value

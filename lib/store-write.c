@@ -123,7 +123,9 @@ static int write_event(struct pw_store *s, const struct pending_event *ev)
 	sqlite3_bind_int(st, 7, ev->major);
 	if (ev->has_old)
 		sqlite3_bind_text(st, 8, pw_state_to_string(ev->old_state), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, pw_state_to_string(ev->new_state), -1, SQLITE_STATIC);
+	/* an address that stopped accepting everything has no one new state */
+	if (ev->kind != PW_CHANGE_ACCEPTS_ALL_ENDED)
+		sqlite3_bind_text(st, 9, pw_state_to_string(ev->new_state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, (int64_t)ev->time);
 	if (ev->rtt)
 		sqlite3_bind_int64(st, 11, ev->rtt);
@@ -461,14 +463,17 @@ int pw_store_recover_runs(struct pw_store *s)
 
 static bool obs_valid(const struct pw_store_obs *o)
 {
+	/* the address kinds and their verdict go through store-wild.c */
 	return (unsigned)o->state < _PW_STATE_MAX && (unsigned)o->change.kind < _PW_CHANGE_MAX &&
+	       o->change.kind != PW_CHANGE_ACCEPTS_ALL &&
+	       o->change.kind != PW_CHANGE_ACCEPTS_ALL_ENDED &&
 	       (unsigned)o->change.new_state < _PW_STATE_MAX &&
 	       (unsigned)o->change.old_state < _PW_STATE_MAX &&
-	       (unsigned)o->verdict < _PW_VERDICT_MAX;
+	       (unsigned)o->verdict < _PW_VERDICT_MAX && o->verdict != PW_VERDICT_ACCEPTS_ALL;
 }
 
 /* Room for one more event, so that nothing after it can fail halfway. */
-static int reserve_event(struct pw_store *s)
+int store_reserve_event(struct pw_store *s)
 {
 	if (s->n_ev >= s->max_pending)
 		return store_set_error(s, -ENOBUFS,
@@ -573,7 +578,7 @@ int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_ob
 	if (entry)
 		r = store_job_reserve(run->job);
 	if (r >= 0 && pw_change_is_event(obs->change.kind))
-		r = reserve_event(s);
+		r = store_reserve_event(s);
 	if (r < 0) {
 		run->refused++;
 		return r;

@@ -73,3 +73,7 @@ FROM rtt r JOIN jobs j ON j.id = r.job_id ORDER BY j.name, r.addr;
 
 -- 15. Database size by table (needs the dbstat virtual table, usually built in).
 -- SELECT name, sum(pgsize) / 1024 AS kib FROM dbstat GROUP BY name ORDER BY kib DESC;
+
+-- 16. Addresses that accept every port now (a NAT rule, proxy or tarpit answers
+--     for them): since when, and whether the episode was acknowledged.
+SELECT job, address, since, event_id, acked FROM accepts_all;

@@ -95,6 +95,11 @@ START_TEST(updates_state)
 	ck_assert(!pw_change_updates_state(PW_CHANGE_FLAP));
 	for (int k = PW_CHANGE_BASELINE; k < PW_CHANGE_FLAP; k++)
 		ck_assert(pw_change_updates_state((enum pw_change_kind)k));
+	/* an address's accepts-all state is not a port's */
+	ck_assert(!pw_change_updates_state(PW_CHANGE_ACCEPTS_ALL));
+	ck_assert(!pw_change_updates_state(PW_CHANGE_ACCEPTS_ALL_ENDED));
+	ck_assert(pw_change_is_event(PW_CHANGE_ACCEPTS_ALL));
+	ck_assert(pw_change_is_event(PW_CHANGE_ACCEPTS_ALL_ENDED));
 	ck_assert(!pw_change_is_event(PW_CHANGE_NONE));
 	ck_assert(!pw_change_is_event(PW_CHANGE_NEW));
 	ck_assert(pw_change_is_event(PW_CHANGE_BASELINE));

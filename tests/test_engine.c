@@ -7,6 +7,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "addrset.h"
 #include "check-main.h"
 #include "engine.h"
 #include "perm.h"
@@ -814,6 +819,357 @@ START_TEST(wildcard_guard)
 }
 END_TEST
 
+/*
+ * An address that starts accepting every port in the middle of a run (issue
+ * 12.3): a thread adds an nft rule redirecting every port of 127.0.0.1 but
+ * the listener's to it once `on_after` results are in, and for a blip
+ * removes it again `blip_usec` later; it also drains the listener's accept
+ * queue. The store's baseline (prev_state) has the listeners open and
+ * every other port closed. Before the guard held news until a canary round
+ * after it, the address was judged clean at its first open port and every
+ * later port was reported open: ~1200 of them.
+ */
+struct wild_run {
+	struct collect c;
+	pthread_t thread;
+	atomic_size_t results;
+	atomic_bool stop;
+	int lfd;
+	uint16_t lport;
+	const uint16_t *open;
+	size_t nopen;
+	size_t on_after;
+	uint64_t blip_usec; /* 0: stays on */
+	bool on_failed;
+};
+
+static bool wild_redirect(const char *daddr, uint16_t lport, bool on)
+{
+	char rules[512];
+
+	if (!on)
+		return nft("delete table ip pwwild\n");
+	snprintf(rules, sizeof(rules),
+		 "table ip pwwild {\n"
+		 " chain out { type nat hook output priority -100;\n"
+		 "  ip daddr %s tcp dport != %u redirect to :%u\n"
+		 " }\n"
+		 "}\n",
+		 daddr, lport, lport);
+	return nft(rules);
+}
+
+static void *wild_thread(void *arg)
+{
+	struct wild_run *w = arg;
+	uint64_t on_at = 0;
+	bool on = w->on_after == 0, off = false;
+
+	while (!atomic_load(&w->stop)) {
+		struct pollfd pfd = { .fd = w->lfd, .events = POLLIN };
+		int fd;
+
+		(void)poll(&pfd, 1, 1);
+		while ((fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+		if (!on && atomic_load(&w->results) >= w->on_after) {
+			w->on_failed = !wild_redirect("127.0.0.1", w->lport, true);
+			on = true;
+			on_at = pw_now_usec(CLOCK_MONOTONIC);
+		} else if (on && !off && w->blip_usec &&
+			   pw_now_usec(CLOCK_MONOTONIC) - on_at >= w->blip_usec) {
+			(void)wild_redirect(NULL, 0, false);
+			off = true;
+		}
+	}
+	return NULL;
+}
+
+static void wild_cb(void *u, const struct pw_probe_result *r)
+{
+	struct wild_run *w = u;
+
+	collect_cb(&w->c, r);
+	atomic_fetch_add(&w->results, 1);
+}
+
+static int wild_prev(void *u, pw_u128 addr, uint16_t port)
+{
+	const struct wild_run *w = u;
+
+	for (size_t i = 0; i < w->nopen; i++)
+		if (w->open[i] == port)
+			return PW_STATE_OPEN;
+	return port == w->lport ? PW_STATE_OPEN : PW_STATE_CLOSED;
+}
+
+static bool wild_start(struct wild_run *w)
+{
+	w->lfd = sock_on(AF_INET, 0, true, &w->lport);
+	ck_assert_int_ge(w->lfd, 0);
+	ck_assert_int_eq(fcntl(w->lfd, F_SETFL, O_NONBLOCK), 0);
+	if (!wild_redirect("127.0.0.1", w->lport, true)) {
+		fprintf(stderr, "skipped: nft nat not usable\n");
+		return false;
+	}
+	(void)wild_redirect(NULL, 0, false);
+	atomic_init(&w->results, 0);
+	atomic_init(&w->stop, false);
+	ck_assert_int_eq(pthread_create(&w->thread, NULL, wild_thread, w), 0);
+	return true;
+}
+
+static void wild_stop(struct wild_run *w)
+{
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	close(w->lfd);
+	ck_assert(!w->on_failed);
+}
+
+/* Counts of a run's results: accepts-all reports, open ports that are
+ * news (the baseline had them closed), withdrawals. */
+static void wild_count(const struct wild_run *w, size_t *ret_wild, size_t *ret_news,
+		       size_t *ret_retracted)
+{
+	*ret_wild = *ret_news = *ret_retracted = 0;
+	for (size_t i = 0; i < w->c.n; i++) {
+		const struct pw_probe_result *r = &w->c.r[i];
+
+		if (r->flags & PW_RESULT_ACCEPTS_ALL)
+			(*ret_wild)++;
+		else if (r->flags & PW_RESULT_RETRACTED)
+			(*ret_retracted)++;
+		else if (r->state == PW_STATE_OPEN &&
+			 wild_prev((void *)w, r->addr, r->port) != PW_STATE_OPEN)
+			(*ret_news)++;
+	}
+}
+
+static void wild_mid_run(unsigned threads, uint64_t blip_usec, bool confirm, size_t *ret_wild,
+			 size_t *ret_news, size_t *ret_retracted)
+{
+	static const uint16_t open[] = {
+		21,  22,   25,   80,   110,  143,  443,  465,  587,  993,
+		995, 1080, 1194, 1433, 1521, 1723, 1883, 1900, 1935, 1985
+	};
+	struct wild_run w = {
+		.open = open, .nopen = PW_ELEMENTSOF(open), .on_after = 800, .blip_usec = blip_usec
+	};
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	struct pw_engine *e;
+	int fds[PW_ELEMENTSOF(open)];
+
+	*ret_wild = SIZE_MAX;
+	if (!enter_netns() || !wild_start(&w))
+		return;
+	listen_many(open, PW_ELEMENTSOF(open), fds);
+	space_init(&s, LO4, 1, 2000);
+	p = params(&s, &w.c);
+	p.on_result = wild_cb;
+	p.prev_state = wild_prev;
+	p.userdata = &w;
+	p.threads = threads;
+	p.canaries = 3;
+	p.accept_share_pct = 90;
+	p.timing.rate = 2000; /* a run of about a second */
+	/* without confirmation (or a store) every open is news, held */
+	p.timing.confirm_count = confirm;
+	p.timing.confirm_spacing_usec = 50 * USEC_PER_MSEC;
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	w.c.e = e;
+	ck_assert_int_eq(pw_engine_run_blocking(e), 0);
+	pw_engine_free(e);
+	wild_stop(&w);
+	wild_count(&w, ret_wild, ret_news, ret_retracted);
+	for (size_t i = 0; i < PW_ELEMENTSOF(open); i++)
+		close(fds[i]);
+	space_done(&s);
+	free(w.c.r);
+}
+
+START_TEST(wildcard_mid_run)
+{
+	size_t wild, news, retracted;
+
+	wild_mid_run(1 + (unsigned)_i, 0, true, &wild, &news, &retracted);
+	if (wild == SIZE_MAX)
+		return;
+	ck_assert_uint_eq(wild, 1);
+	ck_assert_uint_eq(news, 0);
+	ck_assert_uint_eq(retracted, 0);
+}
+END_TEST
+
+/*
+ * 5 ms of accepting everything: no port reported open, at most one report;
+ * with confirmation (_i = 1) its re-probes see the blip gone, without
+ * (_i = 0) the canary rounds after each port must.
+ */
+START_TEST(wildcard_blip)
+{
+	size_t wild, news, retracted;
+
+	wild_mid_run(1, 5 * USEC_PER_MSEC, _i == 1, &wild, &news, &retracted);
+	if (wild == SIZE_MAX)
+		return;
+	ck_assert_uint_le(wild, 1);
+	ck_assert_uint_eq(news, retracted);
+	ck_assert_uint_eq(news, 0);
+}
+END_TEST
+
+/*
+ * The rare withdrawal: 127.0.0.1's high ports really are open (nft sends
+ * them to a listener), its low ones closed, and port 100 opens. Canary
+ * rounds then say neither yes nor no; after its re-probes port 100 is
+ * reported. When the address then accepts everything, that report is
+ * withdrawn (PW_RESULT_RETRACTED, back to the store's "closed") along with
+ * the one accepts-all report.
+ */
+struct retract_run {
+	struct collect c;
+	uint16_t lport;
+	bool switched;
+};
+
+static void retract_cb(void *u, const struct pw_probe_result *r)
+{
+	struct retract_run *w = u;
+
+	collect_cb(&w->c, r);
+	if (!w->switched && r->port == 100 && r->state == PW_STATE_OPEN &&
+	    !(r->flags & PW_RESULT_RETRACTED)) {
+		w->switched = true;
+		ck_assert(wild_redirect("127.0.0.1", w->lport, true));
+	}
+}
+
+static int closed_prev(void *u, pw_u128 addr, uint16_t port)
+{
+	return PW_STATE_CLOSED;
+}
+
+START_TEST(wildcard_withdraws_what_it_let_through)
+{
+	static const uint16_t open[] = { 100 };
+	struct retract_run w = { 0 };
+	struct pw_scan_space s;
+	struct pw_engine_params p;
+	char rules[256];
+	size_t wild = 0, retracted = 0, opens = 0;
+	int fds[1], lfd;
+
+	if (!enter_netns())
+		return;
+	lfd = sock_on(AF_INET, 40000, true, &w.lport);
+	ck_assert_int_ge(lfd, 0);
+	snprintf(rules, sizeof(rules),
+		 "table ip pwhigh {\n"
+		 " chain out { type nat hook output priority -100;\n"
+		 "  ip daddr 127.0.0.1 tcp dport 49152-65535 redirect to :%u\n"
+		 " }\n"
+		 "}\n",
+		 w.lport);
+	if (!nft(rules)) {
+		fprintf(stderr, "skipped: nft nat not usable\n");
+		return;
+	}
+	listen_many(open, 1, fds);
+	space_init(&s, LO4, 1, 2000);
+	p = params(&s, &w.c);
+	p.on_result = retract_cb;
+	p.prev_state = closed_prev;
+	p.userdata = &w;
+	p.canaries = 3;
+	p.accept_share_pct = 90;
+	p.timing.rate = 2000;
+	p.timing.confirm_count = 1;
+	p.timing.confirm_spacing_usec = 20 * USEC_PER_MSEC;
+	ck_assert_int_eq(run(&p, &w.c, NULL), 0);
+	ck_assert(w.switched);
+	for (size_t i = 0; i < w.c.n; i++) {
+		const struct pw_probe_result *r = &w.c.r[i];
+
+		if (r->flags & PW_RESULT_ACCEPTS_ALL) {
+			wild++;
+		} else if (r->flags & PW_RESULT_RETRACTED) {
+			ck_assert_uint_eq(r->port, 100);
+			ck_assert_int_eq(r->state, PW_STATE_CLOSED);
+			ck_assert_int_eq(r->observed, PW_STATE_OPEN);
+			retracted++;
+		} else {
+			opens += r->state == PW_STATE_OPEN;
+		}
+	}
+	ck_assert_uint_eq(wild, 1);
+	ck_assert_uint_eq(retracted, 1);
+	ck_assert_uint_eq(opens, 1); /* port 100, before it was withdrawn */
+	close(fds[0]);
+	close(lfd);
+	space_done(&s);
+	free(w.c.r);
+}
+END_TEST
+
+/*
+ * Issue 14.15: 2048 addresses that all accept everything, one thread, a
+ * host table of 1024 entries: each address is reported once, although its
+ * entry is evicted and made again between its ports. (It was reported
+ * again each time: the single-thread engine had no memory of its verdicts.)
+ */
+START_TEST(wildcard_once_per_address)
+{
+	struct wild_run w = { .on_after = 0 };
+	struct pw_scan_space s = { PW_ISET_INIT, PW_ISET_INIT };
+	struct pw_addrset seen = PW_ADDRSET_INIT;
+	struct pw_engine_params p;
+	struct pw_engine_stats st;
+	struct pw_engine *e;
+	char rules[512];
+
+	if (!enter_netns() || !wild_start(&w))
+		return;
+	snprintf(rules, sizeof(rules),
+		 "table ip pwmany {\n"
+		 " chain out { type nat hook output priority -100;\n"
+		 "  ip daddr 127.1.0.0/21 meta l4proto tcp redirect to :%u\n"
+		 " }\n"
+		 "}\n",
+		 w.lport);
+	ck_assert(nft(rules));
+	ck_assert_int_eq(pw_iset_add(&s.addrs, pw_addr_from_v4(0x7f010000),
+				     pw_addr_from_v4(0x7f0107ff)),
+			 0);
+	ck_assert_int_eq(pw_iset_add(&s.ports, 1, 3), 0);
+	p = params(&s, &w.c);
+	p.on_result = wild_cb;
+	p.userdata = &w;
+	p.threads = 1;
+	p.canaries = 3;
+	p.timing.concurrency = 64; /* 99 slots: a host table of 1024 entries */
+	ck_assert_int_eq(pw_engine_new(&p, &e), 0);
+	w.c.e = e;
+	ck_assert_int_eq(pw_engine_run_blocking(e), 0);
+	pw_engine_get_stats(e, &st);
+	pw_engine_free(e);
+	wild_stop(&w);
+	for (size_t i = 0; i < w.c.n; i++) {
+		ck_assert_msg(w.c.r[i].flags & PW_RESULT_ACCEPTS_ALL,
+			      "port %u reported (state %d flags %u addr %x)", w.c.r[i].port,
+			      w.c.r[i].state, w.c.r[i].flags, (unsigned)w.c.r[i].addr);
+		ck_assert_int_eq(pw_addrset_add(&seen, w.c.r[i].addr), 1);
+	}
+	ck_assert_uint_eq(w.c.n, 2048);
+	ck_assert_uint_eq(st.accepts_all, 2048);
+	ck_assert_uint_eq(st.suppressed, 3 * 2048);
+	pw_addrset_done(&seen);
+	space_done(&s);
+	free(w.c.r);
+}
+END_TEST
+
 /* A saved estimate is where timeouts start; answers then pull it down. */
 START_TEST(rtt_estimate)
 {
@@ -1351,6 +1707,10 @@ static Suite *engine_suite(void)
 	tcase_add_test(ns, shards_partition);
 	tcase_add_test(ns, filtered_and_unreachable);
 	tcase_add_test(ns, wildcard_guard);
+	tcase_add_loop_test(ns, wildcard_mid_run, 0, 2);
+	tcase_add_loop_test(ns, wildcard_blip, 0, 2);
+	tcase_add_test(ns, wildcard_once_per_address);
+	tcase_add_test(ns, wildcard_withdraws_what_it_let_through);
 	tcase_add_test(ns, stall_does_not_fake_timeouts);
 	tcase_add_loop_test(ns, rate_is_kept, 0, 2);
 	tcase_add_test(ns, host_cap_is_kept);

@@ -149,10 +149,40 @@ START_TEST(table_covers_every_kind_and_verdict)
 		kind[rows[i].kind] = true;
 		verdict[rows[i].verdict] = true;
 	}
+	/* the address kinds and their verdict are no port result's (see
+	 * address_state_once_per_episode) */
 	for (int k = 0; k < _PW_CHANGE_MAX; k++)
-		ck_assert_msg(kind[k], "no row for change kind %d", k);
+		ck_assert_msg(kind[k] || k == PW_CHANGE_ACCEPTS_ALL ||
+				      k == PW_CHANGE_ACCEPTS_ALL_ENDED,
+			      "no row for change kind %d", k);
 	for (int v = 0; v < _PW_VERDICT_MAX; v++)
-		ck_assert_msg(verdict[v], "no row for verdict %d", v);
+		ck_assert_msg(verdict[v] || v == PW_VERDICT_ACCEPTS_ALL, "no row for verdict %d",
+			      v);
+}
+END_TEST
+
+/* Issue 12.4: an address's accepts-all state changes once per episode. */
+START_TEST(address_state_once_per_episode)
+{
+	static const struct {
+		bool was, found, refuted;
+		enum pw_change_kind want;
+	} cases[] = {
+		{ false, true, false, PW_CHANGE_ACCEPTS_ALL }, /* it begins */
+		{ false, true, true, PW_CHANGE_ACCEPTS_ALL },  /* ... also mid-run */
+		{ true, true, false, PW_CHANGE_NONE },         /* every later run: nothing */
+		{ true, true, true, PW_CHANGE_NONE },          /* found again wins */
+		{ true, false, true,
+		  PW_CHANGE_ACCEPTS_ALL_ENDED },        /* a port refused, no wildcard */
+		{ true, false, false, PW_CHANGE_NONE }, /* no news of it: no evidence */
+		{ false, false, true, PW_CHANGE_NONE },
+		{ false, false, false, PW_CHANGE_NONE },
+	};
+
+	for (size_t i = 0; i < PW_ELEMENTSOF(cases); i++)
+		ck_assert_msg(pw_report_decide_address(cases[i].was, cases[i].found,
+						       cases[i].refuted) == cases[i].want,
+			      "row %zu", i);
 }
 END_TEST
 
@@ -178,6 +208,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, decision_table, 0, (int)PW_ELEMENTSOF(rows));
 	tcase_add_test(tc, table_covers_every_kind_and_verdict);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, address_state_once_per_episode);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1397,6 +1397,213 @@ START_TEST(policy_verdicts_and_ack)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ accepts-all */
+
+static void record_wild(struct pw_store *s, int64_t run, const char *addr, enum pw_change_kind kind,
+			uint64_t t)
+{
+	int r = pw_store_record_accepts_all(s, run, v4(addr), kind, t);
+
+	ck_assert_msg(r == 0, "record %s: %d %s", addr, r, pw_store_last_error(s));
+}
+
+static bool is_wild(struct pw_store *s, int64_t run, const char *addr)
+{
+	bool w = false;
+
+	ck_assert_int_eq(pw_store_accepts_all(s, run, v4(addr), &w), 0);
+	return w;
+}
+
+static int count_addr(pw_u128 a, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+	return 0;
+}
+
+/*
+ * Issue 12.4: an address accepting every port is a state with history:
+ * one event when it begins (a violation, acknowledged with ack), none while
+ * it holds, one when it ends; read back after a restart.
+ */
+START_TEST(accepts_all_is_a_state)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(10)), id;
+	int64_t nports = raw_int("SELECT count(*) FROM ports");
+	unsigned n = 0;
+
+	ck_assert(!is_wild(s, run, "127.0.0.9"));
+	record_wild(s, run, "127.0.0.9", PW_CHANGE_ACCEPTS_ALL, SEC(11));
+	ck_assert(is_wild(s, run, "127.0.0.9"));
+	/* no change, or not an address kind: refused */
+	ck_assert_int_eq(pw_store_record_accepts_all(s, run, v4("127.0.0.9"), PW_CHANGE_ACCEPTS_ALL,
+						     SEC(12)),
+			 -EINVAL);
+	ck_assert_int_eq(pw_store_record_accepts_all(s, run, v4("127.0.0.8"),
+						     PW_CHANGE_ACCEPTS_ALL_ENDED, SEC(12)),
+			 -EINVAL);
+	ck_assert_int_eq(pw_store_record_accepts_all(s, run, v4("127.0.0.8"), PW_CHANGE_OPENED,
+						     SEC(12)),
+			 -EINVAL);
+	end(s, run, PW_RUN_COMPLETED, SEC(13));
+	assert_sql_str("SELECT kind || ' ' || port || ' ' || coalesce(old_state, '-') || ' ' ||"
+		       " new_state || ' ' || major || ' ' || policy || ' ' || address"
+		       " FROM events WHERE run_id = 2",
+		       "accepts-all 0 - open 1 accepts-all 127.0.0.9");
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 1);
+	assert_sql_str("SELECT job || ' ' || address FROM accepts_all", "web 127.0.0.9");
+	assert_sql_str(
+		"SELECT port || ' ' || policy || ' ' || state || ' ' || acked FROM violations",
+		"0 accepts-all accepts-all no");
+	assert_sql_str("SELECT kind FROM recent_changes", "accepts-all");
+	assert_sql_str("SELECT kind FROM major_changes", "accepts-all");
+	id = raw_int("SELECT event_id FROM violations");
+	ck_assert_int_eq(pw_store_ack(s, id, SEC(14), "root"), 0);
+	assert_sql_str("SELECT acked FROM violations", "yes");
+	assert_sql_str("SELECT acked FROM accepts_all", "yes");
+	pw_store_close(s);
+
+	/* read back with the job's map; it ends */
+	s = open_store(0);
+	run = begin(s, "web", SEC(20));
+	ck_assert(is_wild(s, run, "127.0.0.9"));
+	ck_assert(!is_wild(s, run, "127.0.0.1"));
+	ck_assert_int_eq(pw_store_each_accepts_all(s, run, count_addr, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	record_wild(s, run, "127.0.0.9", PW_CHANGE_ACCEPTS_ALL_ENDED, SEC(21));
+	ck_assert(!is_wild(s, run, "127.0.0.9"));
+	end(s, run, PW_RUN_COMPLETED, SEC(22));
+	assert_sql_str("SELECT kind || ' ' || old_state || ' ' || coalesce(new_state, 'NULL') ||"
+		       " ' ' || coalesce(policy, '-') FROM events WHERE run_id = 3",
+		       "accepts-all-ended open NULL -");
+	assert_sql_int("SELECT count(*) FROM accepts_all", 0);
+	assert_sql_int("SELECT count(*) FROM violations", 0);
+	assert_sql_int("SELECT count(*) FROM recent_changes", 2);
+	/* the ports were never touched */
+	assert_sql_int("SELECT count(*) FROM ports", nports);
+	assert_sql_int("SELECT count(*) FROM ports WHERE port = 0", 0);
+	pw_store_close(s);
+	s = open_store(0);
+	run = begin(s, "web", SEC(30));
+	ck_assert(!is_wild(s, run, "127.0.0.9"));
+	end(s, run, PW_RUN_COMPLETED, SEC(31));
+	/* a port observation cannot carry the address kinds */
+	run = begin(s, "web", SEC(40));
+	ck_assert_int_eq(pw_store_record(s, run,
+					 &(struct pw_store_obs){
+						 .addr = v4("127.0.0.1"),
+						 .port = 22,
+						 .state = PW_STATE_OPEN,
+						 .change = { .kind = PW_CHANGE_ACCEPTS_ALL },
+					 }),
+			 -EINVAL);
+	end(s, run, PW_RUN_COMPLETED, SEC(41));
+	pw_store_close(s);
+}
+END_TEST
+
+/* An open port withdrawn by the engine: its queued change disappears; a
+ * change already written is followed by the change back. */
+START_TEST(retract_withdraws_an_open)
+{
+	struct pw_store *s = with_baseline(); /* 443 closed */
+	int64_t run = begin(s, "web", SEC(10));
+
+	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_OPENED, true);
+	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_CLOSED, SEC(12)),
+			 0);
+	/* not opened by this run: nothing to do */
+	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 22, PW_STATE_CLOSED, SEC(12)),
+			 0);
+	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_OPEN, SEC(12)),
+			 -EINVAL);
+	end(s, run, PW_RUN_COMPLETED, SEC(13));
+	assert_sql_int("SELECT count(*) FROM events WHERE run_id = 2", 0);
+	assert_sql_int("SELECT n_changes FROM runs WHERE id = 2", 0);
+	assert_sql_str("SELECT state FROM ports WHERE port = 443", "closed");
+	assert_sql_str("SELECT state FROM ports WHERE port = 22", "open");
+
+	run = begin(s, "web", SEC(20));
+	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(21), PW_CHANGE_OPENED, true);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_CLOSED, SEC(22)),
+			 0);
+	end(s, run, PW_RUN_COMPLETED, SEC(23));
+	assert_sql_str("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM events"
+		       " WHERE run_id = 3 ORDER BY id)",
+		       "opened closed");
+	assert_sql_str("SELECT state FROM ports WHERE port = 443", "closed");
+	pw_store_close(s);
+}
+END_TEST
+
+/* Retention keeps the event that is an address's current state. */
+START_TEST(prune_keeps_current_accepts_all)
+{
+	struct pw_store *s = with_baseline();
+	int64_t run = begin(s, "web", SEC(10));
+
+	record_wild(s, run, "127.0.0.9", PW_CHANGE_ACCEPTS_ALL, SEC(11));
+	record_wild(s, run, "127.0.0.8", PW_CHANGE_ACCEPTS_ALL, SEC(11));
+	end(s, run, PW_RUN_COMPLETED, SEC(12));
+	run = begin(s, "web", SEC(20));
+	record_wild(s, run, "127.0.0.8", PW_CHANGE_ACCEPTS_ALL_ENDED, SEC(21));
+	end(s, run, PW_RUN_COMPLETED, SEC(22));
+	ck_assert_int_eq(pw_store_prune(s, SEC(1000), 100), 5); /* 4 events, run 1 */
+	assert_sql_str("SELECT address || ' ' || kind FROM events", "127.0.0.9 accepts-all");
+	assert_sql_str("SELECT address FROM accepts_all", "127.0.0.9");
+	pw_store_close(s);
+}
+END_TEST
+
+/* Version 3 -> 6: the events table is rebuilt with every row, id,
+ * acknowledgement and index; the views work on it. */
+START_TEST(migrates_v3_events_to_accepts_all)
+{
+	sqlite3 *db = raw_open();
+	struct pw_store *s;
+
+	for (unsigned i = 0; i < 3; i++)
+		raw_exec(db, pw_store_migrations[i].sql);
+	raw_exec(db, "PRAGMA user_version = 3;"
+		     "INSERT INTO jobs VALUES (1, 'web', 1, 0);"
+		     "INSERT INTO runs (id, job_id, status, started_usec, ended_usec, updated_usec)"
+		     " VALUES (1, 1, 'completed', 1795611600000000, 1795611601000000, 0);"
+		     "INSERT INTO ports (job_id, addr, port, address, state, first_seen_usec,"
+		     " last_seen_usec, last_change_usec, last_run_id) VALUES (1,"
+		     " x'00000000000000000000ffff7f000001', 23, '127.0.0.1', 'open',"
+		     " 1795611600000000, 1795611600000000, 1795611600000000, 1);"
+		     "INSERT INTO events (id, run_id, job_id, addr, port, address, kind, major,"
+		     " new_state, time_usec, policy, acked_usec, acked_by) VALUES (7, 1, 1,"
+		     " x'00000000000000000000ffff7f000001', 23, '127.0.0.1', 'baseline', 0, 'open',"
+		     " 1795611600000000, 'unexpected-open', 1795611600000001, 'root'),"
+		     " (9, 1, 1, x'00000000000000000000ffff7f000001', 24, '127.0.0.1', 'flap', 0,"
+		     " 'open', 1795611600000000, NULL, NULL, NULL);");
+	sqlite3_close(db);
+
+	s = open_store(0);
+	ck_assert_uint_eq(pw_store_db_version(s), pw_store_schema_version());
+	pw_store_close(s);
+	assert_sql_str(
+		"SELECT group_concat(id || ':' || kind || ':' || coalesce(acked_by, '-'), ' ')"
+		" FROM (SELECT * FROM events ORDER BY id)",
+		"7:baseline:root 9:flap:-");
+	assert_sql_str("SELECT event_id || ' ' || acked FROM violations", "7 yes");
+	assert_sql_int("SELECT count(*) FROM flaps", 1);
+	assert_sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+		       " ('events_by_port', 'events_by_time', 'events_by_run', 'events_violating',"
+		       " 'events_by_address')",
+		       5);
+	assert_sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN"
+		       " ('event_log', 'recent_changes', 'major_changes', 'flaps', 'port_timeline',"
+		       " 'violations', 'accepts_all')",
+		       7);
+	assert_sql_int("SELECT count(*) FROM pragma_foreign_key_check", 0);
+	assert_sql_str("PRAGMA integrity_check", "ok");
+}
+END_TEST
+
 /* Version 2 -> 3: history kept, old events have no verdict and can be acked. */
 START_TEST(migrates_v2_events_to_policy)
 {
@@ -1447,7 +1654,7 @@ static int loss_row(const struct pw_store_run_row *row, void *userdata)
 	return 0;
 }
 
-/* A run's measured loss (sql/006-run-loss.sql): set while it runs, NULL if never set. */
+/* A run's measured loss (sql/007-run-loss.sql): set while it runs, NULL if never set. */
 START_TEST(run_loss_recorded)
 {
 	struct pw_store *s = open_store(0);
@@ -1481,8 +1688,8 @@ START_TEST(migrates_v3_runs_to_loss)
 	sqlite3 *db = raw_open();
 	struct pw_store *s;
 
-	ck_assert_uint_ge(pw_store_n_migrations, 6);
-	ck_assert_str_eq(pw_store_migrations[5].name, "006-run-loss.sql");
+	ck_assert_uint_ge(pw_store_n_migrations, 7);
+	ck_assert_str_eq(pw_store_migrations[6].name, "007-run-loss.sql");
 	for (unsigned i = 0; i < 3; i++)
 		raw_exec(db, pw_store_migrations[i].sql);
 	raw_exec(db, "PRAGMA user_version = 3;"
@@ -1492,7 +1699,7 @@ START_TEST(migrates_v3_runs_to_loss)
 	sqlite3_close(db);
 
 	s = open_store(0);
-	ck_assert_uint_ge(pw_store_db_version(s), 6);
+	ck_assert_uint_ge(pw_store_db_version(s), 7);
 	pw_store_close(s);
 	assert_sql_str("SELECT run_id || ' ' || baseline || ' ' || coalesce(loss_pct, '-')"
 		       " FROM run_summary",
@@ -1538,6 +1745,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, job_unload);
 	tcase_add_test(tc, policy_verdicts_and_ack);
 	tcase_add_test(tc, migrates_v2_events_to_policy);
+	tcase_add_test(tc, accepts_all_is_a_state);
+	tcase_add_test(tc, retract_withdraws_an_open);
+	tcase_add_test(tc, prune_keeps_current_accepts_all);
+	tcase_add_test(tc, migrates_v3_events_to_accepts_all);
 	tcase_add_test(tc, skipped_run_recorded);
 	tcase_add_test(tc, run_ids_never_reused);
 	tcase_add_test(tc, commit_callback_after_each_commit);

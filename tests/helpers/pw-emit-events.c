@@ -65,6 +65,10 @@ static int emit(enum pw_event_type t, const char *job, const struct pw_services 
 		ev.address = pw_addr_from_v4(0x7f000001);
 		ev.counts = &counts;
 		break;
+	case PW_EVENT_ADDRESS_ACCEPTS_ALL_ENDED:
+		ev.has_address = true;
+		ev.address = pw_addr_from_v4(0x7f000001);
+		break;
 	case PW_EVENT_BASELINE_RECORDED:
 	case PW_EVENT_RUN_STARTED:
 	case PW_EVENT_RUN_COMPLETED:

@@ -66,7 +66,7 @@ job="emit-$$"
 "$emit" "$job" 2>"$PW_TMP/emit.err" || { cat "$PW_TMP/emit.err" >&2; pw_fail "pw-emit-events failed"; }
 # with the journal up, nothing falls back to stderr
 [ ! -s "$PW_TMP/emit.err" ] || { cat "$PW_TMP/emit.err" >&2; pw_fail "events went to stderr"; }
-pw_journal_wait 10 PORTWATCH_JOB="$job" MESSAGE_ID="$(id_of expected-closed)" ||
+pw_journal_wait 10 PORTWATCH_JOB="$job" MESSAGE_ID="$(id_of address-accepts-all-ended)" ||
 	pw_fail "the last event did not reach the journal"
 ssh_name=$(getent services 22/tcp | awk '{ print $1 }')
 
@@ -91,6 +91,10 @@ while read -r name id prio; do
 		expect_field "$e" PORTWATCH_ADDRESS 127.0.0.1 "$name"
 		expect_field "$e" PORTWATCH_OPEN 3 "$name"
 		expect_field "$e" PORTWATCH_PROBES_DONE 1000 "$name"
+		expect_no_field "$e" PORTWATCH_PORT "$name"
+		;;
+	address-accepts-all-ended)
+		expect_field "$e" PORTWATCH_ADDRESS 127.0.0.1 "$name"
 		expect_no_field "$e" PORTWATCH_PORT "$name"
 		;;
 	baseline-recorded | run-started | run-completed | run-aborted)

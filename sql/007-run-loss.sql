@@ -1,4 +1,4 @@
--- portwatch schema, version 6: the packet loss each run measured.
+-- portwatch schema, version 7: the packet loss each run measured.
 --
 -- runs.loss_pct is the share of connection attempts lost, in percent
 -- (0 to 100): attempts that timed out on a port that a later attempt to
