@@ -231,6 +231,30 @@ static void put_daemon_stopped(FILE *f, const struct pw_event *ev)
 		fprintf(f, ": %s", why);
 }
 
+static void put_alert_failed(FILE *f, const struct pw_event *ev)
+{
+	const struct pw_event_hook *h = ev->hook;
+	char dur[32];
+
+	if (!h) {
+		fputs("An alert hook failed", f);
+		return;
+	}
+	fprintf(f, "Alert hook %s for %s%s%s", h->program, h->event, ev->job ? " of job " : "",
+		ev->job ?: "");
+	pw_format_duration(dur, sizeof(dur), h->duration_usec);
+	if (h->spawn_error)
+		fprintf(f, " could not start: %s", strerror(h->spawn_error));
+	else if (h->timed_out)
+		fprintf(f, " timed out and was killed (signal %d)", h->exited ? 0 : h->term_signal);
+	else if (!h->exited)
+		fprintf(f, " was killed by signal %d after %s", h->term_signal, dur);
+	else
+		fprintf(f, " exited with status %d after %s", h->exit_status, dur);
+	if (h->output && *h->output)
+		fprintf(f, "; output: %s", h->output);
+}
+
 /*
  * Every fact of each event type, in one place. The MESSAGE_IDs were made
  * once with `systemd-id128 new`; each has an entry in
@@ -296,6 +320,8 @@ static const struct {
 						 "0157954c003241a29fcb557965a8c7fc", LOG_NOTICE,
 						 true, NO_STATE, PW_ALERT_ACCEPTS_EVERYTHING_ENDED,
 						 put_accepts_all_ended },
+	[PW_EVENT_ALERT_FAILED] = { "alert-failed", "2be93ecfffd247fc83a916f90fc174d5", LOG_WARNING,
+				    false, NO_STATE, NO_ALERT, put_alert_failed },
 };
 
 const char *pw_event_type_to_string(enum pw_event_type t)
@@ -420,6 +446,23 @@ static void add_counts(struct field_list *l, const struct pw_event_counts *c)
 		add_field(l, "PORTWATCH_LOSS_PCT=%.2f", c->loss_pct);
 }
 
+static void add_hook(struct field_list *l, const struct pw_event_hook *h)
+{
+	add_field(l, "PORTWATCH_ALERT_EVENT=%s", h->event);
+	add_field(l, "PORTWATCH_HOOK=%s", h->program);
+	if (h->spawn_error)
+		add_field(l, "ERRNO=%d", h->spawn_error);
+	else if (h->exited)
+		add_field(l, "PORTWATCH_HOOK_STATUS=%d", h->exit_status);
+	else
+		add_field(l, "PORTWATCH_HOOK_SIGNAL=%d", h->term_signal);
+	if (h->timed_out)
+		add_field(l, "PORTWATCH_HOOK_TIMED_OUT=1");
+	add_field(l, "PORTWATCH_DURATION_USEC=%" PRIu64, h->duration_usec);
+	if (h->output && *h->output)
+		add_field(l, "PORTWATCH_HOOK_OUTPUT=%s", h->output);
+}
+
 static void add_fields(struct field_list *l, const struct pw_event *ev, const char *service)
 {
 	char a[PW_ADDR_STRLEN];
@@ -459,6 +502,8 @@ static void add_fields(struct field_list *l, const struct pw_event *ev, const ch
 			add_field(l, "PORTWATCH_JOBS_REMOVED=%u", ev->jobs->removed);
 		}
 	}
+	if (ev->hook)
+		add_hook(l, ev->hook);
 	if (why)
 		add_field(l, "PORTWATCH_REASON=%s", why);
 	if (ev->error > 0)

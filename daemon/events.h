@@ -40,6 +40,7 @@ enum pw_event_type {
 	PW_EVENT_UNEXPECTED_OPEN,           /* policy: open, but not expected */
 	PW_EVENT_EXPECTED_CLOSED,           /* policy: expected open, but is not */
 	PW_EVENT_ADDRESS_ACCEPTS_ALL_ENDED, /* its ports answer for themselves again */
+	PW_EVENT_ALERT_FAILED,              /* an alert hook failed: exit status, signal, timeout */
 	_PW_EVENT_MAX,
 };
 
@@ -54,6 +55,18 @@ struct pw_event_counts {
 	 * a run ends with something answered: PORTWATCH_LOSS_PCT */
 	bool has_loss;
 	double loss_pct;
+};
+
+/* How an alert hook ended, for ALERT_FAILED. */
+struct pw_event_hook {
+	const char *event;   /* the hook event it ran for: "opened", ... */
+	const char *program; /* argv[0] */
+	int spawn_error;     /* errno: it could not start; 0: it ran */
+	bool exited;         /* else killed by term_signal */
+	int exit_status, term_signal;
+	bool timed_out;
+	uint64_t duration_usec;
+	const char *output; /* its output on one line, maybe cut; NULL: none */
 };
 
 /* The jobs of a (re)loaded configuration. */
@@ -88,6 +101,8 @@ struct pw_event {
 	const char *config_path;
 	const char *database;
 	const struct pw_event_jobs *jobs; /* NULL: none */
+
+	const struct pw_event_hook *hook; /* ALERT_FAILED; NULL: none */
 
 	/* why: failure text, abort reason, rejected config's first error */
 	const char *reason;

@@ -202,28 +202,35 @@ static void one_line(char *s)
 void pw_report_alert_done(void *userdata, const struct pw_alert_result *res)
 {
 	struct pw_reporter *rep = userdata;
-	_cleanup_free_ char *out = strndup(res->output, res->output_len);
-	const char *sep = out && *out ? "; output: " : "",
-		   *more = res->output_truncated ? "..." : "";
-	char dur[32], what[192];
+	_cleanup_free_ char *out = NULL;
+	char dur[32];
 
-	if (out)
-		one_line(out);
-	snprintf(what, sizeof(what), "Alert hook %s for %s%s%s", res->program, res->event,
-		 res->job ? " of job " : "", res->job ?: "");
-	pw_format_duration(dur, sizeof(dur), res->duration_usec);
-	if (res->spawn_error)
-		pw_log_error("%s could not start: %s", what, strerror(res->spawn_error));
-	else if (res->timed_out)
-		pw_log_warning("%s timed out and was killed (signal %d)%s%s%s", what,
-			       res->exited ? 0 : res->term_signal, sep, out ?: "", more);
-	else if (!res->exited)
-		pw_log_warning("%s was killed by signal %d after %s%s%s%s", what, res->term_signal,
-			       dur, sep, out ?: "", more);
+	if (asprintf(&out, "%.*s%s", (int)res->output_len, res->output,
+		     res->output_truncated ? "..." : "") < 0)
+		out = NULL;
 	else
-		pw_log(res->exit_status ? LOG_WARNING : LOG_INFO,
-		       "%s exited with status %d after %s%s%s%s", what, res->exit_status, dur, sep,
-		       out ?: "", more);
+		one_line(out);
+	if (res->exited && res->exit_status == 0 && !res->timed_out && !res->spawn_error) {
+		pw_format_duration(dur, sizeof(dur), res->duration_usec);
+		pw_log_info("Alert hook %s for %s%s%s exited with status 0 after %s%s%s",
+			    res->program, res->event, res->job ? " of job " : "", res->job ?: "",
+			    dur, out && *out ? "; output: " : "", out ?: "");
+	} else {
+		/* a journal event of its own, so it can be filtered and alerted on */
+		(void)pw_event_log(&(struct pw_event){
+			.type = PW_EVENT_ALERT_FAILED,
+			.job = res->job,
+			.hook = &(struct pw_event_hook){ .event = res->event,
+							 .program = res->program,
+							 .spawn_error = res->spawn_error,
+							 .exited = res->exited,
+							 .exit_status = res->exit_status,
+							 .term_signal = res->term_signal,
+							 .timed_out = res->timed_out,
+							 .duration_usec = res->duration_usec,
+							 .output = out },
+		});
+	}
 	if (rep->alerts_dropped && pw_alerter_queued(rep->alerter) == 0) {
 		pw_log_warning("Alert queue drained; %llu alert(s) were dropped while it was full",
 			       (unsigned long long)rep->alerts_dropped);

@@ -334,6 +334,55 @@ START_TEST(run_failed_uses_errno)
 }
 END_TEST
 
+/* Issue 13: a failed hook is an event of its own, with its MESSAGE_ID. */
+START_TEST(alert_failed_sentences_and_fields)
+{
+	struct pw_event_hook h = { .event = "opened",
+				   .program = "/usr/local/bin/notify",
+				   .exited = true,
+				   .exit_status = 3,
+				   .duration_usec = 1500000,
+				   .output = "no route to the relay" };
+	struct pw_event ev = { .type = PW_EVENT_ALERT_FAILED, .job = "web", .hook = &h };
+	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+	const char *f;
+
+	ck_assert_int_eq(pw_event_priority(PW_EVENT_ALERT_FAILED), LOG_WARNING);
+	f = format(&ev, &m1);
+	ck_assert_str_eq(m1, "Alert hook /usr/local/bin/notify for opened of job web exited with "
+			     "status 3 after 1s500ms; output: no route to the relay");
+	ck_assert_str_eq(f, "PORTWATCH_EVENT=alert-failed PORTWATCH_JOB=web "
+			    "PORTWATCH_ALERT_EVENT=opened PORTWATCH_HOOK=/usr/local/bin/notify "
+			    "PORTWATCH_HOOK_STATUS=3 PORTWATCH_DURATION_USEC=1500000 "
+			    "PORTWATCH_HOOK_OUTPUT=no route to the relay");
+	h = (struct pw_event_hook){ .event = "closed",
+				    .program = "/bin/x",
+				    .term_signal = 15,
+				    .timed_out = true,
+				    .duration_usec = 5000000 };
+	f = format(&ev, &m2);
+	ck_assert_str_eq(m2, "Alert hook /bin/x for closed of job web timed out and was killed "
+			     "(signal 15)");
+	ck_assert_str_eq(f, "PORTWATCH_EVENT=alert-failed PORTWATCH_JOB=web "
+			    "PORTWATCH_ALERT_EVENT=closed PORTWATCH_HOOK=/bin/x "
+			    "PORTWATCH_HOOK_SIGNAL=15 PORTWATCH_HOOK_TIMED_OUT=1 "
+			    "PORTWATCH_DURATION_USEC=5000000");
+	h = (struct pw_event_hook){ .event = "closed", .program = "/bin/x", .term_signal = 10 };
+	format(&ev, &m3);
+	ck_assert_str_eq(m3, "Alert hook /bin/x for closed of job web was killed by signal 10 "
+			     "after 0s");
+	h = (struct pw_event_hook){ .event = "run-failed",
+				    .program = "/nope",
+				    .spawn_error = ENOENT };
+	ev.job = NULL;
+	f = format(&ev, &m4);
+	ck_assert_str_eq(m4, "Alert hook /nope for run-failed could not start: No such file or "
+			     "directory");
+	ck_assert_str_eq(f, "PORTWATCH_EVENT=alert-failed PORTWATCH_ALERT_EVENT=run-failed "
+			    "PORTWATCH_HOOK=/nope ERRNO=2 PORTWATCH_DURATION_USEC=0");
+}
+END_TEST
+
 START_TEST(config_and_daemon_sentences)
 {
 	struct pw_event_jobs j = { .total = 4, .added = 1, .changed = 2, .removed = 0 };
@@ -519,6 +568,7 @@ static Suite *events_suite(void)
 	tcase_add_test(tc, run_events_carry_loss);
 	tcase_add_test(tc, run_failed_uses_errno);
 	tcase_add_test(tc, config_and_daemon_sentences);
+	tcase_add_test(tc, alert_failed_sentences_and_fields);
 	tcase_add_test(tc, every_type_formats_bare_and_full);
 	tcase_add_test(tc, logs_through_the_logger_at_its_priority);
 	tcase_add_test(tc, catalog_matches_the_table);

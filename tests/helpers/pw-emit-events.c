@@ -35,6 +35,12 @@ static int emit(enum pw_event_type t, const char *job, const struct pw_services 
 	static const struct pw_event_jobs jobs = {
 		.total = 4, .added = 1, .changed = 2, .removed = 1
 	};
+	static const struct pw_event_hook hook = { .event = "opened",
+						   .program = "/usr/local/bin/notify",
+						   .exited = true,
+						   .exit_status = 1,
+						   .duration_usec = 250000,
+						   .output = "relay refused" };
 	struct pw_event ev = { .type = t, .job = job, .run_id = 42 };
 
 	switch (t) {
@@ -94,6 +100,10 @@ static int emit(enum pw_event_type t, const char *job, const struct pw_services 
 			ev.jobs = &jobs;
 		if (t == PW_EVENT_DAEMON_STARTED)
 			ev.database = "/var/lib/portwatch/portwatch.db";
+		break;
+	case PW_EVENT_ALERT_FAILED:
+		ev.run_id = 0;
+		ev.hook = &hook;
 		break;
 	case _PW_EVENT_MAX:
 		return -EINVAL;

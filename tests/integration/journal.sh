@@ -116,6 +116,13 @@ while read -r name id prio; do
 		expect_field "$e" PORTWATCH_CONFIG /etc/portwatch/portwatchd.conf "$name"
 		expect_no_field "$e" PORTWATCH_RUN_ID "$name"
 		;;
+	alert-failed)
+		expect_field "$e" PORTWATCH_ALERT_EVENT opened "$name"
+		expect_field "$e" PORTWATCH_HOOK /usr/local/bin/notify "$name"
+		expect_field "$e" PORTWATCH_HOOK_STATUS 1 "$name"
+		expect_field "$e" PORTWATCH_HOOK_OUTPUT "relay refused" "$name"
+		expect_no_field "$e" PORTWATCH_RUN_ID "$name"
+		;;
 	*)
 		pw_fail "event type $name is not covered by this test"
 		;;

@@ -177,7 +177,7 @@ t1=$(date +%s%N)
 # the run finishes while the hook still hangs (its timeout is 5 s)
 [ $(((t1 - t0) / 1000000)) -lt 4000 ] || pw_fail "a run took $(((t1 - t0) / 1000000)) ms while a hook hung"
 log_has 'hang-hook .*timed out' && pw_fail "the hook was killed before the run completed"
-wait_log "Alert hook $PW_TMP/hang-hook for unexpected-open of job hang timed out and was killed \(signal 15\); output: hanging for 2100" "the hanging hook was not killed at its timeout" 15
+wait_log "Alert hook $PW_TMP/hang-hook for unexpected-open of job hang timed out and was killed \(signal 15\); output: hanging for 2100 .*PORTWATCH_EVENT=alert-failed .*PORTWATCH_HOOK_SIGNAL=15 PORTWATCH_HOOK_TIMED_OUT=1" "the hanging hook was not killed at its timeout (an alert-failed event)" 15
 run_now pol
 
 # -- a flood: 200 unexpected ports at once
