@@ -569,7 +569,8 @@ static void setup_reporter(struct pw_manager *m)
 {
 	m->rep = (struct pw_reporter){ .store = m->store,
 				       .services = &m->services,
-				       .flush_retry_usec = FLUSH_RETRY_USEC };
+				       .flush_retry_usec = FLUSH_RETRY_USEC,
+				       .busy_timeout_ms = LOOP_BUSY_TIMEOUT_MS };
 	pw_store_set_commit_cb(m->store, pw_report_committed, &m->rep);
 }
 
@@ -655,6 +656,7 @@ int pw_manager_run(struct pw_manager *m)
 
 	r = sd_event_loop(m->event);
 	/* the last writes may wait for the lock: nothing else runs now */
+	m->rep.busy_timeout_ms = 0;
 	pw_store_set_busy_timeout(m->store, PW_STORE_DEFAULT_BUSY_TIMEOUT_MS);
 	runs_stop_all(m, "the daemon is stopping");
 	if (pw_store_flush(m->store) < 0)

@@ -266,9 +266,13 @@ void pw_report_store(struct pw_reporter *rep, int r, const char *what)
 		if (rep->store_failing && pw_store_pending(rep->store) == 0) {
 			pw_log_notice("Database writes succeed again; queued history written");
 			rep->store_failing = false;
+			if (rep->busy_timeout_ms)
+				pw_store_set_busy_timeout(rep->store, rep->busy_timeout_ms);
 		}
 		return;
 	}
+	if (rep->busy_timeout_ms)
+		pw_store_set_busy_timeout(rep->store, 0);
 	if (!rep->store_failing)
 		pw_log_error(
 			"%s: %s; keeping %zu pending writes in memory and retrying every %llus",

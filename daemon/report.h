@@ -82,6 +82,10 @@ struct pw_reporter {
 	uint64_t alerts_dropped; /* since the alert queue was last full */
 	bool store_failing;      /* a write failed; say so again only on recovery */
 	uint64_t flush_retry_usec;
+	/* the loop's wait for another writer's lock; while writes fail, none:
+	 * the retry timer tries again, the loop does not wait again and
+	 * again (0: leave the store's setting alone) */
+	unsigned busy_timeout_ms;
 	/* changes recorded but not committed yet: told at the commit */
 	struct pw_report_tell *held;
 	size_t n_held, cap_held;
