@@ -143,6 +143,9 @@ static void tell(struct pw_reporter *rep, const struct pw_report_tell *t)
 
 static void tell_when_recorded(struct pw_reporter *rep, const struct pw_report_tell *t)
 {
+	/* told at once from now on: what waits goes first, in order */
+	if (rep->store_failing && rep->n_held)
+		pw_report_tell_held(rep);
 	if (!rep->store_failing && rep->n_held == rep->cap_held) {
 		size_t n = rep->cap_held ? rep->cap_held * 2 : 64;
 		struct pw_report_tell *h = reallocarray(rep->held, n, sizeof(*h));
@@ -424,6 +427,37 @@ static void untell(struct pw_reporter *rep, const struct pw_report_run *run,
 	rep->n_held = n;
 }
 
+/* A withdrawn open that was already told: its change back (port-closed,
+ * say), logged and hooked like any change, so that what was told is
+ * taken back. */
+static void tell_change_back(struct pw_reporter *rep, struct pw_report_run *run,
+			     const struct pw_probe_result *r, uint64_t now)
+{
+	enum pw_event_type type = pw_event_type_for_state(r->state);
+	enum pw_alert_event e = pw_event_alert(type);
+
+	run->counts.changes++;
+	tell_when_recorded(rep, &(struct pw_report_tell){
+					.ev = { .type = type,
+						.time_usec = now,
+						.job = run->job->name,
+						.run_id = run->run_id,
+						.has_address = true,
+						.address = r->addr,
+						.port = r->port,
+						.service = pw_services_name(rep->services, r->port),
+						.has_old_state = true,
+						.old_state = PW_STATE_OPEN,
+						.has_new_state = true,
+						.new_state = r->state },
+					.cfg = &run->job->alert,
+					.alert = pw_alert_wants(&run->job->alert, e)
+							 ? e
+							 : _PW_ALERT_EVENT_MAX,
+					.priority = pw_event_priority(type),
+				});
+}
+
 /* An open port reported earlier in this run belonged to an address that
  * accepts everything: its state goes back (rare: news is held). */
 static void report_retracted(struct pw_reporter *rep, struct pw_report_run *run,
@@ -432,13 +466,22 @@ static void report_retracted(struct pw_reporter *rep, struct pw_report_run *run,
 	char a[PW_ADDR_STRLEN];
 	int k = pw_store_retract(rep->store, run->run_id, r->addr, r->port, r->state, now);
 
-	untell(rep, run, r);
 	pw_addr_format(r->addr, a);
 	if (k < 0) {
+		/* the open stays recorded, so it stays told */
 		pw_log_error("Job %s: cannot withdraw %s port %u: %s", run->name, a, r->port,
 			     pw_report_store_strerror(rep, k));
 		return;
 	}
+	if (k == 0)
+		return;
+	if (k == PW_RETRACT_CHANGED_BACK)
+		/* already told as open: the change back is told the same way */
+		tell_change_back(rep, run, r, now);
+	else
+		untell(rep, run, r);
+	if (k == PW_RETRACT_DROPPED_CHANGE && run->counts.changes > 0)
+		run->counts.changes--;
 	if (run->counts.open > 0) {
 		run->counts.open--;
 		count_state(&run->counts, r->state);

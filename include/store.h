@@ -200,7 +200,7 @@ int pw_store_record(struct pw_store *s, int64_t run_id, const struct pw_store_ob
  * of (job, address) with history: an event "accepts-all" when it begins
  * (port 0, policy "accepts-all": a violation to acknowledge) and one
  * "accepts-all-ended" when it ends; the state is the latest of them
- * (sql/005-accepts-all.sql). The store keeps each job's set of addresses
+ * (sql/006-accepts-all.sql). The store keeps each job's set of addresses
  * in the state in memory, read with its port map. As for ports, the
  * caller decides (daemon/report.c) and the store records.
  */
@@ -230,10 +230,18 @@ int pw_store_each_accepts_all(struct pw_store *s, int64_t run_id, pw_store_addr_
  * Withdraw the open state this run recorded for (addr, port): the engine
  * found its address accepting everything afterwards (PW_RESULT_RETRACTED).
  * The port's state goes back to restore (not OPEN). Its change event is
- * dropped if it is still queued, or followed by the change back if it was
- * written. 0 also when the port is not open by this run (nothing to do);
- * -EINVAL, -ESRCH, -EROFS, -ENOBUFS.
+ * dropped if it is still queued (PW_RETRACT_DROPPED, or _DROPPED_CHANGE
+ * when it counted as a change: a caller that holds the telling of it
+ * drops that too), or followed by the change back if it was written
+ * (PW_RETRACT_CHANGED_BACK: that change is to be told). 0 when the port
+ * is not open by this run (nothing to do); -EINVAL, -ESRCH, -EROFS,
+ * -ENOBUFS, -ENOMEM.
  */
+enum {
+	PW_RETRACT_DROPPED = 1,
+	PW_RETRACT_DROPPED_CHANGE,
+	PW_RETRACT_CHANGED_BACK,
+};
 int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t port,
 		     enum pw_state restore, uint64_t time_usec);
 

@@ -93,7 +93,7 @@ int pw_store_prune(struct pw_store *s, uint64_t older_than_usec, unsigned max_ro
 	if (r < 0)
 		return r;
 	/* An address's event that began its accepts-all state stays while the
-	 * state does: it is the state (sql/005-accepts-all.sql). */
+	 * state does: it is the state (sql/006-accepts-all.sql). */
 	r = prune_step(s,
 		       "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_usec < ?1"
 		       " AND NOT (port = 0 AND kind = 'accepts-all' AND id = (SELECT max(l.id)"

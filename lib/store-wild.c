@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Addresses that accept every port (sql/005-accepts-all.sql): a state per
+ * Addresses that accept every port (sql/006-accepts-all.sql): a state per
  * (job, address) kept as the history of its episodes, one event when one
  * begins and one when it ends, port 0. In memory each job has the set of
  * its addresses in the state, read with its port map and changed as the
@@ -173,7 +173,7 @@ int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t 
 	struct entry *e;
 	uint64_t hi, lo;
 	ssize_t i;
-	int r;
+	int r, ret;
 
 	if (s->readonly)
 		return -EROFS;
@@ -182,13 +182,20 @@ int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t 
 	r = running_run(s, run_id, &run);
 	if (r < 0)
 		return r;
+	/* room for the dirty mark below, before taking a pointer into the
+	 * table (growing it moves the entries) */
+	r = store_job_reserve(run->job);
+	if (r < 0)
+		return r;
 	pw_store_addr_split(addr, &hi, &lo);
 	e = store_job_find(run->job, hi, lo, port);
 	if (!e || e->state != PW_STATE_OPEN || e->run_id != run_id)
 		return 0; /* not opened by this run: nothing to withdraw */
 	i = queued_open(s, run_id, hi, lo, port);
 	if (i >= 0) {
-		if (s->ev[i].kind != PW_CHANGE_BASELINE && run->n_changes > 0)
+		ret = s->ev[i].kind == PW_CHANGE_BASELINE ? PW_RETRACT_DROPPED
+							  : PW_RETRACT_DROPPED_CHANGE;
+		if (ret == PW_RETRACT_DROPPED_CHANGE && run->n_changes > 0)
 			run->n_changes--;
 		memmove(&s->ev[i], &s->ev[i + 1], (s->n_ev - (size_t)i - 1) * sizeof(*s->ev));
 		s->n_ev--;
@@ -208,6 +215,7 @@ int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t 
 					       .has_old = 1,
 					       .old_state = PW_STATE_OPEN,
 					       .new_state = (uint8_t)restore });
+		ret = PW_RETRACT_CHANGED_BACK;
 	}
 	if (run->n_state[PW_STATE_OPEN] > 0) {
 		run->n_state[PW_STATE_OPEN]--;
@@ -217,5 +225,5 @@ int pw_store_retract(struct pw_store *s, int64_t run_id, pw_u128 addr, uint16_t 
 	e->state = (uint8_t)restore;
 	e->flags |= E_STATE;
 	store_mark_dirty(s, run->job, e);
-	return 0;
+	return ret;
 }

@@ -1512,7 +1512,7 @@ START_TEST(retract_withdraws_an_open)
 
 	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(11), PW_CHANGE_OPENED, true);
 	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_CLOSED, SEC(12)),
-			 0);
+			 PW_RETRACT_DROPPED_CHANGE);
 	/* not opened by this run: nothing to do */
 	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 22, PW_STATE_CLOSED, SEC(12)),
 			 0);
@@ -1528,11 +1528,24 @@ START_TEST(retract_withdraws_an_open)
 	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(21), PW_CHANGE_OPENED, true);
 	ck_assert_int_eq(pw_store_flush(s), 0);
 	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_CLOSED, SEC(22)),
-			 0);
+			 PW_RETRACT_CHANGED_BACK);
 	end(s, run, PW_RUN_COMPLETED, SEC(23));
 	assert_sql_str("SELECT group_concat(kind, ' ') FROM (SELECT kind FROM events"
 		       " WHERE run_id = 3 ORDER BY id)",
 		       "opened closed");
+	assert_sql_str("SELECT state FROM ports WHERE port = 443", "closed");
+
+	/* withdrawn when the table of dirty entries is exactly full: it grows
+	 * first (it wrote past its end: ASan) */
+	run = begin(s, "web", SEC(30));
+	expect(s, run, "127.0.0.1", 443, PW_STATE_OPEN, 0, SEC(31), PW_CHANGE_OPENED, true);
+	ck_assert_int_eq(pw_store_flush(s), 0);
+	for (uint16_t p = 20000; p < 20000 + 256; p++)
+		expect(s, run, "127.0.0.1", p, PW_STATE_FILTERED, 0, SEC(32), PW_CHANGE_FILTERED,
+		       false);
+	ck_assert_int_eq(pw_store_retract(s, run, v4("127.0.0.1"), 443, PW_STATE_CLOSED, SEC(33)),
+			 PW_RETRACT_CHANGED_BACK);
+	end(s, run, PW_RUN_COMPLETED, SEC(34));
 	assert_sql_str("SELECT state FROM ports WHERE port = 443", "closed");
 	pw_store_close(s);
 }
