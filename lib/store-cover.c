@@ -192,11 +192,10 @@ int store_cover_load(struct pw_store *s, struct job *j)
 			r = -ENOMEM;
 			break;
 		}
-		r = read_space(st, &j->cover[j->n_cover]);
-		if (r < 0)
-			store_set_error(s, r, "job \"%s\": malformed row in table coverage",
-					j->name);
-		else
+		/* A malformed row is left out: its ports are unknown, which can
+		 * only make a change a first sighting, never invent one; failing
+		 * the load would stop the job's every run. */
+		if (read_space(st, &j->cover[j->n_cover]) >= 0)
 			j->n_cover++;
 	}
 	if (r >= 0 && rc != SQLITE_DONE)
