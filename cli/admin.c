@@ -37,7 +37,7 @@ struct daemon_opts {
  * only when it was named.
  */
 static int load_paths(const char *verb, const struct daemon_opts *o, const struct pw_cli_env *env,
-		      struct pw_config **ret)
+		      bool quiet, struct pw_config **ret)
 {
 	struct pw_diag diag = PW_DIAG_INIT;
 	const char *path = o->config ?: env->default_config;
@@ -47,7 +47,7 @@ static int load_paths(const char *verb, const struct daemon_opts *o, const struc
 	if (!o->config && access(path, F_OK) < 0)
 		return 0;
 	r = pw_config_load(path, ret, &diag);
-	if (r < 0 && o->config) {
+	if (r < 0 && o->config && !quiet) {
 		for (size_t i = 0; i < diag.n; i++)
 			fprintf(env->err, "%s\n", diag.msgs[i]);
 		fprintf(env->err, "portwatch %s: cannot load the configuration %s%s%s\n", verb,
@@ -155,12 +155,22 @@ static int ask_daemon(const char *verb, const struct daemon_opts *o, const char 
 	_cleanup_free_ char *reply = NULL, *err = NULL;
 	struct pw_config *cfg = NULL;
 	const char *sock;
+	bool reload = strcmp(request, "reload") == 0;
 	int r;
 
-	if (!o->socket && load_paths(verb, o, env, &cfg) < 0)
+	/* A reload is asked because the file changed: a broken one is the
+	 * daemon's to judge (and log), so its socket is the default then. */
+	if (!o->socket && load_paths(verb, o, env, reload, &cfg) < 0 && !reload)
 		return -1;
 	sock = o->socket ?: cfg ? cfg->control_socket : PW_DEFAULT_CONTROL_SOCKET;
 	r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
+	/* a changed control_socket takes effect at restart: the running
+	 * daemon may still be on the default one */
+	if (reload && !o->socket && (r == -ENOENT || r == -ECONNREFUSED) && !err &&
+	    strcmp(sock, PW_DEFAULT_CONTROL_SOCKET) != 0) {
+		sock = PW_DEFAULT_CONTROL_SOCKET;
+		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
+	}
 	if (err)
 		fprintf(env->err, "portwatch %s: %s\n", verb, err);
 	else if (r == -ENOENT || r == -ECONNREFUSED)
@@ -328,7 +338,7 @@ int pw_cli_verb_ack(int argc, char **argv, const struct pw_cli_env *env)
 	ret = parse_ack_ids(argc, argv, env, &ids, &n);
 	if (ret >= 0)
 		return ret;
-	if (!o.db && load_paths("ack", &o, env, &cfg) < 0)
+	if (!o.db && load_paths("ack", &o, env, false, &cfg) < 0)
 		return PW_CLI_EXIT_FAILURE;
 	db = o.db ?: cfg ? cfg->database : PW_DEFAULT_DATABASE;
 	/* opened read-write, but never created: a typo must not make a database */
