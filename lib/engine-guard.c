@@ -359,6 +359,13 @@ void engine_guard_rechecked(struct core *c, struct slot *s, enum pw_state st)
 		engine_finish_probe(c, s, (enum pw_state)s->first, PW_STATE_OPEN, s->held_flags);
 		return;
 	}
+	/* Silence is no answer (loss, on a lossy address): a port never seen
+	 * before keeps the open it was seen in. A wildcard that went away
+	 * answers with a refusal, which is an answer. */
+	if (st == PW_STATE_FILTERED && s->prev < 0) {
+		engine_finish_probe(c, s, PW_STATE_OPEN, PW_STATE_OPEN, s->held_flags);
+		return;
+	}
 	/* no longer open: what was seen is not confirmed (a wildcard that went
 	 * away), or, for a port never seen before, the answer now counts */
 	if (s->prev >= 0)
