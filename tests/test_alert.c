@@ -230,7 +230,12 @@ START_TEST(hook_starts_with_default_signals)
 		10 * USEC_PER_SEC);
 	sigset_t usr1, old;
 
-	/* blocked here, as the daemon blocks its loop's signals: not in the hook */
+	/* blocked here, as the daemon blocks its loop's signals: not in the
+	 * hook. SIGHUP and SIGUSR1 keep what the parent has (the daemon
+	 * ignores them; see hook_survives_the_daemons_signals): default here,
+	 * also when the test runs under nohup. */
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
