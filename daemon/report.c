@@ -427,16 +427,12 @@ static void untell(struct pw_reporter *rep, const struct pw_report_run *run,
 	rep->n_held = n;
 }
 
-/* A withdrawn open that was already told: its change back (port-closed,
- * say), logged and hooked like any change, so that what was told is
- * taken back. */
-static void tell_change_back(struct pw_reporter *rep, struct pw_report_run *run,
-			     const struct pw_probe_result *r, uint64_t now)
+/* A port's change, told (journal, hook) once its batch commits. */
+static void tell_port_change(struct pw_reporter *rep, const struct pw_report_run *run,
+			     const struct pw_probe_result *r, enum pw_event_type type,
+			     const struct pw_change *c, uint32_t rtt_usec,
+			     enum pw_alert_event alert, int priority, uint64_t now)
 {
-	enum pw_event_type type = pw_event_type_for_state(r->state);
-	enum pw_alert_event e = pw_event_alert(type);
-
-	run->counts.changes++;
 	tell_when_recorded(rep, &(struct pw_report_tell){
 					.ev = { .type = type,
 						.time_usec = now,
@@ -446,16 +442,34 @@ static void tell_change_back(struct pw_reporter *rep, struct pw_report_run *run,
 						.address = r->addr,
 						.port = r->port,
 						.service = pw_services_name(rep->services, r->port),
-						.has_old_state = true,
-						.old_state = PW_STATE_OPEN,
+						.has_old_state = c->has_old,
+						.old_state = c->old_state,
 						.has_new_state = true,
-						.new_state = r->state },
+						.new_state = c->new_state,
+						.has_rtt = rtt_usec > 0,
+						.rtt_usec = rtt_usec },
 					.cfg = &run->job->alert,
-					.alert = pw_alert_wants(&run->job->alert, e)
-							 ? e
-							 : _PW_ALERT_EVENT_MAX,
-					.priority = pw_event_priority(type),
+					.alert = alert,
+					.priority = priority,
 				});
+}
+
+/* A withdrawn open that was already told: its change back (port-closed,
+ * say), logged and hooked like any change, so that what was told is
+ * taken back. */
+static void tell_change_back(struct pw_reporter *rep, struct pw_report_run *run,
+			     const struct pw_probe_result *r, uint64_t now)
+{
+	enum pw_event_type type = pw_event_type_for_state(r->state);
+	enum pw_alert_event e = pw_event_alert(type);
+	struct pw_change back = { .has_old = true,
+				  .old_state = PW_STATE_OPEN,
+				  .new_state = r->state };
+
+	run->counts.changes++;
+	tell_port_change(rep, run, r, type, &back, 0,
+			 pw_alert_wants(&run->job->alert, e) ? e : _PW_ALERT_EVENT_MAX,
+			 pw_event_priority(type), now);
 }
 
 /* An open port reported earlier in this run belonged to an address that
@@ -572,7 +586,6 @@ void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 	enum pw_state seen = (r->flags & PW_RESULT_UNCONFIRMED) ? r->observed : r->state;
 	uint64_t now = pw_now_usec(CLOCK_REALTIME);
 	struct pw_report_decision d;
-	struct pw_event ev;
 
 	if (!run->suspects_loaded)
 		load_suspects(rep, run);
@@ -593,26 +606,6 @@ void pw_report_result(struct pw_reporter *rep, struct pw_report_run *run,
 	run->counts.changes += d.counts_as_change;
 	if (d.event == _PW_EVENT_MAX)
 		return;
-	ev = (struct pw_event){
-		.type = d.event,
-		.time_usec = now,
-		.job = run->job->name,
-		.run_id = run->run_id,
-		.has_address = true,
-		.address = r->addr,
-		.port = r->port,
-		.service = pw_services_name(rep->services, r->port),
-		.has_old_state = d.change.has_old,
-		.old_state = d.change.old_state,
-		.has_new_state = true,
-		.new_state = d.change.new_state,
-		.has_rtt = r->rtt_usec > 0,
-		.rtt_usec = r->rtt_usec,
-	};
-	tell_when_recorded(rep, &(struct pw_report_tell){
-					.ev = ev,
-					.cfg = &run->job->alert,
-					.alert = pw_report_alert_event(&d, &run->job->alert),
-					.priority = d.priority,
-				});
+	tell_port_change(rep, run, r, d.event, &d.change, r->rtt_usec,
+			 pw_report_alert_event(&d, &run->job->alert), d.priority, now);
 }
