@@ -155,7 +155,7 @@ static int ask_daemon(const char *verb, const struct daemon_opts *o, const char 
 	_cleanup_free_ char *reply = NULL, *err = NULL;
 	struct pw_config *cfg = NULL;
 	const char *sock;
-	bool reload = strcmp(request, "reload") == 0;
+	bool reload = strcmp(request, "reload") == 0, ok;
 	int r;
 
 	/* A reload is asked because the file changed: a broken one is the
@@ -171,6 +171,7 @@ static int ask_daemon(const char *verb, const struct daemon_opts *o, const char 
 		sock = PW_DEFAULT_CONTROL_SOCKET;
 		r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
 	}
+	ok = !err && r >= 0 && strncmp(reply, "ok", 2) == 0 && (!reply[2] || reply[2] == ' ');
 	if (err)
 		fprintf(env->err, "portwatch %s: %s\n", verb, err);
 	else if (r == -ENOENT || r == -ECONNREFUSED)
@@ -182,11 +183,11 @@ static int ask_daemon(const char *verb, const struct daemon_opts *o, const char 
 			verb, sock);
 	else if (r < 0)
 		fprintf(env->err, "portwatch %s: %s: %s\n", verb, sock, strerror(-r));
-	else if (strncmp(reply, "ok", 2) != 0 || (reply[2] && reply[2] != ' '))
+	else if (!ok)
 		fprintf(env->err, "portwatch %s: %s: %s\n", verb, what,
 			strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
 	pw_config_free(cfg);
-	if (err || r < 0 || strncmp(reply, "ok", 2) != 0 || (reply[2] && reply[2] != ' '))
+	if (!ok)
 		return -1;
 	*ret_reply = strdup(reply[2] ? reply + 3 : "");
 	return *ret_reply ? 0 : -1;
