@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libconfig.h>
+
 #include "config.h"
 #include "control.h"
 #include "output.h"
@@ -146,23 +148,44 @@ static void reload_help(FILE *out)
 }
 
 /*
+ * The control_socket the main file names, the rest not judged (libconfig
+ * syntax aside): for a reload of files that may be broken. NULL: none.
+ */
+static char *main_file_socket(const char *path)
+{
+	const char *s = NULL;
+	char *ret = NULL;
+	config_t cf;
+
+	config_init(&cf);
+	if (config_read_file(&cf, path) == CONFIG_TRUE &&
+	    config_lookup_string(&cf, "control_socket", &s) == CONFIG_TRUE)
+		ret = strdup(s);
+	config_destroy(&cf);
+	return ret;
+}
+
+/*
  * Send request to the daemon's control socket; print why it failed, if it
  * did. Returns 0 with *ret_reply the reply after "ok" (maybe ""), or -1.
  */
 static int ask_daemon(const char *verb, const struct daemon_opts *o, const char *request,
 		      const char *what, const struct pw_cli_env *env, char **ret_reply)
 {
-	_cleanup_free_ char *reply = NULL, *err = NULL;
+	_cleanup_free_ char *reply = NULL, *err = NULL, *named = NULL;
 	struct pw_config *cfg = NULL;
 	const char *sock;
 	bool reload = strcmp(request, "reload") == 0, ok;
 	int r;
 
-	/* A reload is asked because the file changed: a broken one is the
-	 * daemon's to judge (and log), so its socket is the default then. */
-	if (!o->socket && load_paths(verb, o, env, reload, &cfg) < 0 && !reload)
-		return -1;
-	sock = o->socket ?: cfg ? cfg->control_socket : PW_DEFAULT_CONTROL_SOCKET;
+	/* A reload is asked because the files changed: a broken one is the
+	 * daemon's to judge (and log), so only its socket is read then. */
+	if (!o->socket && load_paths(verb, o, env, reload, &cfg) < 0) {
+		if (!reload)
+			return -1;
+		named = main_file_socket(o->config ?: env->default_config);
+	}
+	sock = o->socket ?: cfg ? cfg->control_socket : named ?: PW_DEFAULT_CONTROL_SOCKET;
 	r = pw_control_request(sock, request, CONTROL_TIMEOUT_USEC, &reply, &err);
 	/* a changed control_socket takes effect at restart: the running
 	 * daemon may still be on the default one */

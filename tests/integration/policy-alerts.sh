@@ -225,6 +225,12 @@ out=$("$PORTWATCH" reload --socket "$sock" 2>&1) || st=$?
 pw_assert_eq "$st" 1 "portwatch reload exit status for a broken configuration"
 pw_assert_grep <(echo "$out") '^portwatch reload: reload: configuration rejected, old one kept: .*90-broken\.conf:1: job "broken": unknown key "intervall"'
 kill -0 "$PW_DAEMON_PID" || pw_fail "the daemon died of a rejected reload"
+# as the unit's ExecReload asks (--config): the daemon judges the broken
+# file, not the CLI, which only looks for the socket in it
+st=0
+out=$("$PORTWATCH" reload --config "$conf" 2>&1) || st=$?
+pw_assert_eq "$st" 1 "portwatch reload --config exit status for a broken configuration"
+pw_assert_grep <(echo "$out") '^portwatch reload: reload: configuration rejected, old one kept: .*90-broken\.conf:1:'
 rm "$PW_TMP/conf.d/90-broken.conf"
 
 # -- the daemon's status over the socket (portwatch status asks it), then a
